@@ -1,0 +1,176 @@
+"""The canonical entities every department's data is mapped to.
+
+A field has a *kind* (what privacy treatment it needs) and a logical type.
+The field names here are the only column names the stages after
+standardisation use.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+__all__ = [
+    "ENTITIES",
+    "PROVENANCE_FIELDS",
+    "Entity",
+    "Field",
+    "FieldKind",
+    "PersonType",
+    "Status",
+    "STATUS_LADDER",
+    "STATUS_DATE_FIELDS",
+    "entity",
+]
+
+
+class FieldKind(StrEnum):
+    """Privacy role of a field (GB/T 37964 terms)."""
+
+    DIRECT_IDENTIFIER = "direct_identifier"
+    QUASI_IDENTIFIER = "quasi_identifier"
+    SENSITIVE = "sensitive"
+    PLAIN = "plain"
+
+
+class Status(StrEnum):
+    """The membership status ladder, in order."""
+
+    APPLICANT = "applicant"  # 入党申请人
+    ACTIVIST = "activist"  # 入党积极分子
+    CANDIDATE = "candidate"  # 发展对象
+    PROBATIONARY = "probationary"  # 预备党员
+    FULL = "full"  # 正式党员
+
+
+STATUS_LADDER: tuple[Status, ...] = tuple(Status)
+#: Canonical date field of each ladder step.
+STATUS_DATE_FIELDS: dict[Status, str] = {s: f"{s.value}_on" for s in Status}
+
+
+class PersonType(StrEnum):
+    STUDENT = "student"
+    FACULTY = "faculty"
+    STAFF = "staff"
+    RETIRED = "retired"
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    name: str
+    kind: FieldKind
+    dtype: str  # "string", "date", "int", "float"
+    description: str
+
+
+@dataclass(frozen=True, slots=True)
+class Entity:
+    name: str
+    fields: tuple[Field, ...]
+
+    @property
+    def field_names(self) -> tuple[str, ...]:
+        return tuple(f.name for f in self.fields)
+
+    def field(self, name: str) -> Field:
+        for f in self.fields:
+            if f.name == name:
+                return f
+        raise KeyError(f"entity {self.name!r} has no field {name!r}; known: {self.field_names}")
+
+
+D, Q, S, P = (
+    FieldKind.DIRECT_IDENTIFIER,
+    FieldKind.QUASI_IDENTIFIER,
+    FieldKind.SENSITIVE,
+    FieldKind.PLAIN,
+)
+
+#: Columns every canonical row carries: where it came from.
+PROVENANCE_FIELDS: tuple[str, ...] = ("source", "record_key")
+
+_PERSON_KEYS = (
+    Field("id_number", D, "string", "resident ID number (GB 11643)"),
+    Field("name", D, "string", "full name"),
+    Field("mobile", D, "string", "mobile phone number"),
+    Field("student_no", D, "string", "student number"),
+    Field("staff_no", D, "string", "staff number"),
+    Field("person_no", D, "string", "student or staff number, where a source does not say which"),
+)
+
+ENTITIES: dict[str, Entity] = {
+    e.name: e
+    for e in (
+        Entity(
+            "member",
+            (
+                *_PERSON_KEYS,
+                Field("gender", Q, "string", "M / F"),
+                Field("ethnicity", Q, "string", "ethnic group"),
+                Field("birth_date", Q, "date", "date of birth"),
+                Field("college", Q, "string", "college (学院)"),
+                Field("branch_id", P, "string", "party branch code"),
+                Field("class_name", Q, "string", "class (班级)"),
+                Field("person_type", Q, "string", "student / faculty / staff / retired"),
+                Field("status", S, "string", "membership status on the ladder"),
+                *(Field(f, P, "date", f"date the {s.value} step was reached")
+                  for s, f in STATUS_DATE_FIELDS.items()),
+            ),
+        ),
+        Entity(
+            "meeting",
+            (
+                Field("branch_id", P, "string", "party branch code"),
+                Field("meeting_type", P, "string", "三会一课 meeting type"),
+                Field("meeting_date", P, "date", "date the meeting was held"),
+            ),
+        ),
+        Entity(
+            "attendance",
+            (
+                *_PERSON_KEYS,
+                Field("branch_id", P, "string", "party branch code"),
+                Field("meeting_type", P, "string", "三会一课 meeting type"),
+                Field("meeting_date", P, "date", "date of the meeting"),
+                Field("attendance", P, "string", "present / absent / leave"),
+            ),
+        ),
+        Entity(
+            "study",
+            (
+                *_PERSON_KEYS,
+                Field("course_id", P, "string", "course identifier"),
+                Field("course_title", P, "string", "course title"),
+                Field("minutes", P, "float", "minutes studied"),
+                Field("score", P, "float", "score 0-100"),
+                Field("studied_on", P, "date", "date of completion"),
+            ),
+        ),
+        Entity(
+            "volunteer",
+            (
+                *_PERSON_KEYS,
+                Field("activity", P, "string", "volunteer activity"),
+                Field("hours", P, "float", "hours served"),
+                Field("served_on", P, "date", "date served"),
+            ),
+        ),
+        Entity(
+            "dues",
+            (
+                *_PERSON_KEYS,
+                Field("dues_month", P, "string", "month the dues are for (YYYY-MM)"),
+                Field("amount_cents", P, "int", "amount paid, in fen"),
+                Field("paid_on", P, "date", "date paid"),
+            ),
+        ),
+    )
+}
+
+
+def entity(name: str) -> Entity:
+    """The canonical entity called ``name``; an unknown name lists the known ones."""
+    try:
+        return ENTITIES[name]
+    except KeyError:
+        raise KeyError(f"unknown entity {name!r}; known: {sorted(ENTITIES)}") from None
