@@ -13,13 +13,13 @@ from enum import StrEnum
 __all__ = [
     "ENTITIES",
     "PROVENANCE_FIELDS",
+    "STATUS_DATE_FIELDS",
+    "STATUS_LADDER",
     "Entity",
     "Field",
     "FieldKind",
     "PersonType",
     "Status",
-    "STATUS_LADDER",
-    "STATUS_DATE_FIELDS",
     "entity",
 ]
 
@@ -113,8 +113,10 @@ ENTITIES: dict[str, Entity] = {
                 Field("class_name", Q, "string", "class (班级)"),
                 Field("person_type", Q, "string", "student / faculty / staff / retired"),
                 Field("status", S, "string", "membership status on the ladder"),
-                *(Field(f, P, "date", f"date the {s.value} step was reached")
-                  for s, f in STATUS_DATE_FIELDS.items()),
+                *(
+                    Field(f, P, "date", f"date the {s.value} step was reached")
+                    for s, f in STATUS_DATE_FIELDS.items()
+                ),
             ),
         ),
         Entity(

@@ -16,8 +16,8 @@ import pandas as pd
 
 __all__ = [
     "ID_WEIGHTS",
-    "PROVINCE_CODES",
     "MOBILE_PATTERN",
+    "PROVINCE_CODES",
     "ResidentId",
     "gb11643_check_digit",
     "is_cn_mobile",
@@ -33,8 +33,42 @@ _CHECK_CHARS = "10X98765432"
 
 #: GB/T 2260 province-level codes (first two digits of an ID number).
 PROVINCE_CODES: frozenset[str] = frozenset(
-    "11 12 13 14 15 21 22 23 31 32 33 34 35 36 37 41 42 43 44 45 46 "
-    "50 51 52 53 54 61 62 63 64 65 71 81 82".split()
+    [
+        "11",
+        "12",
+        "13",
+        "14",
+        "15",
+        "21",
+        "22",
+        "23",
+        "31",
+        "32",
+        "33",
+        "34",
+        "35",
+        "36",
+        "37",
+        "41",
+        "42",
+        "43",
+        "44",
+        "45",
+        "46",
+        "50",
+        "51",
+        "52",
+        "53",
+        "54",
+        "61",
+        "62",
+        "63",
+        "64",
+        "65",
+        "71",
+        "81",
+        "82",
+    ]
 )
 
 _ID_SHAPE = re.compile(r"^\d{17}[\dX]$")

@@ -1,0 +1,82 @@
+"""The source abstraction: read a department's system in chunks of raw rows.
+
+A connector yields :class:`RawChunk` objects: department columns as strings plus
+``record_key`` (where the row came from), and describes each physical input it
+read as an :class:`InputFile` for provenance. Problems with the input raise
+:class:`SourceError` naming the source, file (or table/URL), row and field.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from connectors.specs import SourceConfig
+
+__all__ = ["Connector", "ExtractContext", "InputFile", "RawChunk", "SourceError"]
+
+
+class SourceError(RuntimeError):
+    """An input that cannot be read. The message names where, never a personal value."""
+
+    def __init__(
+        self, source: str, where: str, problem: str, *, row: int | None = None, column: str = ""
+    ) -> None:
+        parts = [f"source {source!r}", where]
+        if row is not None:
+            parts.append(f"row {row}")
+        if column:
+            parts.append(f"column {column!r}")
+        super().__init__(f"{', '.join(parts)}: {problem}")
+        self.source, self.where, self.row, self.column, self.problem = (
+            source,
+            where,
+            row,
+            column,
+            problem,
+        )
+
+
+@dataclass
+class InputFile:
+    """Provenance of one physical input (a file, a table or query, an API)."""
+
+    location: str
+    sha256: str = ""
+    size_bytes: int = 0
+    encoding: str = ""
+    rows: int = 0
+    signature: str = "not_required"
+    rejected_reason: str = ""
+
+
+@dataclass
+class RawChunk:
+    frame: pd.DataFrame  # department columns (strings or native values) + "record_key"
+    input: InputFile
+
+
+@dataclass
+class ExtractContext:
+    """What a connector needs to know about the run."""
+
+    sources_dir: Path
+    env: dict[str, str] = field(default_factory=dict)
+
+
+class Connector(ABC):
+    """Reads one kind of system. Concrete connectors are small and registered by name."""
+
+    name: str = ""
+
+    def __init__(self, source: SourceConfig, context: ExtractContext) -> None:
+        self.source = source
+        self.context = context
+
+    @abstractmethod
+    def read(self) -> Iterator[RawChunk]:
+        """Yield raw rows in chunks; inputs that fail a check are yielded with no rows."""

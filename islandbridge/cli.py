@@ -1,0 +1,101 @@
+"""The ``islandbridge`` command line."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+__all__ = ["app"]
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+
+DataDir = Annotated[Path, typer.Option("--data-dir", help="data folder of this installation")]
+ConfigOpt = Annotated[
+    Path | None, typer.Option("--config", help="pipeline configuration (default: the demo's)")
+]
+
+
+@app.callback()
+def _main(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> None:
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+@app.command()
+def generate(
+    members: Annotated[int, typer.Option(help="number of party members")] = 5000,
+    seed: Annotated[int, typer.Option(help="random seed (same seed, same bytes)")] = 20260630,
+    out: Annotated[Path | None, typer.Option(help="output folder")] = None,
+    pg_url: Annotated[str | None, typer.Option(help="also load org_dept into PostgreSQL")] = None,
+    mysql_url: Annotated[
+        str | None, typer.Option(help="also load student affairs into MariaDB")
+    ] = None,
+    data_dir: DataDir = Path("data"),
+    config: ConfigOpt = None,
+) -> None:
+    """Generate the synthetic university (seven departmental systems + ground truth)."""
+    from islandbridge.progress import interactive
+    from islandbridge.synth import generate_university
+
+    target = out or data_dir / "university"
+    summary = generate_university(
+        target,
+        members=members,
+        seed=seed,
+        pg_url=pg_url,
+        mysql_url=mysql_url,
+        progress=interactive(),
+    )
+    typer.echo(f"generated {members} members (seed {seed}) in {target}")
+    typer.echo(str(summary))
+
+
+@app.command()
+def demo(
+    members: Annotated[int, typer.Option(help="number of party members")] = 5000,
+    seed: Annotated[int, typer.Option(help="random seed")] = 20260630,
+    data_dir: DataDir = Path("data"),
+    config: ConfigOpt = None,
+) -> None:
+    """The demo university end to end through Airflow, with a summary."""
+    from islandbridge.demo import DemoError, run_demo
+    from islandbridge.summary import print_summary
+
+    try:
+        summary = run_demo(members=members, seed=seed, data_dir=data_dir, config=config)
+    except DemoError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    print_summary(summary)
+
+
+@app.command()
+def run(
+    sources: Annotated[
+        list[str] | None, typer.Option("--source", help="only these sources")
+    ] = None,
+    data_dir: DataDir = Path("data"),
+    config: ConfigOpt = None,
+) -> None:
+    """Run campus_integration through Airflow on the university already in the data folder."""
+    from datetime import UTC, datetime
+
+    from islandbridge.demo import DemoError, run_pipeline
+    from islandbridge.summary import print_summary
+
+    run_id = "manual_" + datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+    try:
+        summary = run_pipeline(data_dir.resolve(), config, run_id=run_id, sources=sources)
+    except DemoError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    print_summary(summary)
+
+
+if __name__ == "__main__":
+    app()

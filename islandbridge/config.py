@@ -1,0 +1,85 @@
+"""The pipeline configuration: one YAML validated into typed models on load.
+
+Secrets are never written in it: a source names the environment variable (or
+Airflow Connection / Variable) that holds a URL or token. Paths may use the
+placeholders ``{data_dir}`` and ``{sources_dir}``, filled in at run time.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import yaml
+from pydantic import Field, ValidationError, model_validator
+
+from connectors.specs import SourceConfig, StrictModel
+
+__all__ = [
+    "ConfigError",
+    "PipelineConfig",
+    "default_config_path",
+    "load_config",
+]
+
+
+class ConfigError(ValueError):
+    """The configuration file is missing or invalid; the message names the file and field."""
+
+
+class KeysConfig(StrictModel):
+    env: str | None = None
+    file: str | None = None
+    airflow_variable: str | None = None
+
+
+class PublishConfig(StrictModel):
+    root: str = "{data_dir}/published"
+    signing_key: str = "{data_dir}/secrets/service_signing.key"
+
+
+class PipelineConfig(StrictModel):
+    university: str
+    as_of: date | None = Field(
+        None, description="reference date for 'future' checks; run date if absent"
+    )
+    sources_dir: str = "{data_dir}/university/sources"
+    keys: KeysConfig = KeysConfig(file="{data_dir}/secrets/keyring.json")
+    privacy_policy: str = "privacy.yaml"
+    quality: str = "quality.yaml"
+    publish: PublishConfig = PublishConfig()
+    sources: list[SourceConfig]
+
+    @model_validator(mode="after")
+    def _unique(self) -> PipelineConfig:
+        names = [s.name for s in self.sources]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"duplicate source names: {dupes}")
+        return self
+
+    def source(self, name: str) -> SourceConfig:
+        for s in self.sources:
+            if s.name == name:
+                return s
+        raise KeyError(f"unknown source {name!r}; known: {[s.name for s in self.sources]}")
+
+
+def default_config_path() -> Path:
+    """The demo university's configuration shipped with the project."""
+    return Path(__file__).resolve().parent.parent / "config" / "islandbridge.yaml"
+
+
+def load_config(path: Path | None = None) -> tuple[PipelineConfig, Path]:
+    """Load and validate the YAML; returns the model and the file's folder (for relative paths)."""
+    path = path or default_config_path()
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read configuration ({exc.strerror})") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    try:
+        return PipelineConfig.model_validate(raw), path.parent
+    except ValidationError as exc:
+        raise ConfigError(f"{path}: invalid configuration:\n{exc}") from None

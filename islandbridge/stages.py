@@ -1,0 +1,149 @@
+"""The pipeline stages the DAGs call, one function per task.
+
+Each stage reads the files an earlier stage wrote under the run folder and
+returns a small JSON summary (paths and counts) for XCom. Rerunning a stage
+rewrites its own outputs only (temp file + rename), so a retried task converges.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+
+from connectors import Landing, extract_to_landing, standardise
+from islandbridge.context import RunContext
+
+__all__ = ["extract", "link", "plan", "pseudonymise", "publish", "report", "validate"]
+
+log = logging.getLogger(__name__)
+
+ROSTER_ENTITY = "member"
+
+
+def _write_parquet(frame: pd.DataFrame, path: Path) -> Path:
+    tmp = path.with_suffix(".tmp")
+    frame.to_parquet(tmp, index=False, compression="zstd")
+    tmp.chmod(0o600)
+    tmp.replace(path)
+    return path
+
+
+def _write_json(data: dict, path: Path) -> Path:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
+    tmp.replace(path)
+    return path
+
+
+def context_from(params: dict, run_id: str, run_date: date) -> RunContext:
+    data_dir = params.get("data_dir") or os.environ.get("ISLANDBRIDGE_DATA_DIR") or "data"
+    config = params.get("config") or os.environ.get("ISLANDBRIDGE_CONFIG") or ""
+    return RunContext(
+        data_dir=Path(data_dir).resolve(),
+        config_path=Path(config).resolve() if config else None,
+        run_id=run_id,
+        run_date=run_date,
+    )
+
+
+def plan(params: dict, run_id: str, run_date: date | None) -> dict:
+    """Validate configuration and keys before anything is written; choose the sources."""
+    from islandbridge.secrets import load_run_keyring
+
+    ctx = context_from(params, run_id, run_date or date.today())  # noqa: DTZ011
+    config = ctx.config
+    load_run_keyring(ctx)  # fails closed: no key, no run
+    wanted = list(params.get("sources") or [])
+    names = [s.name for s in config.sources]
+    unknown = sorted(set(wanted) - set(names))
+    if unknown:
+        raise ValueError(f"unknown sources {unknown}; known: {names}")
+    chosen = [n for n in names if not wanted or n in wanted]
+    ctx.run_dir.mkdir(parents=True, exist_ok=True)
+    _write_json({"sources": chosen, **ctx.to_json()}, ctx.run_dir / "plan.json")
+    return {"run": ctx.to_json(), "sources": chosen}
+
+
+def extract(run: dict, source: str) -> dict:
+    """Land one source's raw rows with provenance."""
+    ctx = RunContext.from_json(run)
+    landing = extract_to_landing(
+        ctx.config.source(source), ctx.extract_context(), ctx.zone("landing")
+    )
+    return {
+        "source": source,
+        "rows": landing.rows,
+        "rejected_inputs": [i.location for i in landing.rejected],
+    }
+
+
+def _landing(ctx: RunContext, source: str) -> Landing:
+    path = ctx.zone("landing") / f"{source}.provenance.json"
+    return Landing.from_json(json.loads(path.read_text(encoding="utf-8")))
+
+
+def validate(run: dict, source: str) -> dict:
+    """Standardise to the canonical schema, run the quality gate, quarantine false rows."""
+    from islandbridge.settings import quality_config
+    from quality import collapse_duplicates, validate_frame
+
+    ctx = RunContext.from_json(run)
+    spec = ctx.config.source(source)
+    raw = pd.read_parquet(ctx.zone("landing") / f"{source}.parquet")
+    frame = standardise(raw, spec)
+    verdict = validate_frame(frame, entity=spec.entity, config=quality_config(ctx), as_of=ctx.as_of)
+    kept, merged = collapse_duplicates(verdict.accepted, entity=spec.entity)
+    quarantined = pd.concat([verdict.quarantined, merged], ignore_index=True)
+    _write_parquet(kept, ctx.zone("work") / f"{source}.accepted.parquet")
+    _write_parquet(quarantined, ctx.zone("quarantine") / f"{source}.quality.parquet")
+    counts = quarantined["reasons"].str.split(";").explode().value_counts().to_dict()
+    return {
+        "source": source,
+        "in": len(frame),
+        "accepted": len(kept),
+        "quarantined": len(quarantined),
+        "reasons": {str(k): int(v) for k, v in counts.items()},
+    }
+
+
+def pseudonymise(run: dict, source: str) -> dict:
+    """Replace personal fields by tokens per the field policy; keys from the secrets source."""
+    from anonymize import pseudonymise_frame
+    from islandbridge.secrets import load_run_keyring
+    from islandbridge.settings import privacy_policy
+
+    ctx = RunContext.from_json(run)
+    spec = ctx.config.source(source)
+    frame = pd.read_parquet(ctx.zone("work") / f"{source}.accepted.parquet")
+    tokens, report = pseudonymise_frame(
+        frame, entity=spec.entity, policy=privacy_policy(ctx), keyring=load_run_keyring(ctx)
+    )
+    _write_parquet(tokens, ctx.zone("tokens") / f"{source}.parquet")
+    return {"source": source, "rows": len(tokens), "unpoliced": sorted(report.unpoliced)}
+
+
+def link(run: dict, sources: list[str]) -> dict:
+    """Link activity records to people on tokens; quarantine unknown or ambiguous ones."""
+    from islandbridge.linking import link_run
+
+    ctx = RunContext.from_json(run)
+    return link_run(ctx, sources)
+
+
+def publish(run: dict) -> dict:
+    """Build the unified dataset, pass the privacy gate and publish a signed version."""
+    from islandbridge.publishing import publish_run
+
+    return publish_run(RunContext.from_json(run))
+
+
+def report(run: dict) -> str:
+    """Write the run summary (and report); returns its path."""
+    from islandbridge.publishing import summarise_run
+
+    return str(summarise_run(RunContext.from_json(run)))

@@ -1,0 +1,45 @@
+"""The run summary a steward reads at the end of a run: row accounting and where things are."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+__all__ = ["print_summary"]
+
+_COLUMNS = ("in", "accepted", "quarantined", "suppressed", "published")
+
+
+def print_summary(summary: dict, console: Console | None = None) -> None:
+    """Render the summary written by the ``report`` stage."""
+    console = console or Console()
+    table = Table(title=f"islandbridge run {summary['run_id']} — {summary.get('university', '')}")
+    table.add_column("source")
+    table.add_column("department")
+    for col in _COLUMNS:
+        table.add_column(col, justify="right")
+    for row in summary["sources"]:
+        table.add_row(row["source"], row["department"], *(f"{row.get(c, 0):,}" for c in _COLUMNS))
+    totals = summary["totals"]
+    table.add_row("total", "", *(f"{totals.get(c, 0):,}" for c in _COLUMNS), style="bold")
+    console.print(table)
+    for row in summary["sources"]:
+        for rejected in row.get("rejected_inputs", []):
+            console.print(
+                f"[yellow]rejected file[/] {row['source']}: {rejected['location']} "
+                f"({rejected['reason']}, {rejected['rows']} rows quarantined)"
+            )
+    balanced = "yes" if summary.get("balanced") else "[red]NO[/]"
+    console.print(f"every input row accounted for: {balanced}")
+    pub = summary.get("published", {})
+    for label, key in (
+        ("dataset (DuckDB)", "duckdb"),
+        ("dataset (Parquet)", "path"),
+        ("manifest", "manifest"),
+        ("report", "report"),
+        ("quarantine", "quarantine"),
+        ("Airflow log", "log"),
+    ):
+        value = pub.get(key) or summary.get(key)
+        if value:
+            console.print(f"{label:>18}: {value}")
