@@ -7,10 +7,12 @@ number from 1).
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import io
 import json
 import logging
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -48,6 +50,15 @@ def _sha256(path: Path) -> str:
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def _first_ragged_line(lines: list[str], header_idx: int, width: int, sep: str) -> int | None:
+    """Physical line number of the first row whose field count differs from the header's."""
+    reader = csv.reader(lines[header_idx + 1 :], delimiter=sep)
+    for row in reader:
+        if row and len(row) != width:
+            return header_idx + 1 + reader.line_num
+    return None
 
 
 class FileConnector(Connector):
@@ -127,21 +138,32 @@ class FileConnector(Connector):
         lines = text.splitlines()
         if not lines or not lines[0].strip():
             raise SourceError(self.source.name, rel, "empty file (no header)")
-        header_idx = self._header_index([line.split(",") for line in lines[:20]])
         sep = "\t" if rel.endswith(".tsv") else ","
+        head = list(csv.reader(lines[:20], delimiter=sep))
+        header_idx = self._header_index(head)
+        names = [c.strip() for c in head[header_idx]]
+        dupes = sorted({c for c in names if names.count(c) > 1})
+        if dupes:
+            raise SourceError(self.source.name, rel, f"duplicate column headers {dupes}")
         try:
-            frame = pd.read_csv(
-                io.StringIO(text),
-                sep=sep,
-                skiprows=header_idx,
-                dtype="string",
-                keep_default_na=False,
-                na_values=[""],
-                on_bad_lines="error",
-                engine="c",
-            )
-        except pd.errors.ParserError as exc:
-            raise SourceError(self.source.name, rel, f"malformed CSV: {exc}") from None
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", pd.errors.ParserWarning)
+                frame = pd.read_csv(
+                    io.StringIO(text),
+                    sep=sep,
+                    skiprows=header_idx,
+                    dtype="string",
+                    keep_default_na=False,
+                    na_values=[""],
+                    on_bad_lines="error",
+                    index_col=False,
+                    engine="c",
+                )
+        except (pd.errors.ParserError, pd.errors.ParserWarning):
+            line = _first_ragged_line(lines, header_idx, len(names), sep)
+            raise SourceError(
+                self.source.name, rel, "malformed CSV: wrong number of fields", row=line
+            ) from None
         frame.columns = [str(c).strip() for c in frame.columns]
         first_line = header_idx + 2
         frame.insert(0, "record_key", [f"{rel}:{first_line + i}" for i in range(len(frame))])
@@ -160,7 +182,7 @@ class FileConnector(Connector):
         import openpyxl
 
         info.encoding = "xlsx"
-        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        wb = openpyxl.load_workbook(path, read_only=True, data_only=False)
         try:
             sheet_name = self.source.file.sheet  # type: ignore[union-attr]
             if sheet_name and sheet_name not in wb.sheetnames:

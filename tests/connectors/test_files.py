@@ -1,0 +1,196 @@
+from __future__ import annotations
+
+import json
+
+import openpyxl
+import pandas as pd
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from connectors import SourceError, connector_for, extract_to_landing, sign_file
+from connectors.files import detect_encoding
+from connectors.signatures import public_key_pem
+
+HEADER = "人员编号,姓名,缴费金额,缴费日期\n"
+ROWS = "S2022001,张三,￥12.50,2026/3/15\nT1001,李四,￥30.00,2026年3月16日\n"
+
+
+def read_all(source, ctx) -> pd.DataFrame:
+    frames = [c.frame for c in connector_for(source, ctx).read()]
+    return pd.concat(frames, ignore_index=True)
+
+
+def test_reads_gbk_csv_with_detected_encoding(make_source, sources_dir, ctx):
+    (sources_dir / "dues.csv").write_bytes((HEADER + ROWS).encode("gbk"))
+    chunk = next(connector_for(make_source(), ctx).read())
+    assert chunk.input.encoding == "gb18030"
+    assert list(chunk.frame["姓名"]) == ["张三", "李四"]
+    assert list(chunk.frame["record_key"]) == ["dues.csv:2", "dues.csv:3"]
+
+
+def test_reads_utf8_bom_csv(make_source, sources_dir, ctx):
+    (sources_dir / "dues.csv").write_bytes(b"\xef\xbb\xbf" + (HEADER + ROWS).encode())
+    frame = read_all(make_source(), ctx)
+    assert "人员编号" in frame.columns
+
+
+def test_detects_encodings():
+    text = ("人员编号,姓名\n" + "张三,李四,王五,赵六\n" * 20).encode
+    assert detect_encoding(text("gbk")) in {"gb18030", "gbk"}
+    assert detect_encoding(text("utf-8")) == "utf-8"
+    assert detect_encoding(b"\xef\xbb\xbf" + text("utf-8")) == "utf-8-sig"
+
+
+def test_wrong_declared_encoding_names_file_and_line(make_source, sources_dir, ctx):
+    (sources_dir / "dues.csv").write_bytes((HEADER + ROWS).encode("gbk"))
+    source = make_source(file={"path": "dues.csv", "format": "csv", "encoding": "utf-8"})
+    with pytest.raises(SourceError, match=r"dues\.csv.*row 1.*not valid utf-8"):
+        read_all(source, ctx)
+
+
+def test_empty_file_is_a_clear_error(make_source, sources_dir, ctx):
+    (sources_dir / "dues.csv").write_bytes(b"")
+    with pytest.raises(SourceError, match=r"dues\.csv.*empty file"):
+        read_all(make_source(), ctx)
+
+
+def test_header_only_file_has_no_rows(make_source, sources_dir, ctx):
+    (sources_dir / "dues.csv").write_text(HEADER, encoding="utf-8")
+    assert read_all(make_source(), ctx).empty
+
+
+def test_ragged_rows_are_a_clear_error(make_source, sources_dir, ctx):
+    (sources_dir / "dues.csv").write_text(
+        HEADER + "S1,张三,¥1.00,2026/3/1,extra,more\n", encoding="utf-8"
+    )
+    with pytest.raises(SourceError, match=r"dues\.csv, row 2: malformed CSV"):
+        read_all(make_source(), ctx)
+
+
+def test_binary_junk_is_a_clear_error(make_source, sources_dir, ctx):
+    (sources_dir / "dues.csv").write_bytes(bytes(range(256)) * 50)
+    with pytest.raises(SourceError, match=r"dues\.csv"):
+        read_all(make_source(), ctx)
+
+
+def test_duplicate_headers_are_a_clear_error(make_source, sources_dir, ctx):
+    (sources_dir / "dues.csv").write_text("姓名,姓名\n张三,李四\n", encoding="utf-8")
+    with pytest.raises(SourceError, match=r"dues\.csv"):
+        read_all(make_source(), ctx)
+
+
+def test_no_matching_file_is_a_clear_error(make_source, ctx):
+    with pytest.raises(SourceError, match="no file matches"):
+        read_all(make_source(), ctx)
+
+
+def _workbook(path, rows):
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "名册"
+    for row in rows:
+        ws.append(row)
+    wb.save(path)
+
+
+XLSX_SOURCE = {
+    "entity": "member",
+    "file": {"path": "hr.xlsx", "format": "xlsx", "sheet": "名册", "header_marker": "工号"},
+    "columns": {"工号": "staff_no", "姓名": "name"},
+}
+
+
+def test_xlsx_header_found_below_title_rows(make_source, sources_dir, ctx):
+    _workbook(
+        sources_dir / "hr.xlsx", [["某某大学教职工名册"], [], ["工号", "姓名"], ["T1", "王五"]]
+    )
+    frame = read_all(make_source(**XLSX_SOURCE), ctx)
+    assert list(frame["工号"]) == ["T1"]
+    assert list(frame["record_key"]) == ["hr.xlsx:4"]
+
+
+def test_xlsx_formula_cell_is_refused_naming_row_and_column(make_source, sources_dir, ctx):
+    _workbook(sources_dir / "hr.xlsx", [["工号", "姓名"], ["T1", '=HYPERLINK("x")']])
+    with pytest.raises(SourceError, match=r"hr\.xlsx, row 2, column '姓名': formula cell"):
+        read_all(make_source(**XLSX_SOURCE), ctx)
+
+
+def test_xlsx_without_header_marker_is_a_clear_error(make_source, sources_dir, ctx):
+    _workbook(sources_dir / "hr.xlsx", [["编号", "姓名"], ["T1", "王五"]])
+    with pytest.raises(SourceError, match="no header row"):
+        read_all(make_source(**XLSX_SOURCE), ctx)
+
+
+JSONL_SOURCE = {
+    "entity": "study",
+    "file": {"path": "learn.jsonl", "format": "jsonl"},
+    "columns": {"mobile": "mobile", "minutes": "minutes"},
+}
+
+
+def test_jsonl_invalid_line_names_the_line(make_source, sources_dir, ctx):
+    good = json.dumps({"mobile": "13812341234", "minutes": 5})
+    (sources_dir / "learn.jsonl").write_text(f"{good}\n{{truncated\n", encoding="utf-8")
+    with pytest.raises(SourceError, match=r"learn\.jsonl, row 2: invalid JSON"):
+        read_all(make_source(**JSONL_SOURCE), ctx)
+
+
+def test_jsonl_keys_are_physical_lines(make_source, sources_dir, ctx):
+    good = json.dumps({"mobile": "13812341234", "minutes": 5})
+    (sources_dir / "learn.jsonl").write_text(f"{good}\n\n{good}\n", encoding="utf-8")
+    assert list(read_all(make_source(**JSONL_SOURCE), ctx)["record_key"]) == [
+        "learn.jsonl:1",
+        "learn.jsonl:3",
+    ]
+
+
+def test_json_list_and_parquet(make_source, sources_dir, ctx):
+    items = [{"mobile": "13812341234", "minutes": 5}]
+    (sources_dir / "learn.json").write_text(json.dumps(items), encoding="utf-8")
+    pd.DataFrame(items).to_parquet(sources_dir / "learn.parquet")
+    for fmt in ("json", "parquet"):
+        spec = {**JSONL_SOURCE, "file": {"path": f"learn.{fmt}", "format": fmt}}
+        assert len(read_all(make_source(**spec), ctx)) == 1
+
+
+def test_json_that_is_not_a_list_is_a_clear_error(make_source, sources_dir, ctx):
+    (sources_dir / "learn.json").write_text('"hello"', encoding="utf-8")
+    spec = {**JSONL_SOURCE, "file": {"path": "learn.json", "format": "json"}}
+    with pytest.raises(SourceError, match="expected a JSON list"):
+        read_all(make_source(**spec), ctx)
+
+
+def _signed_source(sources_dir, make_source):
+    key = Ed25519PrivateKey.generate()
+    (sources_dir / "finance.pub").write_bytes(public_key_pem(key.public_key()))
+    (sources_dir / "dues.csv").write_text(HEADER + ROWS, encoding="utf-8")
+    sign_file(key, sources_dir / "dues.csv")
+    return make_source(signature={"required": True, "public_key": "finance.pub"})
+
+
+def test_signed_export_is_accepted(make_source, sources_dir, ctx, tmp_path):
+    landing = extract_to_landing(
+        _signed_source(sources_dir, make_source), ctx, tmp_path / "landing"
+    )
+    assert landing.rows == 2
+    assert landing.inputs[0].signature == "valid"
+
+
+def test_tampered_export_is_refused_whole(make_source, sources_dir, ctx, tmp_path):
+    source = _signed_source(sources_dir, make_source)
+    path = sources_dir / "dues.csv"
+    data = bytearray(path.read_bytes())
+    data[-5] ^= 0x01  # one byte changed after signing
+    path.write_bytes(bytes(data))
+    landing = extract_to_landing(source, ctx, tmp_path / "landing")
+    assert landing.rows == 0
+    assert landing.rejected[0].rejected_reason == "signature_invalid"
+    assert landing.rejected[0].rows == 2
+    assert pd.read_parquet(landing.path).empty
+
+
+def test_missing_signature_is_refused(make_source, sources_dir, ctx, tmp_path):
+    source = _signed_source(sources_dir, make_source)
+    (sources_dir / "dues.csv.sig").unlink()
+    landing = extract_to_landing(source, ctx, tmp_path / "landing")
+    assert landing.rejected[0].rejected_reason == "signature_missing"

@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from connectors import SourceError, standardise
+
+
+def raw(**columns) -> pd.DataFrame:
+    n = len(next(iter(columns.values())))
+    return pd.DataFrame(
+        {"record_key": [f"f.csv:{i + 2}" for i in range(n)], **columns}, dtype="string"
+    )
+
+
+def test_maps_columns_and_normalises_values(make_source):
+    frame = standardise(
+        raw(
+            人员编号=["ｓ2022 001", " T1001"],
+            姓名=["张 三", "李四"],
+            缴费金额=["¥12.50", "30元"],
+            缴费日期=["2026年3月15日", "20260316"],
+        ),
+        make_source(),
+    )
+    assert list(frame["person_no"]) == ["S2022001", "T1001"]
+    assert list(frame["name"]) == ["张三", "李四"]
+    assert list(frame["amount_cents"]) == [1250, 3000]
+    assert [d.date().isoformat() for d in frame["paid_on"]] == ["2026-03-15", "2026-03-16"]
+    assert list(frame["parse_errors"]) == ["", ""]
+    assert set(frame["source"]) == {"demo_source"}
+
+
+def test_unparseable_values_become_null_with_a_reason(make_source):
+    frame = standardise(
+        raw(人员编号=["S1"], 姓名=["张三"], 缴费金额=["twelve"], 缴费日期=["2026-02-30"]),
+        make_source(),
+    )
+    assert frame["amount_cents"].isna().all() and frame["paid_on"].isna().all()
+    assert (
+        frame.loc[0, "parse_errors"] == "amount_cents:unparseable_amount;paid_on:unparseable_date"
+    )
+
+
+def test_value_maps_and_unknown_values(make_source):
+    source = make_source(
+        entity="member",
+        columns={"xb": "gender", "rylb": "person_type"},
+        values={"person_type": {"学生": "student", "教师": "faculty"}},
+    )
+    frame = standardise(raw(xb=["男", "女", "?"], rylb=["学生", "校友", "教师"]), source)
+    assert list(frame["gender"].fillna("NA")) == ["M", "F", "NA"]
+    assert list(frame["person_type"].fillna("NA")) == ["student", "NA", "faculty"]
+    assert frame.loc[1, "parse_errors"] == "person_type:unknown_value"
+    assert frame.loc[2, "parse_errors"] == "gender:unknown_value"
+
+
+def test_every_entity_field_is_present_with_its_type(make_source):
+    frame = standardise(
+        raw(人员编号=["S1"], 姓名=["a"], 缴费金额=["1"], 缴费日期=["20260101"]), make_source()
+    )
+    assert "dues_month" in frame.columns and frame["dues_month"].isna().all()
+    assert str(frame["amount_cents"].dtype) == "Int64"
+
+
+def test_missing_required_column_names_it(make_source):
+    with pytest.raises(SourceError, match="column '缴费日期': required column missing"):
+        standardise(raw(人员编号=["S1"], 姓名=["a"], 缴费金额=["1"]), make_source())
+
+
+def test_unexpected_column_is_an_error_unless_ignored(make_source):
+    frame = raw(人员编号=["S1"], 姓名=["a"], 缴费金额=["1"], 缴费日期=["20260101"], 备注=["x"])
+    with pytest.raises(SourceError, match="column '备注': unexpected column"):
+        standardise(frame, make_source())
+    assert len(standardise(frame, make_source(ignore_columns=["备注"]))) == 1
+    assert len(standardise(frame, make_source(unexpected_columns="ignore"))) == 1
+
+
+def test_config_rejects_mapping_to_unknown_field(make_source):
+    with pytest.raises(ValueError, match="not a field of 'dues'"):
+        make_source(columns={"x": "salary"})
+
+
+def test_config_rejects_unknown_entity(make_source):
+    with pytest.raises(ValueError, match="unknown entity"):
+        make_source(entity="salary")

@@ -1,0 +1,70 @@
+from datetime import date
+
+import pandas as pd
+import pytest
+
+from domain import (
+    NormaliseError,
+    normalise_amount_cents,
+    normalise_date,
+    normalise_dates,
+    normalise_gender,
+    normalise_text,
+    to_halfwidth,
+)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["2023年5月1日", "2023/5/1", "2023.05.01", "2023-05-01", "20230501", "２０２３年５月１日"],
+)
+def test_reads_every_department_date_spelling(text):
+    assert normalise_date(text) == date(2023, 5, 1)
+
+
+@pytest.mark.parametrize("text", ["2023-02-30", "2023年13月1日"])
+def test_rejects_impossible_calendar_dates(text):
+    with pytest.raises(NormaliseError):
+        normalise_date(text)
+
+
+def test_rejects_unrecognised_date_format():
+    with pytest.raises(NormaliseError):
+        normalise_date("May 1st")
+
+
+def test_vectorised_dates_flag_only_present_unparseable_values():
+    parsed, bad = normalise_dates(pd.Series(["2023年5月1日", "20230501", "2023-02-30", "x", None]))
+    assert list(parsed[:2].dt.date) == [date(2023, 5, 1)] * 2
+    assert list(bad.astype(bool)) == [False, False, True, True, False]
+
+
+def test_halfwidth_and_spaces():
+    assert to_halfwidth("１２３ＡＢ") == "123AB"
+    assert normalise_text("  张　三  ") == "张 三"
+    assert normalise_text("   ") is None
+
+
+@pytest.mark.parametrize(
+    ("text", "cents"), [("¥12.50", 1250), ("￥12.5", 1250), ("12.50元", 1250), ("1,234.00", 123400)]
+)
+def test_reads_amounts(text, cents):
+    assert normalise_amount_cents(text) == cents
+
+
+@pytest.mark.parametrize("text", ["abc", "12.505"])
+def test_rejects_bad_amounts(text):
+    with pytest.raises(NormaliseError):
+        normalise_amount_cents(text)
+
+
+@pytest.mark.parametrize(
+    ("code", "gender"), [("男", "M"), ("女", "F"), ("1", "M"), ("2", "F"), ("f", "F")]
+)
+def test_gender_codes(code, gender):
+    assert normalise_gender(code) == gender
+
+
+def test_unknown_gender_code_is_an_error():
+    with pytest.raises(NormaliseError):
+        normalise_gender("未知")
