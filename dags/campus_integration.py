@@ -34,11 +34,15 @@ PUBLISHED = Asset("islandbridge://published/current")
     doc_md=__doc__,
 )
 def campus_integration() -> None:
-    @task(multiple_outputs=True)
-    def plan(params: dict, run_id: str, logical_date: pendulum.DateTime) -> dict:
+    @task
+    def plan(params: dict, run_id: str, logical_date: pendulum.DateTime | None = None) -> dict:
         from islandbridge import stages
 
-        return stages.plan(params, run_id, logical_date.date())
+        return stages.plan(params, run_id, logical_date.date() if logical_date else None)
+
+    @task
+    def sources(run: dict) -> list[str]:
+        return run["sources"]
 
     @task
     def extract(run: dict, source: str) -> dict:
@@ -76,9 +80,8 @@ def campus_integration() -> None:
 
         return stages.report(run)
 
-    planned = plan()
-    run = planned["run"]
-    landed = extract.partial(run=run).expand(source=planned["sources"])
+    run = plan()
+    landed = extract.partial(run=run).expand(source=sources(run))
     validated = validate.partial(run=run).expand(landed=landed)
     tokenised = pseudonymise.partial(run=run).expand(validated=validated)
     report(run, publish(run, link(run, tokenised)))

@@ -9,7 +9,6 @@ terminal shows only our progress.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import subprocess
@@ -37,21 +36,16 @@ def airflow_env(airflow_home: Path) -> dict[str, str]:
 
 
 def load_dag(dag_id: str):
-    """Import ``dags/<dag_id>.py`` and return its DAG object."""
-    path = DAGS_FOLDER / f"{dag_id}.py"
-    spec = importlib.util.spec_from_file_location(f"islandbridge_dags.{dag_id}", path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    from airflow.sdk import DAG
+    """Parse ``dags/<dag_id>.py`` with Airflow's DagBag and return the DAG; import errors raise."""
+    from airflow.dag_processing.dagbag import DagBag
 
-    dags = [v for v in vars(module).values() if isinstance(v, DAG) and v.dag_id == dag_id]
-    if not dags:
-        from airflow.models.dagbag import DagBag
-
-        bag = DagBag(dag_folder=str(path))
-        return bag.get_dag(dag_id)
-    return dags[0]
+    bag = DagBag(dag_folder=str(DAGS_FOLDER / f"{dag_id}.py"))
+    if bag.import_errors:
+        raise RuntimeError(f"DAG import errors: {bag.import_errors}")
+    dag = bag.get_dag(dag_id)
+    if dag is None:
+        raise KeyError(f"no DAG {dag_id!r} in {DAGS_FOLDER}")
+    return dag
 
 
 def run_dag(

@@ -76,7 +76,7 @@ class RunContext:
         }
 
     @classmethod
-    def from_json(cls, data: dict[str, str]) -> RunContext:
+    def from_json(cls, data: dict) -> RunContext:
         return cls(
             data_dir=Path(data["data_dir"]),
             config_path=Path(data["config_path"]) if data.get("config_path") else None,

@@ -65,8 +65,9 @@ def plan(params: dict, run_id: str, run_date: date | None) -> dict:
         raise ValueError(f"unknown sources {unknown}; known: {names}")
     chosen = [n for n in names if not wanted or n in wanted]
     ctx.run_dir.mkdir(parents=True, exist_ok=True)
-    _write_json({"sources": chosen, **ctx.to_json()}, ctx.run_dir / "plan.json")
-    return {"run": ctx.to_json(), "sources": chosen}
+    run = {**ctx.to_json(), "sources": chosen}
+    _write_json(run, ctx.run_dir / "plan.json")
+    return run
 
 
 def extract(run: dict, source: str) -> dict:

@@ -9,21 +9,31 @@ from __future__ import annotations
 
 import os
 import socket
+import tempfile
 from urllib.parse import urlparse
 
 import pytest
 
+# Airflow reads its configuration at import: give the tests their own home, no examples.
+os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="islandbridge-airflow-"))
+os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+
 PG_URL = os.environ.get(
     "ISLANDBRIDGE_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
-MYSQL_URL = os.environ.get("ISLANDBRIDGE_TEST_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306/test")
+MYSQL_URL = os.environ.get(
+    "ISLANDBRIDGE_TEST_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306/test"
+)
 REDIS_URL = os.environ.get("ISLANDBRIDGE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
 def _reachable(url: str, default_port: int) -> bool:
     parsed = urlparse(url)
     try:
-        with socket.create_connection((parsed.hostname or "127.0.0.1", parsed.port or default_port), 2):
+        with socket.create_connection(
+            (parsed.hostname or "127.0.0.1", parsed.port or default_port), 2
+        ):
             return True
     except OSError:
         return False
