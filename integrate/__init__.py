@@ -1,0 +1,45 @@
+"""Person linkage, the unified dataset, atomic publication, ledger, indicators, report.
+
+Public surface only; see each module for the details.
+"""
+
+from integrate.clk import bloom_column, bloom_matrix, clk_encode, dice_matrix, dice_rows
+from integrate.data_dictionary import data_dictionary, undocumented_columns
+from integrate.encoding_match import EncodingMatch, match_encodings, match_encodings_detailed
+from integrate.indicators import compute_indicators
+from integrate.person_index import PersonIndex, build_person_index, person_key_for
+from integrate.publish import PublishError, PublishResult, publish_dataset
+from integrate.record_linkage import AMBIGUOUS_MATCH, UNKNOWN_PERSON, LinkResult, link_records
+from integrate.run_report import render_run_report, run_report_html
+from integrate.unified_dataset import TABLE_COLUMNS, build_unified_dataset
+from integrate.verify import VerifyReport, verify_publication
+
+__all__ = [
+    "AMBIGUOUS_MATCH",
+    "TABLE_COLUMNS",
+    "UNKNOWN_PERSON",
+    "EncodingMatch",
+    "LinkResult",
+    "PersonIndex",
+    "PublishError",
+    "PublishResult",
+    "VerifyReport",
+    "bloom_column",
+    "bloom_matrix",
+    "build_person_index",
+    "build_unified_dataset",
+    "clk_encode",
+    "compute_indicators",
+    "data_dictionary",
+    "dice_matrix",
+    "dice_rows",
+    "link_records",
+    "match_encodings",
+    "match_encodings_detailed",
+    "person_key_for",
+    "publish_dataset",
+    "render_run_report",
+    "run_report_html",
+    "undocumented_columns",
+    "verify_publication",
+]

@@ -1,0 +1,107 @@
+"""The data dictionary: every published column's meaning, type, privacy treatment, source."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import pandas as pd
+import pyarrow as pa
+
+__all__ = ["COLUMN_DOCS", "UNDOCUMENTED", "data_dictionary", "undocumented_columns"]
+
+UNDOCUMENTED = "UNDOCUMENTED"
+
+#: column → (meaning, privacy treatment, source)
+COLUMN_DOCS: dict[str, tuple[str, str, str]] = {
+    "person_key": (
+        "pseudonymous person key",
+        "pseudonymised: derived from the keyed HMAC token of the resident ID; "
+        "re-identification only through the vault",
+        "org_dept, student_affairs, hr_staff rosters (linkage)",
+    ),
+    "branch_id": ("party branch code", "none (organisational unit)", "org_dept.branches"),
+    "branch_name": ("party branch name", "none (organisational unit)", "org_dept.branches"),
+    "college": ("college (学院)", "quasi-identifier; generalised by the privacy gate", "rosters"),
+    "person_type": (
+        "student / faculty / staff / retired",
+        "quasi-identifier; k-anonymity checked",
+        "org_dept.members",
+    ),
+    "gender": ("gender M / F", "quasi-identifier; k-anonymity checked", "rosters"),
+    "birth_year_band": (
+        "birth year, generalised to a band",
+        "generalised from the birth date (quasi-identifier)",
+        "rosters",
+    ),
+    "status": (
+        "membership status on the ladder",
+        "sensitive; k-anonymity / l-diversity",
+        "org_dept",
+    ),
+    "joined_year": ("year the current status was reached", "generalised (year only)", "org_dept"),
+    "members": ("number of members in the branch", "aggregate count", "dim_person"),
+    "meeting_type": ("三会一课 meeting type", "none", "signins, org_dept.meetings"),
+    "meeting_date": ("date of the meeting", "none", "signins"),
+    "attendance": ("present / absent / leave", "none", "signins"),
+    "course_id": ("course identifier", "none", "learning"),
+    "course_title": ("course title", "none", "learning"),
+    "minutes": ("minutes studied", "none", "learning"),
+    "score": ("score 0-100", "none", "learning"),
+    "studied_on": ("date the course was completed", "none", "learning"),
+    "activity": ("volunteer activity", "none", "volunteer"),
+    "hours": ("hours served", "none", "volunteer"),
+    "served_on": ("date served", "none", "volunteer"),
+    "dues_month": ("month the dues are for (YYYY-MM)", "none", "finance_dues"),
+    "amount_cents": ("amount paid, in fen", "none", "finance_dues"),
+    "paid_on": ("date paid", "none", "finance_dues"),
+    "source": ("source system the row came from", "none (provenance)", "pipeline"),
+    "month": ("calendar month (YYYY-MM)", "none", "derived"),
+    "org_life_records": ("attendance records, present or absent", "aggregate", "derived"),
+    "org_life_present": ("attendance records marked present", "aggregate", "derived"),
+    "org_life_participation_rate": (
+        "present / (present + absent); leave excluded",
+        "aggregate",
+        "derived",
+    ),
+    "study_members": ("members with at least one completed course", "aggregate", "derived"),
+    "study_completion_rate": ("study_members / members", "aggregate", "derived"),
+    "dues_on_time": ("members who paid the month's dues by its last day", "aggregate", "derived"),
+    "dues_on_time_rate": ("dues_on_time / members", "aggregate", "derived"),
+    "volunteer_hours": ("volunteer hours served in the month", "aggregate", "derived"),
+    "last_active_month": ("last month with any participation, or none", "generalised", "derived"),
+}
+
+
+def data_dictionary(
+    tables: Mapping[str, pd.DataFrame], *, docs: Mapping[str, tuple[str, str, str]] | None = None
+) -> pd.DataFrame:
+    """One row per published column: table, column, type, meaning, privacy treatment, source.
+
+    A column without documentation gets ``UNDOCUMENTED`` (see :func:`undocumented_columns`).
+    """
+    known = {**COLUMN_DOCS, **(docs or {})}
+    rows = []
+    for table in sorted(tables):
+        schema = pa.Schema.from_pandas(tables[table], preserve_index=False)
+        for field in schema:
+            meaning, privacy, source = known.get(field.name, (UNDOCUMENTED,) * 3)
+            rows.append(
+                {
+                    "table_name": table,
+                    "column_name": field.name,
+                    "type": str(field.type).replace("large_", ""),
+                    "meaning": meaning,
+                    "privacy_treatment": privacy,
+                    "source": source,
+                }
+            )
+    return pd.DataFrame(
+        rows,
+        columns=["table_name", "column_name", "type", "meaning", "privacy_treatment", "source"],
+    ).astype("string")
+
+
+def undocumented_columns(dictionary: pd.DataFrame) -> list[str]:
+    """``table.column`` of every column the dictionary cannot describe."""
+    bad = dictionary[dictionary["meaning"] == UNDOCUMENTED]
+    return [f"{t}.{c}" for t, c in zip(bad["table_name"], bad["column_name"], strict=True)]

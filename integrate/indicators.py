@@ -1,0 +1,157 @@
+"""Branch indicators per month, and members with no recent participation.
+
+Definitions (one place, also in the data dictionary):
+
+* org-life participation rate = present / (present + absent) over the branch's
+  attendance records in the month (leave is excused and left out);
+* study completion rate = members with at least one completed course in the
+  month / members of the branch;
+* dues on time rate = members who paid the month's dues by the month's last day /
+  members of the branch;
+* volunteer hours = hours served by the branch's members in the month;
+* inactive members: no attendance marked present, no study and no volunteer
+  service in the last ``inactive_months`` months up to ``as_of`` — listed by
+  person_key only (re-identification, for a reminder, goes through the vault).
+
+Facts other than attendance are assigned to the member's branch in dim_person.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["INDICATOR_COLUMNS", "compute_indicators"]
+
+INDICATOR_COLUMNS = (
+    "branch_id",
+    "month",
+    "members",
+    "org_life_records",
+    "org_life_present",
+    "org_life_participation_rate",
+    "study_members",
+    "study_completion_rate",
+    "dues_on_time",
+    "dues_on_time_rate",
+    "volunteer_hours",
+)
+
+
+def _month(values: pd.Series) -> pd.Series:
+    return pd.to_datetime(values).dt.strftime("%Y-%m")
+
+
+def _empty(columns: list[str]) -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype="object") for c in columns})
+
+
+def compute_indicators(
+    tables: Mapping[str, pd.DataFrame],
+    *,
+    as_of: date | None = None,
+    months: int | None = None,
+    inactive_months: int = 3,
+) -> dict[str, pd.DataFrame]:
+    """Indicators from the unified tables (``dim_person`` and the ``fact_*`` tables).
+
+    Returns ``indicator_branch_month`` (one row per branch and month, columns
+    :data:`INDICATOR_COLUMNS`) and ``inactive_members`` (person_key, branch_id,
+    last_active_month). The month range ends at ``as_of``'s month (default: the
+    latest activity date) and covers ``months`` months (default: back to the first
+    activity).
+    """
+    person = tables["dim_person"][["person_key", "branch_id"]].drop_duplicates("person_key")
+    attendance = tables.get(
+        "fact_attendance", _empty(["person_key", "branch_id", "meeting_date", "attendance"])
+    )
+    study = tables.get("fact_study", _empty(["person_key", "studied_on"]))
+    volunteer = tables.get("fact_volunteer", _empty(["person_key", "hours", "served_on"]))
+    dues = tables.get("fact_dues", _empty(["person_key", "dues_month", "paid_on"]))
+
+    dates = pd.concat(
+        [
+            pd.to_datetime(attendance["meeting_date"]),
+            pd.to_datetime(study["studied_on"]),
+            pd.to_datetime(volunteer["served_on"]),
+            pd.to_datetime(dues["paid_on"]),
+        ]
+    ).dropna()
+    if as_of is None:
+        if dates.empty:
+            raise ValueError("no activity dates and no as_of: cannot place the months")
+        as_of = dates.max().date()
+    end = pd.Period(as_of, freq="M")
+    start = (
+        end - (months - 1)
+        if months
+        else (pd.Period(dates.min(), freq="M") if not dates.empty else end)
+    )
+    month_labels = [str(p) for p in pd.period_range(start, end, freq="M")]
+
+    members = person.groupby("branch_id")["person_key"].nunique().rename("members")
+    grid = pd.MultiIndex.from_product(
+        [sorted(members.index), month_labels], names=["branch_id", "month"]
+    ).to_frame(index=False)
+    grid["members"] = grid["branch_id"].map(members).astype("int64")
+
+    att = attendance.assign(month=_month(attendance["meeting_date"]))
+    att = att[att["attendance"].isin(["present", "absent"])]
+    org = att.groupby(["branch_id", "month"]).agg(
+        org_life_records=("attendance", "size"),
+        org_life_present=("attendance", lambda s: int((s == "present").sum())),
+    )
+
+    def per_member(frame: pd.DataFrame, date_column: str) -> pd.DataFrame:
+        out = frame.assign(month=_month(frame[date_column]))[["person_key", "month"]]
+        return out.merge(person, on="person_key", how="inner")
+
+    st = per_member(study, "studied_on").groupby(["branch_id", "month"])["person_key"].nunique()
+    vol = volunteer.assign(month=_month(volunteer["served_on"])).merge(
+        person, on="person_key", how="inner"
+    )
+    vol_hours = vol.groupby(["branch_id", "month"])["hours"].sum()
+
+    paid = dues[["person_key", "dues_month", "paid_on"]].copy()
+    paid["month"] = paid["dues_month"].astype("string")
+    last_day = pd.to_datetime(paid["month"] + "-01", errors="coerce") + pd.offsets.MonthEnd(0)
+    paid = paid[pd.to_datetime(paid["paid_on"]) <= last_day]
+    on_time = (
+        paid.merge(person, on="person_key").groupby(["branch_id", "month"])["person_key"].nunique()
+    )
+
+    out = grid.set_index(["branch_id", "month"])
+    out = out.join(org, how="left")
+    out["org_life_records"] = out["org_life_records"].fillna(0).astype("int64")
+    out["org_life_present"] = out["org_life_present"].fillna(0).astype("int64")
+    out["study_members"] = st.reindex(out.index).fillna(0).astype("int64")
+    out["dues_on_time"] = on_time.reindex(out.index).fillna(0).astype("int64")
+    out["volunteer_hours"] = vol_hours.reindex(out.index).fillna(0.0).astype("float64").round(2)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out["org_life_participation_rate"] = (
+            out["org_life_present"] / out["org_life_records"].where(out["org_life_records"] > 0)
+        ).round(4)
+        out["study_completion_rate"] = (out["study_members"] / out["members"]).round(4)
+        out["dues_on_time_rate"] = (out["dues_on_time"] / out["members"]).round(4)
+    indicators = out.reset_index()[list(INDICATOR_COLUMNS)]
+    indicators = indicators.astype({"branch_id": "string", "month": "string"})
+
+    window = {str(p) for p in pd.period_range(end - (inactive_months - 1), end, freq="M")}
+    active = pd.concat(
+        [
+            att.loc[att["attendance"] == "present", ["person_key", "month"]],
+            per_member(study, "studied_on")[["person_key", "month"]],
+            vol[["person_key", "month"]],
+        ],
+        ignore_index=True,
+    )
+    active = active[active["month"] <= str(end)]
+    last_active = active.groupby("person_key")["month"].max()
+    inactive = person.assign(last_active_month=person["person_key"].map(last_active))
+    inactive = inactive[~inactive["last_active_month"].isin(window)]
+    inactive = inactive.sort_values(["branch_id", "person_key"]).reset_index(drop=True)
+    inactive = inactive.astype("string")
+    return {"indicator_branch_month": indicators, "inactive_members": inactive}

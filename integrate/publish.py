@@ -1,0 +1,267 @@
+"""Atomic, idempotent publication of the unified dataset.
+
+Layout under ``root`` (the shared zone)::
+
+    versions/<version>/<table>.parquet   byte-stable (see parquet_bytes)
+    versions/<version>/dataset.duckdb    the same tables; derived, not byte-stable
+    versions/<version>/manifest.json     canonical JSON (no timestamps)
+    versions/<version>/manifest.json.sig Ed25519 signature (deterministic)
+    current -> versions/<version>        switched with os.replace of a temp symlink
+    ledger.jsonl                         append-only, hash-chained, signed
+
+A version is staged in ``.staging/`` and renamed into ``versions/`` whole, so a
+reader following ``current`` never sees a half-written version. The version id
+is derived from the content (table bytes and run facts), so publishing the same
+inputs again finds the version already there and changes nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from connectors.signatures import sign_bytes
+from integrate.canonical_json import canonical_json_bytes
+from integrate.ledger import append_entry, key_id, ledger_lock, read_entries
+from integrate.manifest import build_manifest, row_accounting_problems, table_entry
+from integrate.parquet_bytes import parquet_bytes, sha256_hex
+from integrate.unified_dataset import identifying_columns
+
+__all__ = [
+    "CURRENT_LINK",
+    "DUCKDB_FILE",
+    "MANIFEST_FILE",
+    "VERSIONS_DIR",
+    "PublishError",
+    "PublishResult",
+    "publish_dataset",
+    "read_current_version",
+]
+
+log = logging.getLogger(__name__)
+
+VERSIONS_DIR = "versions"
+CURRENT_LINK = "current"
+MANIFEST_FILE = "manifest.json"
+DUCKDB_FILE = "dataset.duckdb"
+_TABLE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+
+
+class PublishError(RuntimeError):
+    """The publication could not be made (bad input, or an existing version was altered)."""
+
+
+@dataclass(frozen=True, slots=True)
+class PublishResult:
+    version: str
+    path: Path
+    manifest_path: Path
+    created: bool = True  # False when the version already existed (a rerun)
+    switched: bool = True  # False when current already pointed at it
+
+
+def _write_synced(path: Path, data: bytes) -> None:
+    with open(path, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write_duckdb(path: Path, directory: Path, names: list[str]) -> None:
+    con = duckdb.connect(str(path))
+    try:
+        for name in names:
+            source = (directory / f"{name}.parquet").as_posix().replace("'", "''")
+            con.execute(f"CREATE TABLE \"{name}\" AS SELECT * FROM read_parquet('{source}')")
+        con.execute("CHECKPOINT")
+    finally:
+        con.close()
+
+
+def read_current_version(root: Path) -> str | None:
+    """The version ``root/current`` points at, or None."""
+    link = root / CURRENT_LINK
+    if not link.is_symlink():
+        return None
+    return link.readlink().name
+
+
+def _switch_current(root: Path, version: str) -> None:
+    tmp = root / f".{CURRENT_LINK}.{os.getpid()}.tmp"
+    if tmp.is_symlink() or tmp.exists():
+        tmp.unlink()
+    tmp.symlink_to(f"{VERSIONS_DIR}/{version}")
+    tmp.replace(root / CURRENT_LINK)  # atomic rename over the old link
+    _fsync_dir(root)
+
+
+def _existing_matches(version_dir: Path, files: Mapping[str, bytes]) -> list[str]:
+    problems = []
+    for name, data in files.items():
+        path = version_dir / name
+        if not path.is_file() or sha256_hex(path.read_bytes()) != sha256_hex(data):
+            problems.append(name)
+    return problems
+
+
+def publish_dataset(
+    tables: dict[str, pd.DataFrame],
+    *,
+    root: Path,
+    manifest: dict[str, Any],
+    signing_key: Ed25519PrivateKey,
+    recorded_at: datetime | None = None,
+) -> PublishResult:
+    """Publish ``tables`` as a new version under ``root`` and make it current.
+
+    ``manifest`` holds the run's facts (sources, row_accounting, quality, privacy,
+    key_id, code_version, ...); a ``row_accounting`` that does not add up is refused.
+    The same tables and facts give the same version id and byte-identical files;
+    publishing them again is a no-op (no new ledger line unless ``current`` moved).
+    ``recorded_at`` (tz-aware) only stamps the ledger line, never a published file.
+    """
+    if not tables:
+        raise PublishError("nothing to publish: no tables")
+    bad_names = sorted(n for n in tables if not _TABLE_NAME.match(n))
+    if bad_names:
+        raise PublishError(f"table names must match {_TABLE_NAME.pattern}: {bad_names}")
+    leaking = {n: identifying_columns(t) for n, t in tables.items() if identifying_columns(t)}
+    if leaking:
+        raise PublishError(f"identifying columns may not be published (shared zone): {leaking}")
+    if recorded_at is not None and recorded_at.tzinfo is None:
+        raise PublishError("recorded_at must be timezone-aware")
+    accounting = manifest.get("row_accounting")
+    if accounting is None:
+        log.warning("manifest has no row_accounting; publishing without it")
+    else:
+        problems = row_accounting_problems(accounting)
+        if problems:
+            raise PublishError("row accounting does not add up: " + "; ".join(problems))
+    root = Path(root)
+    names = sorted(tables)
+    files: dict[str, bytes] = {}
+    entries: dict[str, dict[str, Any]] = {}
+    arrow_tables: dict[str, pa.Table] = {}
+    for name in names:
+        data, table = parquet_bytes(tables[name])
+        digest = sha256_hex(data)
+        files[f"{name}.parquet"] = data
+        entries[name] = table_entry(name, table, data, digest)
+        arrow_tables[name] = table
+
+    public_id = key_id(signing_key.public_key())
+    writer = {"pyarrow": pa.__version__, "duckdb": duckdb.__version__}
+    content_digest = hashlib.sha256(
+        canonical_json_bytes(
+            {
+                "tables": {n: e["sha256"] for n, e in entries.items()},
+                "facts": manifest,
+                "key": public_id,
+                "writer": writer,
+            },
+            indent=None,
+        )
+    ).hexdigest()
+    version = content_digest[:20]
+    full_manifest = build_manifest(
+        manifest,
+        version=version,
+        tables=entries,
+        derived={
+            DUCKDB_FILE: {
+                "tables": names,
+                "note": "same tables as the Parquet files; not byte-stable, verified by content",
+            }
+        },
+        signing_key_id=public_id,
+        writer=writer,
+    )
+    manifest_bytes = canonical_json_bytes(full_manifest)
+    files["manifest.json"] = manifest_bytes
+    files["manifest.json.sig"] = sign_bytes(signing_key, manifest_bytes)
+    manifest_sha = sha256_hex(manifest_bytes)
+
+    versions = root / VERSIONS_DIR
+    version_dir = versions / version
+    with ledger_lock(root):
+        versions.mkdir(parents=True, exist_ok=True)
+        created = False
+        if version_dir.exists():
+            altered = _existing_matches(version_dir, files)
+            if altered:
+                raise PublishError(
+                    f"version {version} exists but its files differ: {altered}; "
+                    "run verify — the published copy may have been altered"
+                )
+            log.info("version %s already published; nothing rewritten", version)
+        else:
+            staging_root = root / ".staging"
+            staging_root.mkdir(exist_ok=True)
+            staging = Path(tempfile.mkdtemp(prefix=f"{version}.", dir=staging_root))
+            try:
+                for name, data in files.items():
+                    _write_synced(staging / name, data)
+                _write_duckdb(staging / DUCKDB_FILE, staging, names)
+                _fsync_dir(staging)
+                staging.rename(version_dir)  # atomic: whole version or nothing
+                _fsync_dir(versions)
+            except BaseException:
+                shutil.rmtree(staging, ignore_errors=True)
+                raise
+            created = True
+            log.info("staged and moved version %s (%d tables)", version, len(names))
+
+        ledger = read_entries(root)
+        last = ledger[-1] if ledger else None
+        known = {e.get("version") for e in ledger}
+        if version not in known:
+            append_entry(
+                root,
+                action="publish",
+                version=version,
+                manifest_sha256=manifest_sha,
+                signing_key=signing_key,
+                recorded_at=recorded_at,
+            )
+        elif last is None or last.get("version") != version:
+            append_entry(
+                root,
+                action="activate",
+                version=version,
+                manifest_sha256=manifest_sha,
+                signing_key=signing_key,
+                recorded_at=recorded_at,
+            )
+        switched = read_current_version(root) != version
+        if switched:
+            _switch_current(root, version)
+            log.info("current -> %s", version)
+    return PublishResult(
+        version=version,
+        path=version_dir,
+        manifest_path=version_dir / "manifest.json",
+        created=created,
+        switched=switched,
+    )
