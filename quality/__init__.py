@@ -1,0 +1,39 @@
+"""The quality gate: GX suites per canonical entity, row verdicts, duplicates, cross-source
+checks, quarantine, Data Docs and per-department feedback.
+
+Imports only :mod:`domain` and third-party libraries. Great Expectations is imported on
+the first validation, not on ``import quality``.
+"""
+
+from quality.config import QualityConfig, load_quality_config
+from quality.cross_source import (
+    check_meeting_signins,
+    check_unknown_persons,
+    resolve_birth_date_conflicts,
+)
+from quality.duplicates import collapse_duplicates
+from quality.feedback import feedback_frame, write_department_feedback
+from quality.gx_context import quiet_great_expectations
+from quality.quarantine import write_quarantine
+from quality.reasons import REASONS, ReasonText, describe_reason
+from quality.verdict import QualityRuleError, Verdict, validate_frame
+
+quiet_great_expectations()
+
+__all__ = [
+    "REASONS",
+    "QualityConfig",
+    "QualityRuleError",
+    "ReasonText",
+    "Verdict",
+    "check_meeting_signins",
+    "check_unknown_persons",
+    "collapse_duplicates",
+    "describe_reason",
+    "feedback_frame",
+    "load_quality_config",
+    "resolve_birth_date_conflicts",
+    "validate_frame",
+    "write_department_feedback",
+    "write_quarantine",
+]

@@ -1,0 +1,82 @@
+"""GX Data Docs of one validation, built into a run's directory.
+
+The results rendered carry counts and percentages only: unexpected values were never
+collected (``exclude_unexpected_values``) and row positions are dropped here, so the
+pages hold no personal data.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import logging
+from pathlib import Path
+from typing import Any
+
+from quality.gx_context import gx_context
+
+__all__ = ["build_data_docs"]
+
+logger = logging.getLogger(__name__)
+
+
+def _site_name(directory: Path) -> str:
+    return "run_" + hashlib.sha256(str(directory).encode()).hexdigest()[:12]
+
+
+def _ensure_site(directory: Path) -> str:
+    context = gx_context()
+    name = _site_name(directory)
+    if name not in (context.list_data_docs_sites() or {}):
+        context.add_data_docs_site(
+            name,
+            {
+                "class_name": "SiteBuilder",
+                "store_backend": {
+                    "class_name": "TupleFilesystemStoreBackend",
+                    "base_directory": str(directory),
+                },
+                "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+            },
+        )
+    return name
+
+
+def _without_row_positions(result: Any) -> Any:
+    trimmed = copy.deepcopy(result)
+    for item in trimmed.results:
+        item.result.pop("unexpected_index_list", None)
+        item.result.pop("partial_unexpected_index_list", None)
+    return trimmed
+
+
+def build_data_docs(result: Any, directory: Path) -> Path:
+    """Render ``result`` (an ``ExpectationSuiteValidationResult``) into ``directory``.
+
+    Returns the path of the site's ``index.html``. The in-memory result store entry is
+    removed afterwards, so a long-running process does not accumulate results.
+    """
+    from great_expectations.data_context.types.resource_identifiers import (
+        ExpectationSuiteIdentifier,
+        ValidationResultIdentifier,
+    )
+
+    directory.mkdir(parents=True, exist_ok=True)
+    context = gx_context()
+    site = _ensure_site(directory)
+    trimmed = _without_row_positions(result)
+    key = ValidationResultIdentifier(
+        expectation_suite_identifier=ExpectationSuiteIdentifier(name=trimmed.suite_name),
+        run_id=trimmed.meta.get("run_id"),
+        batch_identifier=trimmed.meta.get("active_batch_definition", {}).get("batch_identifier")
+        or "batch",
+    )
+    store = context.validation_results_store
+    store.set(key, trimmed)
+    try:
+        context.build_data_docs(site_names=[site], resource_identifiers=[key])
+    finally:
+        store.remove_key(key)
+    index = directory / "index.html"
+    logger.info("data docs built: %s", index)
+    return index

@@ -1,0 +1,116 @@
+"""Exact and near duplicates collapsed to one row each, with the lineage of what was merged.
+
+*Exact*: the same value in every canonical column (provenance aside). *Near*: the same
+identifying ``keys`` after a further normalisation (NFKC width folding, all white space
+removed, case folded) — full-width digits, stray spaces and case differences.
+The first row of a group (input order) is kept; the others go to ``merged`` with
+``duplicate_of`` (the kept row's ``record_key``) and ``reasons``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from domain.canonical import entity as canonical_entity
+
+__all__ = ["DUPLICATE_KEYS", "PERSON_KEYS", "collapse_duplicates", "normalised_key"]
+
+logger = logging.getLogger(__name__)
+
+
+#: Columns naming the person a record is about (those present are used; never the name,
+#: which departments spell differently).
+PERSON_KEYS: tuple[str, ...] = ("id_number", "student_no", "staff_no", "person_no", "mobile")
+#: Columns that, with the person keys, identify one record of each entity.
+DUPLICATE_KEYS: dict[str, tuple[str, ...]] = {
+    "member": (),
+    "meeting": ("branch_id", "meeting_type", "meeting_date"),
+    "attendance": ("branch_id", "meeting_type", "meeting_date"),
+    "study": ("course_id", "studied_on"),
+    "volunteer": ("activity", "served_on", "hours"),
+    "dues": ("dues_month", "amount_cents", "paid_on"),
+}
+
+
+def default_keys(entity: str, columns: Sequence[str]) -> list[str]:
+    """The person keys and the entity's record keys that ``columns`` has."""
+    wanted = (*PERSON_KEYS, *DUPLICATE_KEYS.get(entity, ()))
+    if entity == "meeting":
+        wanted = DUPLICATE_KEYS["meeting"]
+    return [c for c in wanted if c in columns]
+
+
+def normalised_key(values: pd.Series) -> pd.Series:
+    """Text for near-duplicate matching: NFKC, no white space, case folded; dates as ISO."""
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return values.dt.strftime("%Y-%m-%d").astype("string")
+    text = values.astype("string")
+    return text.str.normalize("NFKC").str.replace(r"\s+", "", regex=True).str.casefold()
+
+
+def _first_of_group(groups: np.ndarray, eligible: np.ndarray) -> np.ndarray:
+    """Position of the first eligible row of each row's group (own position if not eligible)."""
+    positions = np.arange(len(groups))
+    first = positions.copy()
+    if eligible.any():
+        series = pd.Series(positions[eligible]).groupby(groups[eligible]).transform("min")
+        first[eligible] = series.to_numpy()
+    return first
+
+
+def collapse_duplicates(
+    frame: pd.DataFrame, entity: str, keys: Sequence[str] | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Split ``frame`` into ``(kept, merged)``; ``len(kept) + len(merged) == len(frame)``.
+
+    ``keys``: the columns that identify one record for near duplicates (default: the
+    person keys present plus :data:`DUPLICATE_KEYS` of the entity; an empty value matches
+    only an empty value). Rows without any person key are never near duplicates.
+    ``merged`` holds the dropped rows plus ``duplicate_of`` and ``reasons``
+    (``exact_duplicate`` or ``near_duplicate``).
+    """
+    fields = set(canonical_entity(entity).field_names)
+    content = [c for c in frame.columns if c in fields]
+    if not content:
+        raise ValueError(f"no canonical {entity} columns to compare")
+    keys = list(keys) if keys else (default_keys(entity, list(frame.columns)) or content)
+    absent = [k for k in keys if k not in frame.columns]
+    if absent:
+        raise KeyError(f"duplicate keys not in the frame: {absent}")
+    work = frame.reset_index(drop=True)
+    n = len(work)
+    everything = np.ones(n, dtype=bool)
+    exact_groups = work.groupby(content, dropna=False, sort=False).ngroup().to_numpy()
+    exact_first = _first_of_group(exact_groups, everything)
+    exact = exact_first != np.arange(n)
+
+    normalised = pd.DataFrame({k: normalised_key(work[k]) for k in keys})
+    person = [k for k in keys if k in PERSON_KEYS] or keys
+    eligible = ~exact & normalised[person].notna().any(axis=1).to_numpy()
+    near_groups = normalised.groupby(keys, dropna=False, sort=False).ngroup().to_numpy()
+    near_first = _first_of_group(near_groups, eligible)
+    near = eligible & (near_first != np.arange(n))
+
+    target = np.arange(n)
+    target[near] = near_first[near]
+    target[exact] = target[exact_first[exact]]  # an exact copy of a near duplicate follows it
+    dropped = exact | near
+    kept = frame.iloc[np.flatnonzero(~dropped)].copy()
+    merged = frame.iloc[np.flatnonzero(dropped)].copy()
+    record_keys = work["record_key"].to_numpy(dtype=object)
+    merged["duplicate_of"] = pd.array(record_keys[target[dropped]], dtype="string")
+    merged["reasons"] = pd.array(
+        np.where(exact[dropped], "exact_duplicate", "near_duplicate"), dtype="string"
+    )
+    logger.info(
+        "%s: %d rows, %d exact and %d near duplicates merged",
+        entity,
+        n,
+        int(exact.sum()),
+        int(near.sum()),
+    )
+    return kept, merged

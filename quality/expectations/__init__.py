@@ -1,0 +1,32 @@
+"""Custom Great Expectations classes for islandbridge's rules.
+
+Importing this package registers the expectations and their metrics with GX.
+"""
+
+from quality.expectations.dates import ExpectColumnValuesToNotBeAfterDate
+from quality.expectations.dues import ExpectDuesAmountWithinRule
+from quality.expectations.id_consistency import (
+    ExpectResidentIdToMatchBirthDate,
+    ExpectResidentIdToMatchGender,
+)
+from quality.expectations.mobile import ExpectColumnValuesToBeCnMobile
+from quality.expectations.resident_id import ExpectColumnValuesToBeValidResidentId
+from quality.expectations.status_ladder import (
+    ExpectApplicantToBeOfMinimumAge,
+    ExpectProbationToLastAboutOneYear,
+    ExpectStatusDatesInLadderOrder,
+)
+from quality.expectations.volunteer import ExpectColumnValuesToBeHoursWithinADay
+
+__all__ = [
+    "ExpectApplicantToBeOfMinimumAge",
+    "ExpectColumnValuesToBeCnMobile",
+    "ExpectColumnValuesToBeHoursWithinADay",
+    "ExpectColumnValuesToBeValidResidentId",
+    "ExpectColumnValuesToNotBeAfterDate",
+    "ExpectDuesAmountWithinRule",
+    "ExpectProbationToLastAboutOneYear",
+    "ExpectResidentIdToMatchBirthDate",
+    "ExpectResidentIdToMatchGender",
+    "ExpectStatusDatesInLadderOrder",
+]

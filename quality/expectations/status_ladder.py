@@ -1,0 +1,122 @@
+"""Party-constitution rules on the membership ladder: order, minimum age, probation length."""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+from great_expectations.execution_engine import PandasExecutionEngine
+from great_expectations.expectations.expectation import (
+    ColumnPairMapExpectation,
+    MulticolumnMapExpectation,
+)
+from great_expectations.expectations.metrics.map_metric_provider import (
+    ColumnPairMapMetricProvider,
+    MulticolumnMapMetricProvider,
+    column_pair_condition_partial,
+    multicolumn_condition_partial,
+)
+
+from quality.expectations._conditions import ladder_in_order, min_age_at, span_days_between
+
+__all__ = [
+    "ColumnPairMinAgeAt",
+    "ColumnPairSpanDays",
+    "ExpectApplicantToBeOfMinimumAge",
+    "ExpectProbationToLastAboutOneYear",
+    "ExpectStatusDatesInLadderOrder",
+    "MulticolumnLadderInOrder",
+]
+
+_PAIR_DOMAIN_KEYS = (
+    "batch_id",
+    "table",
+    "column_A",
+    "column_B",
+    "row_condition",
+    "condition_parser",
+    "ignore_row_if",
+)
+_EXPECTATION_DOMAIN_KEYS = (
+    "batch_id",
+    "column_A",
+    "column_B",
+    "row_condition",
+    "condition_parser",
+    "ignore_row_if",
+)
+_IgnoreRowIf = Literal["both_values_are_missing", "either_value_is_missing", "neither"]
+
+
+class MulticolumnLadderInOrder(MulticolumnMapMetricProvider):
+    condition_metric_name = "multicolumn_values.islandbridge_ladder_in_order"
+    condition_domain_keys = (
+        "batch_id",
+        "table",
+        "column_list",
+        "row_condition",
+        "condition_parser",
+        "ignore_row_if",
+    )
+
+    @multicolumn_condition_partial(engine=PandasExecutionEngine)
+    def _pandas(cls, column_list, **kwargs):
+        return ladder_in_order(column_list)
+
+
+class ColumnPairMinAgeAt(ColumnPairMapMetricProvider):
+    condition_metric_name = "column_pair_values.islandbridge_min_age_at"
+    condition_domain_keys = _PAIR_DOMAIN_KEYS
+    condition_value_keys = ("min_age",)
+
+    @column_pair_condition_partial(engine=PandasExecutionEngine)
+    def _pandas(cls, column_A, column_B, min_age=18, **kwargs):
+        return min_age_at(column_A, column_B, int(min_age))
+
+
+class ColumnPairSpanDays(ColumnPairMapMetricProvider):
+    condition_metric_name = "column_pair_values.islandbridge_span_days"
+    condition_domain_keys = _PAIR_DOMAIN_KEYS
+    condition_value_keys = ("min_days", "max_days")
+
+    @column_pair_condition_partial(engine=PandasExecutionEngine)
+    def _pandas(cls, column_A, column_B, min_days, max_days, **kwargs):
+        return span_days_between(column_A, column_B, int(min_days), int(max_days))
+
+
+class ExpectStatusDatesInLadderOrder(MulticolumnMapExpectation):
+    """Expect the step dates in ``column_list`` (given in ladder order) never to go backwards.
+
+    Missing steps are skipped: applicant 2020, candidate 2021 with no activist date is in order.
+    """
+
+    ignore_row_if: Literal["all_values_are_missing", "any_value_is_missing", "never"] = (
+        "all_values_are_missing"
+    )
+    map_metric = "multicolumn_values.islandbridge_ladder_in_order"
+    success_keys = ("mostly",)
+    library_metadata: ClassVar[dict] = {"tags": ["islandbridge", "status"], "contributors": []}
+
+
+class ExpectApplicantToBeOfMinimumAge(ColumnPairMapExpectation):
+    """Expect the age on the date in ``column_B`` (application) from the birth date in
+    ``column_A`` to be at least ``min_age`` (Party constitution: 18)."""
+
+    min_age: int = 18
+    ignore_row_if: _IgnoreRowIf = "either_value_is_missing"
+    domain_keys = _EXPECTATION_DOMAIN_KEYS
+    map_metric = "column_pair_values.islandbridge_min_age_at"
+    success_keys = ("mostly", "min_age")
+    library_metadata: ClassVar[dict] = {"tags": ["islandbridge", "status"], "contributors": []}
+
+
+class ExpectProbationToLastAboutOneYear(ColumnPairMapExpectation):
+    """Expect full membership (``column_B``) ``min_days``..``max_days`` after probation
+    began (``column_A``): one year, with the configured tolerance."""
+
+    min_days: int = 358
+    max_days: int = 730
+    ignore_row_if: _IgnoreRowIf = "either_value_is_missing"
+    domain_keys = _EXPECTATION_DOMAIN_KEYS
+    map_metric = "column_pair_values.islandbridge_span_days"
+    success_keys = ("mostly", "min_days", "max_days")
+    library_metadata: ClassVar[dict] = {"tags": ["islandbridge", "status"], "contributors": []}

@@ -1,0 +1,113 @@
+"""Reason codes and their text, in Chinese and English, in one table.
+
+Codes are stable snake_case strings written into quarantine files and department
+feedback. Two families are described by pattern rather than listed:
+``<field>_missing`` (a required field is empty) and ``<field>:<problem>`` (the
+standardiser could not parse a value, e.g. ``birth_date:unparseable``).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+__all__ = ["REASONS", "ReasonText", "describe_reason", "is_known_reason"]
+
+
+class ReasonText(NamedTuple):
+    zh: str
+    en: str
+
+
+REASONS: dict[str, ReasonText] = {
+    "id_missing": ReasonText("缺少身份证号", "resident ID number missing"),
+    "id_format": ReasonText(
+        "身份证号格式错误（应为18位，前17位为数字）",
+        "resident ID number malformed (18 characters, 17 digits then a digit or X)",
+    ),
+    "id_region": ReasonText(
+        "身份证号地区码不在GB/T 2260行政区划代码中",
+        "resident ID number region code is not a GB/T 2260 code",
+    ),
+    "id_birth_date": ReasonText(
+        "身份证号中的出生日期不存在或不合理",
+        "birth date embedded in the resident ID number is impossible",
+    ),
+    "id_check_digit": ReasonText(
+        "身份证号校验码错误（GB 11643）", "resident ID number check digit is wrong (GB 11643)"
+    ),
+    "id_birth_mismatch": ReasonText(
+        "出生日期与身份证号不一致", "birth date disagrees with the resident ID number"
+    ),
+    "id_gender_mismatch": ReasonText(
+        "性别与身份证号不一致", "gender disagrees with the resident ID number"
+    ),
+    "gender_invalid": ReasonText("性别代码无效", "gender code is not M or F"),
+    "person_type_invalid": ReasonText("人员类别无效", "person type is not a known type"),
+    "status_invalid": ReasonText("政治面貌/发展阶段无效", "membership status is not on the ladder"),
+    "applicant_under_18": ReasonText(
+        "申请入党时未满18周岁", "applicant was under 18 on the date of application"
+    ),
+    "status_order": ReasonText(
+        "发展阶段日期先后顺序颠倒", "membership step dates are out of ladder order"
+    ),
+    "probation_not_one_year": ReasonText(
+        "预备期与一年的规定不符", "probation before full membership did not last about one year"
+    ),
+    "future_date": ReasonText("日期晚于统计基准日", "date is after the reference date"),
+    "impossible_hours": ReasonText(
+        "单日志愿服务时长不合理（应大于0且不超过24小时）",
+        "volunteer hours for one day are impossible (more than 0, at most 24)",
+    ),
+    "mobile_format": ReasonText(
+        "手机号码格式错误（应为1[3-9]开头的11位数字）",
+        "mobile number malformed (11 digits starting 1[3-9])",
+    ),
+    "dues_amount_out_of_range": ReasonText(
+        "党费金额不符合该类人员的缴纳标准", "dues amount is outside the rule for the person type"
+    ),
+    "dues_month_format": ReasonText(
+        "党费所属月份格式错误（应为YYYY-MM）", "dues month is not YYYY-MM"
+    ),
+    "attendance_invalid": ReasonText("签到情况无效", "attendance is not present, absent or leave"),
+    "score_out_of_range": ReasonText("成绩超出0–100范围", "score is outside 0-100"),
+    "minutes_out_of_range": ReasonText("学习时长不合理", "minutes studied are impossible"),
+    "exact_duplicate": ReasonText("完全重复的记录", "exact duplicate of another record"),
+    "near_duplicate": ReasonText(
+        "规范化后重复的记录（全角、空格或大小写差异）",
+        "duplicate of another record after normalisation (full-width forms, spaces, case)",
+    ),
+    "no_meeting_signin": ReasonText(
+        "该支部当天未召开会议却有签到", "sign-in on a date the branch held no meeting"
+    ),
+    "unknown_person": ReasonText(
+        "人员不在任何名册中", "activity of a person absent from every roster"
+    ),
+    "birth_date_conflict": ReasonText(
+        "各部门登记的出生日期不一致（已按来源优先级取值）",
+        "departments record different birth dates (resolved by source priority)",
+    ),
+}
+
+_PARSE_PROBLEMS: dict[str, ReasonText] = {
+    "unparseable": ReasonText("无法解析", "could not be parsed"),
+    "impossible": ReasonText("日期不存在", "is not a real date"),
+}
+
+
+def is_known_reason(code: str) -> bool:
+    """True for a listed code or one of the two pattern families."""
+    return code in REASONS or code.endswith("_missing") or ":" in code
+
+
+def describe_reason(code: str) -> ReasonText:
+    """The Chinese and English text of ``code``; unknown codes are returned as they are."""
+    if code in REASONS:
+        return REASONS[code]
+    if ":" in code:
+        field, _, problem = code.partition(":")
+        text = _PARSE_PROBLEMS.get(problem, ReasonText(problem, problem))
+        return ReasonText(f"字段 {field} 的值{text.zh}", f"value of {field} {text.en}")
+    if code.endswith("_missing"):
+        field = code.removesuffix("_missing")
+        return ReasonText(f"缺少必填字段 {field}", f"required field {field} is missing")
+    return ReasonText(code, code)

@@ -1,0 +1,231 @@
+"""Row verdicts from GX validation results: every row accepted (with flags) or quarantined.
+
+The verdict of a row is read from GX's ``unexpected_index_list`` (result format
+COMPLETE, unexpected values excluded so no personal data enters the results), not
+from a second implementation of the rules.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from quality.config import QualityConfig
+
+if TYPE_CHECKING:
+    from quality.suites import SuiteRule
+
+__all__ = [
+    "PARSE_ERRORS_COLUMN",
+    "QualityRuleError",
+    "Verdict",
+    "validate_frame",
+    "verdict_from_masks",
+]
+
+logger = logging.getLogger(__name__)
+
+PARSE_ERRORS_COLUMN = "parse_errors"
+_RESULT_FORMAT: dict[str, Any] = {
+    "result_format": "COMPLETE",
+    "exclude_unexpected_values": True,
+    "return_unexpected_index_query": False,
+    "partial_unexpected_count": 0,
+}
+
+
+class QualityRuleError(RuntimeError):
+    """A rule could not be evaluated (never a row verdict; the message holds no row values)."""
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Where each input row went: ``accepted`` (+ ``flags``) or ``quarantined`` (+ ``reasons``)."""
+
+    accepted: pd.DataFrame
+    quarantined: pd.DataFrame
+    counts: dict[str, int]
+    entity: str = ""
+    data_docs_index: Path | None = None
+    #: GX result statistics per expectation (type, code, severity, unexpected_count); no values.
+    expectations: list[dict[str, Any]] = field(default_factory=list)
+
+    def __iter__(self) -> Iterator[pd.DataFrame]:
+        """``accepted, quarantined = verdict`` unpacks the two frames."""
+        return iter((self.accepted, self.quarantined))
+
+
+def _as_position_array(indices: Sequence[Any], n: int) -> np.ndarray:
+    mask = np.zeros(n, dtype=bool)
+    if len(indices):
+        mask[np.asarray(indices, dtype=np.int64)] = True
+    return mask
+
+
+def _joined(
+    masks: Mapping[str, np.ndarray], rows: np.ndarray, extra: list[str] | None
+) -> list[str]:
+    codes = list(masks)
+    if not codes and extra is None:
+        return [""] * len(rows)
+    matrix = np.column_stack([masks[c][rows] for c in codes]) if codes else None
+    out: list[str] = []
+    for i in range(len(rows)):
+        parts = list(extra[i].split(";")) if extra is not None and extra[i] else []
+        if matrix is not None:
+            parts.extend(
+                c for c, hit in zip(codes, matrix[i], strict=True) if hit and c not in parts
+            )
+        out.append(";".join(parts))
+    return out
+
+
+def verdict_from_masks(
+    frame: pd.DataFrame,
+    errors: Mapping[str, np.ndarray],
+    warnings: Mapping[str, np.ndarray],
+    *,
+    entity: str = "",
+    parse_errors: pd.Series | None = None,
+) -> Verdict:
+    """Split ``frame`` by per-code boolean masks (positional, ``len(frame)`` long).
+
+    A row with any error code, or a non-empty ``parse_errors`` value, is quarantined with
+    its codes; every other row is accepted with its warning codes as flags.
+    """
+    n = len(frame)
+    parse = None
+    if parse_errors is not None:
+        parse = parse_errors.astype("string").fillna("").str.strip(";").to_numpy(dtype=object)
+    bad = np.zeros(n, dtype=bool)
+    for mask in errors.values():
+        bad |= mask
+    if parse is not None:
+        bad |= parse != ""
+    bad_rows = np.flatnonzero(bad)
+    good_rows = np.flatnonzero(~bad)
+    quarantined = frame.iloc[bad_rows].copy()
+    reasons = _joined(errors, bad_rows, list(parse[bad_rows]) if parse is not None else None)
+    quarantined["reasons"] = pd.array(reasons, dtype="string")
+    accepted = frame.iloc[good_rows].copy()
+    flagged = np.zeros(n, dtype=bool)
+    for mask in warnings.values():
+        flagged |= mask
+    flags = np.full(len(good_rows), "", dtype=object)
+    flag_rows = np.flatnonzero(flagged[good_rows])
+    if len(flag_rows):
+        flags[flag_rows] = _joined(warnings, good_rows[flag_rows], None)
+    counts: dict[str, int] = {}
+    for joined in (*reasons, *flags[flag_rows]):
+        for code in joined.split(";"):
+            counts[code] = counts.get(code, 0) + 1
+    if "flags" in frame.columns:  # a frame that already went through a verdict keeps its flags
+        before = frame["flags"].astype("string").fillna("").to_numpy(dtype=object)[good_rows]
+        flags = np.array(
+            [";".join(p for p in (b, f) if p) for b, f in zip(before, flags, strict=True)],
+            dtype=object,
+        )
+    accepted["flags"] = pd.array(flags, dtype="string")
+    return Verdict(accepted=accepted, quarantined=quarantined, counts=counts, entity=entity)
+
+
+def validate_frame(
+    frame: pd.DataFrame,
+    entity: str,
+    config: QualityConfig,
+    as_of: date,
+    data_docs_dir: Path | None = None,
+) -> Verdict:
+    """Validate ``frame`` (canonical columns of ``entity`` + provenance) with the entity's suite.
+
+    Returns the exact split of the input rows: ``len(accepted) + len(quarantined) ==
+    len(frame)``. Rules whose columns are absent are skipped. With ``data_docs_dir``,
+    GX Data Docs of this validation are built there and linked from ``data_docs_index``.
+    """
+    from quality.gx_context import dataframe_batch
+    from quality.suites import build_suite, suite_rules
+
+    started = time.perf_counter()
+    rules = suite_rules(entity, config, as_of, list(frame.columns))
+    needed = list(dict.fromkeys(c for r in rules for c in _expectation_columns(r)))
+    work = frame[needed].reset_index(drop=True)
+    n = len(frame)
+    errors: dict[str, np.ndarray] = {}
+    warnings: dict[str, np.ndarray] = {}
+    stats: list[dict[str, Any]] = []
+    result = None
+    if rules and n:
+        suite = build_suite(entity, rules)
+        result = dataframe_batch(work).validate(suite, result_format=_RESULT_FORMAT)
+        by_index = {i: r for i, r in enumerate(rules)}
+        for item in result.results:
+            meta = item.expectation_config.meta or {}
+            rule: SuiteRule = by_index[int(meta["index"])]
+            if _raised(item.exception_info):
+                raise QualityRuleError(
+                    f"{entity}: rule {rule.code} ({item.expectation_config.type}) could not run"
+                )
+            indices = item.result.get("unexpected_index_list") or []
+            mask = _as_position_array(indices, n)
+            target = errors if rule.severity == "error" else warnings
+            target[rule.code] = target[rule.code] | mask if rule.code in target else mask
+            stats.append(
+                {
+                    "expectation": item.expectation_config.type,
+                    "code": rule.code,
+                    "severity": rule.severity,
+                    "unexpected_count": int(mask.sum()),
+                }
+            )
+    parse = frame[PARSE_ERRORS_COLUMN] if PARSE_ERRORS_COLUMN in frame.columns else None
+    verdict = verdict_from_masks(frame, errors, warnings, entity=entity, parse_errors=parse)
+    docs_index = None
+    if data_docs_dir is not None and result is not None:
+        from quality.data_docs import build_data_docs
+
+        docs_index = build_data_docs(result, Path(data_docs_dir))
+    logger.info(
+        "%s: %d rows validated by %d expectations in %.1fs: %d accepted, %d quarantined",
+        entity,
+        n,
+        len(rules),
+        time.perf_counter() - started,
+        len(verdict.accepted),
+        len(verdict.quarantined),
+    )
+    return Verdict(
+        accepted=verdict.accepted,
+        quarantined=verdict.quarantined,
+        counts=verdict.counts,
+        entity=entity,
+        data_docs_index=docs_index,
+        expectations=stats,
+    )
+
+
+def _expectation_columns(rule: SuiteRule) -> list[str]:
+    exp = rule.expectation
+    cols: list[str] = []
+    for attr in ("column", "column_A", "column_B"):
+        value = getattr(exp, attr, None)
+        if value:
+            cols.append(value)
+    cols.extend(getattr(exp, "column_list", None) or [])
+    return cols
+
+
+def _raised(info: Any) -> bool:
+    """GX reports a failed metric either flat or keyed by metric id."""
+    if not isinstance(info, dict):
+        return False
+    if info.get("raised_exception"):
+        return True
+    return any(isinstance(v, dict) and v.get("raised_exception") for v in info.values())

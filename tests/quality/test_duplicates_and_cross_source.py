@@ -1,0 +1,164 @@
+"""collapse_duplicates with lineage; cross-source checks run after linking."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from quality import (
+    check_meeting_signins,
+    check_unknown_persons,
+    collapse_duplicates,
+    resolve_birth_date_conflicts,
+)
+from tests.quality.conftest import canonical_frame
+
+SIGNIN_KEYS = ["person_no", "branch_id", "meeting_type", "meeting_date"]
+
+
+def _signin(**overrides: object) -> dict[str, object]:
+    row = {
+        "person_no": "S001",
+        "name": "测试乙",
+        "branch_id": "B001",
+        "meeting_type": "党课",
+        "meeting_date": "2026-05-01",
+        "attendance": "present",
+    }
+    row.update(overrides)
+    return row
+
+
+def test_collapses_exact_duplicate_keeping_the_first_with_lineage() -> None:
+    frame = canonical_frame(
+        "attendance", [_signin(), _signin(person_no="S002"), _signin()], "signins"
+    )
+    kept, merged = collapse_duplicates(frame, entity="attendance", keys=SIGNIN_KEYS)
+    assert list(kept["record_key"]) == ["signins:1", "signins:2"]
+    assert merged[["record_key", "duplicate_of", "reasons"]].values.tolist() == [
+        ["signins:3", "signins:1", "exact_duplicate"]
+    ]
+
+
+def test_collapses_near_duplicate_after_normalisation() -> None:
+    rows = [_signin(), _signin(person_no="Ｓ００１", name="测试 乙"), _signin(person_no="s001 ")]
+    frame = canonical_frame("attendance", rows, "signins")
+    kept, merged = collapse_duplicates(frame, entity="attendance", keys=SIGNIN_KEYS)
+    assert list(kept["record_key"]) == ["signins:1"]
+    assert list(merged["reasons"]) == ["near_duplicate", "near_duplicate"]
+    assert set(merged["duplicate_of"]) == {"signins:1"}
+
+
+def test_keeps_distinct_records_and_rows_with_empty_keys() -> None:
+    rows = [
+        _signin(),
+        _signin(meeting_date="2026-05-02"),
+        _signin(person_no=None),
+        _signin(person_no=None, attendance="absent"),
+    ]
+    frame = canonical_frame("attendance", rows, "signins")
+    kept, merged = collapse_duplicates(frame, entity="attendance", keys=SIGNIN_KEYS)
+    assert len(kept) == 4 and merged.empty
+
+
+def test_exact_copy_of_a_near_duplicate_points_to_the_kept_row() -> None:
+    rows = [_signin(), _signin(person_no="Ｓ００１"), _signin(person_no="Ｓ００１")]
+    frame = canonical_frame("attendance", rows, "signins")
+    kept, merged = collapse_duplicates(frame, entity="attendance", keys=SIGNIN_KEYS)
+    assert list(kept["record_key"]) == ["signins:1"]
+    assert dict(zip(merged["record_key"], merged["duplicate_of"], strict=True)) == {
+        "signins:2": "signins:1",
+        "signins:3": "signins:1",
+    }
+    assert len(kept) + len(merged) == len(frame)
+
+
+def test_unknown_duplicate_key_fails() -> None:
+    frame = canonical_frame("attendance", [_signin()], "signins")
+    with pytest.raises(KeyError, match="student_no"):
+        collapse_duplicates(frame, entity="attendance", keys=["student_no"])
+
+
+def test_quarantines_signin_on_a_date_without_meeting() -> None:
+    frame = canonical_frame(
+        "attendance",
+        [
+            _signin(),
+            _signin(meeting_date="2026-05-03"),
+            _signin(branch_id="B002"),
+            _signin(branch_id=None),
+        ],
+        "signins",
+    )
+    meetings = canonical_frame(
+        "meeting", [{"branch_id": "B001", "meeting_type": "党课", "meeting_date": "2026-05-01"}]
+    )
+    verdict = check_meeting_signins(frame, meetings)
+    assert sorted(verdict.quarantined["record_key"]) == ["signins:2", "signins:3"]
+    assert set(verdict.quarantined["reasons"]) == {"no_meeting_signin"}
+    assert len(verdict.accepted) + len(verdict.quarantined) == len(frame)
+    assert verdict.counts == {"no_meeting_signin": 2}
+
+
+def test_cross_source_verdict_keeps_earlier_flags() -> None:
+    frame = canonical_frame("attendance", [_signin()], "signins")
+    frame["flags"] = pd.array(["mobile_format"], dtype="string")
+    meetings = canonical_frame("meeting", [{"branch_id": "B001", "meeting_date": "2026-05-01"}])
+    verdict = check_meeting_signins(frame, meetings)
+    assert list(verdict.accepted["flags"]) == ["mobile_format"]
+
+
+def test_quarantines_activity_of_people_on_no_roster() -> None:
+    activity = canonical_frame(
+        "volunteer",
+        [{"student_no": "S001"}, {"student_no": "S404"}, {"staff_no": "T001"}, {"name": "无编号"}],
+        "volunteer",
+    )
+    roster = canonical_frame("member", [{"student_no": "S001"}, {"staff_no": "T001"}])
+    verdict = check_unknown_persons(activity, roster, keys=["student_no", "staff_no"])
+    assert sorted(verdict.quarantined["record_key"]) == ["volunteer:2", "volunteer:4"]
+    assert set(verdict.quarantined["reasons"]) == {"unknown_person"}
+
+
+def test_resolves_conflicting_birth_dates_by_source_priority_and_flags_them() -> None:
+    rows = [
+        {"birth_date": "1990-05-15"},
+        {"birth_date": "1990-05-16"},
+        {"birth_date": "1991-01-01"},
+        {"birth_date": "1991-01-01"},
+    ]
+    members = canonical_frame("member", rows)
+    members["source"] = pd.array(
+        ["student_affairs", "org_dept", "hr_staff", "org_dept"], dtype="string"
+    )
+    members["person_id"] = ["P1", "P1", "P2", "P2"]
+    resolved, conflicts = resolve_birth_date_conflicts(
+        members, ["org_dept", "hr_staff", "student_affairs"]
+    )
+    assert list(resolved["birth_date"].dt.strftime("%Y-%m-%d")) == [
+        "1990-05-16",
+        "1990-05-16",
+        "1991-01-01",
+        "1991-01-01",
+    ]
+    assert list(resolved["flags"]) == ["birth_date_conflict", "birth_date_conflict", "", ""]
+    assert list(conflicts["person_id"]) == ["P1", "P1"]
+    assert list(conflicts["reported_birth_date"].dt.day) == [15, 16]
+
+
+def test_default_keys_ignore_name_spelling_and_use_the_person_keys() -> None:
+    rows = [_signin(), _signin(name="測試乙"), _signin(person_no="S002", name="測試乙")]
+    frame = canonical_frame("attendance", rows, "signins")
+    kept, merged = collapse_duplicates(frame, entity="attendance")
+    assert list(kept["record_key"]) == ["signins:1", "signins:3"]
+    assert list(merged["reasons"]) == ["near_duplicate"]
+
+
+def test_verdict_unpacks_to_accepted_and_quarantined() -> None:
+    frame = canonical_frame(
+        "attendance", [_signin(), _signin(meeting_date="2026-05-09")], "signins"
+    )
+    meetings = canonical_frame("meeting", [{"branch_id": "B001", "meeting_date": "2026-05-01"}])
+    accepted, quarantined = check_meeting_signins(frame, meetings)
+    assert list(accepted["record_key"]) == ["signins:1"]
+    assert list(quarantined["record_key"]) == ["signins:2"]
