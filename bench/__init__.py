@@ -1,0 +1,1 @@
+"""Benchmarks: ``python -m bench.run``; results are recorded in bench/RESULTS.md."""
