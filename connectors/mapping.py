@@ -125,5 +125,19 @@ def standardise(raw: pd.DataFrame, source: SourceConfig) -> pd.DataFrame:
             note(f.name, "unknown_value", text.notna() & mapped.isna())
             text = mapped.astype("string")
         out[f.name] = text.astype("string")
+    for field_name in source.derive_from_id:
+        if field_name in columns:
+            raise SourceError(source.name, "config", f"{field_name} is both mapped and derived")
+        out[field_name] = _from_resident_id(out["id_number"], field_name)
     out["parse_errors"] = errors
     return out.reset_index(drop=True)
+
+
+def _from_resident_id(ids: pd.Series, field_name: str) -> pd.Series:
+    """Birth date or gender embedded in well-formed ID numbers (null where malformed)."""
+    shaped = ids.str.fullmatch(r"[0-9]{17}[0-9X]").fillna(False).astype(bool)
+    if field_name == "birth_date":
+        born = pd.to_datetime(ids.where(shaped).str[6:14], format="%Y%m%d", errors="coerce")
+        return born.astype("datetime64[us]")
+    digit = pd.to_numeric(ids.where(shaped).str[16], errors="coerce")
+    return digit.map(lambda d: pd.NA if pd.isna(d) else ("M" if d % 2 else "F")).astype("string")

@@ -94,6 +94,10 @@ class SourceConfig(StrictModel):
         default_factory=list, description="department columns deliberately not ingested"
     )
     unexpected_columns: Literal["error", "ignore"] = "error"
+    derive_from_id: list[Literal["birth_date", "gender"]] = Field(
+        default_factory=list,
+        description="fields the source lacks, taken from the resident ID number (GB 11643)",
+    )
     signature: SignatureSpec = SignatureSpec()
     encoding_for_feedback: str = "utf-8-sig"
 
@@ -106,7 +110,7 @@ class SourceConfig(StrictModel):
         if spec is None:
             raise ValueError(f"connector {self.connector!r} needs a '{self.connector}' section")
         known = set(ent.field_names)
-        targets = [*self.columns.values(), *self.constants, *self.values]
+        targets = [*self.columns.values(), *self.constants, *self.values, *self.derive_from_id]
         if self.file:
             targets += list(self.file.filename_fields)
         for target in targets:

@@ -49,7 +49,8 @@ class SqlConnector(Connector):
             statement = sa.text(spec.query or "")
             where = "query"
         prefix = spec.key_prefix or spec.table or self.source.name
-        info = InputFile(location=f"{_redacted(url)} {where}", encoding="sql")
+        shown = spec.url or _redacted(url)  # the configured template: stable across data folders
+        info = InputFile(location=f"{shown} {where}", encoding="sql")
         digest = hashlib.sha256()
         engine = sa.create_engine(url)
         try:

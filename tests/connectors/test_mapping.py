@@ -84,3 +84,26 @@ def test_config_rejects_mapping_to_unknown_field(make_source):
 def test_config_rejects_unknown_entity(make_source):
     with pytest.raises(ValueError, match="unknown entity"):
         make_source(entity="salary")
+
+
+def test_derives_birth_date_and_gender_from_the_id_number(make_source):
+    from domain import gb11643_check_digit
+
+    body = "11010520030507123"
+    source = make_source(
+        entity="member", columns={"sfzh": "id_number"}, derive_from_id=["birth_date", "gender"]
+    )
+    frame = standardise(raw(sfzh=[body + gb11643_check_digit(body), "bad"]), source)
+    assert frame.loc[0, "birth_date"].date().isoformat() == "2003-05-07"
+    assert frame.loc[0, "gender"] == "M"
+    assert frame["birth_date"].isna()[1] and frame["gender"].isna()[1]
+
+
+def test_a_field_cannot_be_both_mapped_and_derived(make_source):
+    source = make_source(
+        entity="member",
+        columns={"sfzh": "id_number", "csrq": "birth_date"},
+        derive_from_id=["birth_date"],
+    )
+    with pytest.raises(SourceError, match="both mapped and derived"):
+        standardise(raw(sfzh=["x"], csrq=["2000-01-01"]), source)
