@@ -1,0 +1,229 @@
+"""Field policies: what is done to every canonical field before anything is shared.
+
+The policy is one YAML file validated into typed models on load, so a typo fails
+before any run, naming the field. Default deny: a field with no policy is not
+published (see :func:`anonymize.pseudonymise.pseudonymise_frame`).
+
+Shape::
+
+    version: 1
+    defaults:                       # for every entity that has the field
+      id_number: {operator: hmac_token}
+      student_no: {operator: hmac_token, params: {domain: person_no}}
+    entities:
+      member:
+        fields:
+          birth_date: {operator: generalise, params: {to: month}}
+        gate:                       # privacy gate for the table published at person level
+          k: 5
+          l: 2
+          quasi_identifiers: [gender, birth_date, college]
+          sensitive: [status]
+          ladders:
+            birth_date: [{operator: generalise, params: {to: year}}]
+
+A policy may treat a field more strictly than the canonical schema does (a plain
+field as a quasi-identifier, anything as a direct identifier), never less.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
+
+from anonymize.errors import PolicyError
+from anonymize.operators import Operator, build_operator
+from domain import ENTITIES, FieldKind
+
+__all__ = [
+    "EntityPolicy",
+    "FieldPolicy",
+    "GateConfig",
+    "OperatorSpec",
+    "PrivacyPolicy",
+    "load_policy",
+]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class OperatorSpec(_Strict):
+    """An operator by name with its parameters (validated against the registry)."""
+
+    operator: str
+    params: dict[str, Any] = Field(default_factory=dict)
+    _built: Operator | None = PrivateAttr(default=None)
+
+    @model_validator(mode="after")
+    def _build(self) -> OperatorSpec:
+        try:
+            self._built = build_operator(self.operator, self.params)
+        except PolicyError as exc:  # let pydantic name where in the file it happened
+            raise ValueError(str(exc)) from None
+        return self
+
+    def build(self) -> Operator:
+        assert self._built is not None
+        return self._built
+
+
+class FieldPolicy(OperatorSpec):
+    """The treatment of one field: its kind (default: the canonical kind) and its operator."""
+
+    kind: FieldKind | None = None
+    note: str | None = None
+
+
+class GateConfig(_Strict):
+    """k-anonymity / l-diversity settings of one table published at person level."""
+
+    k: int = Field(default=5, ge=2)
+    l: int = Field(default=2, ge=1)  # noqa: E741 - the literature's name
+    quasi_identifiers: list[str]
+    sensitive: list[str] = Field(default_factory=list)
+    ladders: dict[str, list[OperatorSpec]] = Field(default_factory=dict)
+    max_suppression_rate: float = Field(default=0.05, ge=0.0, le=1.0)
+
+    def kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for :func:`anonymize.enforce_k_anonymity`."""
+        return {
+            "quasi_identifiers": list(self.quasi_identifiers),
+            "k": self.k,
+            "ladders": {f: list(steps) for f, steps in self.ladders.items()},
+            "sensitive": list(self.sensitive),
+            "l": self.l,
+            "max_suppression_rate": self.max_suppression_rate,
+        }
+
+
+class EntityPolicy(_Strict):
+    fields: dict[str, FieldPolicy] = Field(default_factory=dict)
+    gate: GateConfig | None = None
+
+
+def _kind_allowed(declared: FieldKind, canonical: FieldKind) -> bool:
+    return (
+        declared == canonical
+        or canonical == FieldKind.PLAIN
+        or declared == FieldKind.DIRECT_IDENTIFIER
+    )
+
+
+class PrivacyPolicy(_Strict):
+    version: int = 1
+    defaults: dict[str, FieldPolicy] = Field(default_factory=dict)
+    entities: dict[str, EntityPolicy] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _check_against_canonical(self) -> PrivacyPolicy:
+        known_fields = {f for e in ENTITIES.values() for f in e.field_names}
+        for name in self.defaults:
+            if name not in known_fields:
+                raise ValueError(f"defaults.{name}: no canonical entity has a field {name!r}")
+        for ent_name, ent_policy in self.entities.items():
+            if ent_name not in ENTITIES:
+                raise ValueError(f"entities.{ent_name}: unknown entity; known: {sorted(ENTITIES)}")
+            ent = ENTITIES[ent_name]
+            for name in ent_policy.fields:
+                if name not in ent.field_names:
+                    raise ValueError(
+                        f"entities.{ent_name}.fields.{name}: entity {ent_name!r} has no field "
+                        f"{name!r}; known: {list(ent.field_names)}"
+                    )
+        for ent_name, ent in ENTITIES.items():
+            for fld in ent.fields:
+                fp = self.field_policy(ent_name, fld.name)
+                if fp is None:
+                    continue
+                where = f"{ent_name}.{fld.name}"
+                kind = fp.kind or fld.kind
+                if not _kind_allowed(kind, fld.kind):
+                    raise ValueError(
+                        f"{where}: the policy says {kind.value} but the field is a "
+                        f"{fld.kind.value}; a policy may be stricter, never laxer"
+                    )
+                op = fp.build()
+                if kind not in op.allowed_kinds:
+                    raise ValueError(
+                        f"{where}: operator {fp.operator} is not allowed on a {kind.value}"
+                    )
+            gate = self.entities.get(ent_name, EntityPolicy()).gate
+            if gate is not None:
+                self._check_gate(ent_name, gate)
+        return self
+
+    def _check_gate(self, ent_name: str, gate: GateConfig) -> None:
+        where = f"entities.{ent_name}.gate"
+        for name in gate.quasi_identifiers:
+            if self.kind_of(ent_name, name) != FieldKind.QUASI_IDENTIFIER:
+                raise ValueError(
+                    f"{where}.quasi_identifiers: {name} is not a quasi-identifier of {ent_name}"
+                )
+        for name in gate.sensitive:
+            if self.kind_of(ent_name, name) != FieldKind.SENSITIVE:
+                raise ValueError(
+                    f"{where}.sensitive: {name} is not a sensitive field of {ent_name}"
+                )
+        for name in gate.ladders:
+            if name not in gate.quasi_identifiers:
+                raise ValueError(f"{where}.ladders.{name}: a ladder needs a quasi-identifier")
+
+    # -- queries ------------------------------------------------------------------------
+    def field_policy(self, entity: str, field: str) -> FieldPolicy | None:
+        """The entity's own policy of the field, else the default one, else ``None``."""
+        ent = self.entities.get(entity)
+        if ent is not None and field in ent.fields:
+            return ent.fields[field]
+        if field in ENTITIES[entity].field_names:
+            return self.defaults.get(field)
+        return None
+
+    def kind_of(self, entity: str, field: str) -> FieldKind | None:
+        """The effective kind of a field: the policy's, else the canonical one."""
+        ent = ENTITIES[entity]
+        if field not in ent.field_names:
+            return None
+        fp = self.field_policy(entity, field)
+        return (fp.kind if fp and fp.kind else None) or ent.field(field).kind
+
+    def gate(self, entity: str) -> GateConfig | None:
+        ent = self.entities.get(entity)
+        return ent.gate if ent else None
+
+    def unpoliced(self, entity: str) -> list[str]:
+        """Canonical fields of the entity with no policy (they are not published)."""
+        return [f for f in ENTITIES[entity].field_names if self.field_policy(entity, f) is None]
+
+
+def _format_errors(exc: ValidationError) -> str:
+    parts = []
+    for e in exc.errors():
+        loc = ".".join(str(p) for p in e["loc"])
+        msg = str(e["msg"]).removeprefix("Value error, ")
+        parts.append(f"{loc}: {msg}" if loc else msg)
+    return "; ".join(parts)
+
+
+def parse_policy(document: Any, *, source: str = "policy") -> PrivacyPolicy:
+    """Validate a policy document (already parsed YAML)."""
+    try:
+        return PrivacyPolicy.model_validate(document)
+    except ValidationError as exc:
+        raise PolicyError(f"{source}: {_format_errors(exc)}") from None
+
+
+def load_policy(path: Path) -> PrivacyPolicy:
+    """Load and validate the privacy policy YAML; any problem raises :class:`PolicyError`."""
+    path = Path(path)
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise PolicyError(f"policy {path} cannot be read ({exc.strerror})") from None
+    except yaml.YAMLError as exc:
+        raise PolicyError(f"policy {path} is not valid YAML: {exc}") from None
+    return parse_policy(document, source=str(path))

@@ -1,0 +1,146 @@
+"""`islandbridge keys init | rotate | status | grant | verify-vault`.
+
+Register with ``app.add_typer(keys.app, name="keys")``. Nothing here prints key material.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from anonymize import (
+    AnonymizeError,
+    KeySource,
+    Role,
+    Vault,
+    init_keyring_file,
+    keyring_status,
+    load_keyring,
+    rotate_keyring_file,
+)
+
+__all__ = ["app", "key_source"]
+
+app = typer.Typer(help="The keyring: token keys and the separate vault key.", no_args_is_help=True)
+
+KeyFile = Annotated[
+    Path | None,
+    typer.Option("--file", envvar="ISLANDBRIDGE_KEYRING_FILE", help="keyring file (mode 0600)"),
+]
+KeyEnv = Annotated[
+    str | None, typer.Option("--env", help="environment variable holding the keyring JSON")
+]
+KeyVariable = Annotated[
+    str | None, typer.Option("--airflow-variable", help="Airflow Variable holding the keyring")
+]
+VaultLocation = Annotated[
+    str,
+    typer.Option("--vault", envvar="ISLANDBRIDGE_VAULT", help="vault SQLite path or database URL"),
+]
+
+
+def key_source(file: Path | None, env: str | None, airflow_variable: str | None) -> KeySource:
+    """The keyring's source from CLI options; ``ISLANDBRIDGE_KEYRING`` when none is given."""
+    if file:
+        return KeySource(file=file)
+    if airflow_variable:
+        return KeySource(airflow_variable=airflow_variable)
+    return KeySource(env=env or "ISLANDBRIDGE_KEYRING")
+
+
+def _fail(exc: Exception) -> typer.Exit:
+    typer.echo(f"error: {exc}", err=True)
+    return typer.Exit(code=2)
+
+
+@app.command("init")
+def init(
+    file: Annotated[Path, typer.Option("--file", envvar="ISLANDBRIDGE_KEYRING_FILE")],
+    force: Annotated[
+        bool, typer.Option(help="replace an existing keyring (old tokens die)")
+    ] = False,
+) -> None:
+    """Write a new keyring (token key k1, vault key v1) to an owner-only file."""
+    try:
+        init_keyring_file(file, overwrite=force)
+    except AnonymizeError as exc:
+        raise _fail(exc) from None
+    typer.echo(f"keyring written to {file} (mode 600): token key k1, vault key v1")
+
+
+@app.command("rotate")
+def rotate(
+    file: Annotated[Path, typer.Option("--file", envvar="ISLANDBRIDGE_KEYRING_FILE")],
+    vault: Annotated[bool, typer.Option("--vault", help="rotate the vault key instead")] = False,
+) -> None:
+    """Add a new active key and retire the old one (kept: old tokens stay resolvable)."""
+    try:
+        new_id = rotate_keyring_file(file, vault=vault)
+    except AnonymizeError as exc:
+        raise _fail(exc) from None
+    typer.echo(f"{'vault' if vault else 'token'} key {new_id} is now active")
+
+
+@app.command("status")
+def status(
+    file: KeyFile = None,
+    env: KeyEnv = None,
+    airflow_variable: KeyVariable = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Key ids, states, dates and fingerprints (never key material)."""
+    try:
+        info = keyring_status(load_keyring(key_source(file, env, airflow_variable)))
+    except AnonymizeError as exc:
+        raise _fail(exc) from None
+    if as_json:
+        typer.echo(json.dumps(info, indent=2))
+        return
+    for section, active in (("keys", info["active"]), ("vault_keys", info["vault_active"])):
+        typer.echo(f"{'token' if section == 'keys' else 'vault'} keys (active: {active})")
+        for k in info[section]:
+            typer.echo(
+                f"  {k['id']:<5} {k['state']:<8} fingerprint {k['fingerprint']}  "
+                f"created {k['created_at'] or '-'}  retired {k['retired_at'] or '-'}"
+            )
+
+
+@app.command("grant")
+def grant(
+    user: Annotated[str, typer.Argument(help="user name to give the role to")],
+    role: Annotated[Role, typer.Option("--role")],
+    vault: VaultLocation,
+    file: KeyFile = None,
+    env: KeyEnv = None,
+    airflow_variable: KeyVariable = None,
+) -> None:
+    """Give a user a vault role (steward / analyst). Only a steward may; the first steward
+    grants themself."""
+    try:
+        keyring = load_keyring(key_source(file, env, airflow_variable))
+        with Vault(vault, keyring) as v:
+            v.grant(user, role, by=getpass.getuser())
+    except AnonymizeError as exc:
+        raise _fail(exc) from None
+    typer.echo(f"{user} is now {role.value}")
+
+
+@app.command("verify-vault")
+def verify_vault(
+    vault: VaultLocation,
+    file: KeyFile = None,
+    env: KeyEnv = None,
+    airflow_variable: KeyVariable = None,
+) -> None:
+    """Check every vault row and the audit chain; exits non-zero on tampering."""
+    try:
+        keyring = load_keyring(key_source(file, env, airflow_variable))
+        with Vault(vault, keyring) as v:
+            rows, entries = v.verify_rows(), v.verify_audit()
+    except AnonymizeError as exc:
+        raise _fail(exc) from None
+    typer.echo(f"vault ok: {rows} identities, audit chain of {entries} entries intact")

@@ -1,0 +1,59 @@
+"""`islandbridge reidentify TOKEN --reason "…"`: steward-only, audited re-identification.
+
+Register with ``app.add_typer(reidentify.app, name="reidentify")`` (the sub-app takes the
+token itself), or ``app.command("reidentify")(reidentify.reidentify)``.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from anonymize import AnonymizeError, ReidentificationRefused, Vault, load_keyring
+from islandbridge.commands.keys import key_source
+
+__all__ = ["app", "reidentify"]
+
+app = typer.Typer(
+    help="Resolve a token to the identity behind it (stewards only; every call is audited).",
+    context_settings={"allow_interspersed_args": True},
+)
+
+
+def reidentify(
+    token: Annotated[str, typer.Argument(help="the token, e.g. k1:abcd…")],
+    reason: Annotated[str, typer.Option("--reason", help="the lawful reason (audited)")],
+    vault: Annotated[
+        str, typer.Option("--vault", envvar="ISLANDBRIDGE_VAULT", help="vault path or URL")
+    ],
+    file: Annotated[
+        Path | None, typer.Option("--file", envvar="ISLANDBRIDGE_KEYRING_FILE", help="keyring file")
+    ] = None,
+    env: Annotated[str | None, typer.Option("--env", help="keyring environment variable")] = None,
+    airflow_variable: Annotated[str | None, typer.Option("--airflow-variable")] = None,
+) -> None:
+    """Print the identity behind TOKEN as JSON; refused (exit 3) unless you are a steward."""
+    user = getpass.getuser()
+    try:
+        keyring = load_keyring(key_source(file, env, airflow_variable))
+        with Vault(vault, keyring) as v:
+            identity = v.reidentify(token, reason=reason, user=user)
+    except ReidentificationRefused as exc:
+        typer.echo(f"refused: {exc}", err=True)
+        raise typer.Exit(code=3) from None
+    except AnonymizeError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(code=2) from None
+    typer.echo(
+        json.dumps(
+            {"token": identity.token, "field": identity.field, "value": identity.value},
+            ensure_ascii=False,
+        )
+    )
+
+
+app.callback(invoke_without_command=True)(reidentify)

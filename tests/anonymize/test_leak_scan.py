@@ -1,0 +1,100 @@
+"""The leak scan: zero on clean outputs, catches a planted raw identifier."""
+
+from __future__ import annotations
+
+import logging
+
+import pandas as pd
+import pytest
+
+from anonymize import (
+    LeakFound,
+    RawIdentifiers,
+    enforce_k_anonymity,
+    pseudonymise_frame,
+    scan_leaks,
+)
+
+
+@pytest.fixture
+def run_outputs(tmp_path, members, policy, keyring, caplog):
+    """A small run's published files, report and log, written like the pipeline does."""
+    log_path = tmp_path / "logs" / "run.log"
+    log_path.parent.mkdir()
+    handler = logging.FileHandler(log_path, encoding="utf-8")
+    logging.getLogger("anonymize").addHandler(handler)
+    logging.getLogger("anonymize").setLevel(logging.DEBUG)
+    try:
+        out, prep = pseudonymise_frame(members, "member", policy, keyring)
+        gated, privacy = enforce_k_anonymity(out, **policy.gate("member").kwargs())
+    finally:
+        logging.getLogger("anonymize").removeHandler(handler)
+        handler.close()
+    published = tmp_path / "published"
+    published.mkdir()
+    gated.to_parquet(published / "member.parquet")
+    gated.to_csv(published / "member.csv", index=False)
+    import json
+
+    (published / "report.json").write_text(
+        json.dumps(
+            {"pseudonymise": prep.as_dict(), "privacy": privacy.as_dict()}, ensure_ascii=False
+        )
+    )
+    return tmp_path
+
+
+def test_leak_scan_finds_nothing_on_clean_outputs(run_outputs, members):
+    raw = RawIdentifiers.from_frames({"member": members})
+    report = scan_leaks([run_outputs / "published", run_outputs / "logs"], raw)
+    assert report.files_scanned == 4
+    assert report.ok, [str(f) for f in report.findings]
+    report.raise_if_found()
+
+
+def test_leak_scan_catches_a_planted_id_in_parquet(run_outputs, members):
+    path = run_outputs / "published" / "member.parquet"
+    frame = pd.read_parquet(path)
+    planted = members["id_number"].iloc[7]
+    frame.loc[frame.index[3], "college"] = planted
+    frame.to_parquet(path)
+    raw = RawIdentifiers.from_frames({"member": members})
+    report = scan_leaks([run_outputs / "published"], raw)
+    assert not report.ok
+    kinds = {(f.kind, f.field, f.where) for f in report.findings}
+    assert ("exact", "id_number", "column college") in kinds
+    assert ("pattern", "id_number", "column college") in kinds
+    with pytest.raises(LeakFound) as info:
+        report.raise_if_found()
+    assert planted not in str(info.value)  # the finding names where, never the value
+
+
+def test_leak_scan_catches_names_and_numbers_in_logs(tmp_path, members):
+    log = tmp_path / "run.log"
+    name = members["name"].iloc[0]
+    student = members["student_no"].dropna().iloc[0]
+    log.write_text(
+        f"INFO 2026-06-30 12:00:01 done\nWARNING 会议签到：{name}同学缺席\n"
+        f"ERROR bad row xh={student};\n",
+        encoding="utf-8",
+    )
+    raw = RawIdentifiers.from_frames({"member": members})
+    report = scan_leaks([log], raw)
+    found = {(f.where, f.field) for f in report.findings}
+    assert ("line 2", "name") in found and ("line 3", "student_no") in found
+    assert ("line 1", "name") not in found
+
+
+def test_leak_scan_catches_unknown_mobiles_and_ids_by_pattern(tmp_path):
+    path = tmp_path / "notes.md"
+    path.write_text("call 13912345678 about 11010519491231002X\n", encoding="utf-8")
+    report = scan_leaks([path], RawIdentifiers())
+    assert {f.field for f in report.findings} == {"mobile", "id_number"}
+    assert scan_leaks([path], RawIdentifiers(), patterns=False).ok
+
+
+def test_tokens_and_timestamps_are_not_false_positives(tmp_path, members, keyring, policy):
+    out, _ = pseudonymise_frame(members, "member", policy, keyring)
+    path = tmp_path / "tokens.txt"
+    path.write_text("\n".join([*out["id_number_token"].tolist(), "1719800000000 2026-06-30"]))
+    assert scan_leaks([path], RawIdentifiers.from_frames({"member": members})).ok
