@@ -248,10 +248,16 @@ def enforce_k_anonymity(
 
 
 def _climb(op: Operator, values: pd.Series, ctx: OperatorContext) -> pd.Series:
+    """One ladder step. At the top of a ladder every value, a missing one too, becomes ``*``:
+    "unknown" is information as well, and a class of the missing must be able to merge."""
     result = op.apply(values, ctx)
-    if result is None:  # a "suppress" step: the column is kept but says nothing
-        return pd.Series("*", index=values.index, dtype="string").mask(values.isna())
+    if result is None or _is_top(op):  # "suppress" or "generalise to top": says nothing
+        return pd.Series("*", index=values.index, dtype="string")
     return result
+
+
+def _is_top(op: Operator) -> bool:
+    return getattr(op.params, "to", None) == "top"
 
 
 def _params_text(op: Operator) -> str:

@@ -49,6 +49,12 @@ TABLE_COLUMNS: dict[str, dict[str, str]] = {
         "attendance": "string",
         "source": "string",
     },
+    "fact_meeting": {
+        "branch_id": "string",
+        "meeting_type": "string",
+        "meeting_date": "datetime64[us]",
+        "source": "string",
+    },
     "fact_study": {
         "person_key": "string",
         "course_id": "string",

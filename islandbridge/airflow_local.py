@@ -14,6 +14,10 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    pass
 
 __all__ = ["DAGS_FOLDER", "airflow_env", "load_dag", "run_dag"]
 

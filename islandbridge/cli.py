@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import date
 from pathlib import Path
 from typing import Annotated
 
@@ -95,6 +96,30 @@ def run(
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
     print_summary(summary)
+
+
+@app.command()
+def verify(data_dir: DataDir = Path("data"), config: ConfigOpt = None) -> None:
+    """Check the publication ledger: hash chain, signatures, every file's checksum."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from integrate import verify_publication
+    from islandbridge.config import load_config
+    from islandbridge.context import RunContext
+    from islandbridge.secrets import load_signing_key
+
+    ctx = RunContext(data_dir.resolve(), config, run_id="verify", run_date=date.today())  # noqa: DTZ011
+    load_config(config)
+    key: Ed25519PrivateKey = load_signing_key(ctx)
+    report = verify_publication(ctx.expand(ctx.config.publish.root), key.public_key())
+    for problem in report.problems:
+        typer.echo(f"ALTERED: {problem}", err=True)
+    typer.echo(
+        f"{'ok' if report.ok else 'FAILED'}: {report.versions_checked} versions, "
+        f"{report.ledger_entries} ledger entries, {report.files_checked} files checked"
+    )
+    if not report.ok:
+        raise typer.Exit(1)
 
 
 if __name__ == "__main__":

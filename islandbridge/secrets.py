@@ -8,11 +8,15 @@ Missing or unreadable secrets stop the run before anything is written.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from connectors.signatures import load_private_key, private_key_pem
 from islandbridge.context import RunContext
+
+if TYPE_CHECKING:
+    pass
 
 __all__ = ["SecretError", "ensure_signing_key", "load_run_keyring", "load_signing_key"]
 

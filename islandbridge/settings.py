@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from islandbridge.context import RunContext
+
+if TYPE_CHECKING:
+    pass
 
 __all__ = ["privacy_policy", "quality_config"]
 

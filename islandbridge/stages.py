@@ -7,37 +7,25 @@ rewrites its own outputs only (temp file + rename), so a retried task converges.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from connectors import Landing, extract_to_landing, standardise
 from islandbridge.context import RunContext
 
+if TYPE_CHECKING:
+    from anonymize import Keyring
+
+from islandbridge.io import read_json, read_parquet, write_json, write_parquet
+
 __all__ = ["extract", "link", "plan", "pseudonymise", "publish", "report", "validate"]
 
 log = logging.getLogger(__name__)
-
-ROSTER_ENTITY = "member"
-
-
-def _write_parquet(frame: pd.DataFrame, path: Path) -> Path:
-    tmp = path.with_suffix(".tmp")
-    frame.to_parquet(tmp, index=False, compression="zstd")
-    tmp.chmod(0o600)
-    tmp.replace(path)
-    return path
-
-
-def _write_json(data: dict, path: Path) -> Path:
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
-    tmp.replace(path)
-    return path
 
 
 def context_from(params: dict, run_id: str, run_date: date) -> RunContext:
@@ -66,7 +54,7 @@ def plan(params: dict, run_id: str, run_date: date | None) -> dict:
     chosen = [n for n in names if not wanted or n in wanted]
     ctx.run_dir.mkdir(parents=True, exist_ok=True)
     run = {**ctx.to_json(), "sources": chosen}
-    _write_json(run, ctx.run_dir / "plan.json")
+    write_json(run, ctx.run_dir / "plan.json")
     return run
 
 
@@ -85,7 +73,7 @@ def extract(run: dict, source: str) -> dict:
 
 def _landing(ctx: RunContext, source: str) -> Landing:
     path = ctx.zone("landing") / f"{source}.provenance.json"
-    return Landing.from_json(json.loads(path.read_text(encoding="utf-8")))
+    return Landing.from_json(read_json(path))
 
 
 def validate(run: dict, source: str) -> dict:
@@ -95,13 +83,14 @@ def validate(run: dict, source: str) -> dict:
 
     ctx = RunContext.from_json(run)
     spec = ctx.config.source(source)
-    raw = pd.read_parquet(ctx.zone("landing") / f"{source}.parquet")
+    raw = read_parquet(ctx.zone("landing") / f"{source}.parquet")
     frame = standardise(raw, spec)
     verdict = validate_frame(frame, entity=spec.entity, config=quality_config(ctx), as_of=ctx.as_of)
     kept, merged = collapse_duplicates(verdict.accepted, entity=spec.entity)
+    kept = kept.drop(columns=["parse_errors", "flags"], errors="ignore")
     quarantined = pd.concat([verdict.quarantined, merged], ignore_index=True)
-    _write_parquet(kept, ctx.zone("work") / f"{source}.accepted.parquet")
-    _write_parquet(quarantined, ctx.zone("quarantine") / f"{source}.quality.parquet")
+    write_parquet(kept, ctx.zone("work") / f"{source}.accepted.parquet")
+    write_parquet(quarantined, ctx.zone("quarantine") / f"{source}.quality.parquet")
     counts = quarantined["reasons"].str.split(";").explode().value_counts().to_dict()
     return {
         "source": source,
@@ -120,12 +109,23 @@ def pseudonymise(run: dict, source: str) -> dict:
 
     ctx = RunContext.from_json(run)
     spec = ctx.config.source(source)
-    frame = pd.read_parquet(ctx.zone("work") / f"{source}.accepted.parquet")
+    frame = read_parquet(ctx.zone("work") / f"{source}.accepted.parquet")
+    keyring = load_run_keyring(ctx)
     tokens, report = pseudonymise_frame(
-        frame, entity=spec.entity, policy=privacy_policy(ctx), keyring=load_run_keyring(ctx)
+        frame, entity=spec.entity, policy=privacy_policy(ctx), keyring=keyring
     )
-    _write_parquet(tokens, ctx.zone("tokens") / f"{source}.parquet")
+    if frame["name"].notna().any() if "name" in frame.columns else False:
+        tokens["name_bloom"] = name_encodings(frame["name"], keyring).to_numpy()
+    write_parquet(tokens, ctx.zone("tokens") / f"{source}.parquet")
     return {"source": source, "rows": len(tokens), "unpoliced": sorted(report.unpoliced)}
+
+
+def name_encodings(names: pd.Series, keyring: Keyring) -> pd.Series:
+    """Keyed Bloom-filter encodings of names (CLK), for linkage that tolerates typos."""
+    from integrate import bloom_column, clk_encode
+
+    values = [None if v is pd.NA else v for v in names.astype("object")]
+    return bloom_column(clk_encode(values, keyring.derive("clk", "name")))
 
 
 def link(run: dict, sources: list[str]) -> dict:
@@ -148,3 +148,15 @@ def report(run: dict) -> str:
     from islandbridge.publishing import summarise_run
 
     return str(summarise_run(RunContext.from_json(run)))
+
+
+def run_inline(params: dict, run_id: str, run_date: date | None = None) -> dict:
+    """All stages in this process, in DAG order, without Airflow (benchmarks, quick checks)."""
+    run = plan(params, run_id, run_date)
+    for source in run["sources"]:
+        extract(run, source)
+        validate(run, source)
+        pseudonymise(run, source)
+    link(run, run["sources"])
+    publish(run)
+    return read_json(Path(report(run)))

@@ -111,3 +111,24 @@ def test_report_is_json_ready(members, policy, keyring):
     _, report = enforce_k_anonymity(out, **policy.gate("member").kwargs())
     text = json.dumps(report.as_dict())
     assert "prosecutor_risk_max" in text
+
+
+def test_top_of_the_ladder_merges_missing_values_too():
+    # roster-only people have no ethnicity: at the top of its ladder "missing" must not stay
+    # distinguishable, or their class (all one status) can never become l-diverse
+    table = pd.DataFrame(
+        {
+            "ethnicity": ["汉族"] * 6 + [None] * 6,
+            "status": ["full", "applicant"] * 3 + ["non_member"] * 6,
+        }
+    )
+    out, report = enforce_k_anonymity(
+        table,
+        ["ethnicity"],
+        k=5,
+        sensitive=["status"],
+        l=2,
+        ladders={"ethnicity": [{"operator": "generalise", "params": {"to": "top"}}]},
+    )
+    assert report.suppressed_rows == 0 and len(out) == 12
+    assert set(out["ethnicity"]) == {"*"}

@@ -1,0 +1,239 @@
+"""The publish and report stages of a run.
+
+Builds the person dimension from the linked rosters (one row per person, the
+configured source priority deciding conflicting attributes), passes it through
+the privacy gate, conforms the fact tables, computes indicators, and publishes a
+signed version. Row accounting per source — in = accepted + quarantined,
+accepted = suppressed + published — is computed from the run's own files and
+must add up, or nothing is published.
+"""
+
+from __future__ import annotations
+
+import logging
+from importlib.metadata import version as package_version
+from pathlib import Path
+
+import pandas as pd
+
+from islandbridge.context import RunContext
+from islandbridge.io import read_json, read_parquet, write_json
+
+__all__ = ["FACT_TABLES", "publish_run", "row_accounting", "summarise_run"]
+
+log = logging.getLogger(__name__)
+
+#: canonical entity → published fact table
+FACT_TABLES = {
+    "attendance": "fact_attendance",
+    "study": "fact_study",
+    "volunteer": "fact_volunteer",
+    "dues": "fact_dues",
+    "meeting": "fact_meeting",
+}
+NON_MEMBER = "non_member"
+_PERSON_ATTRIBUTES = ("gender", "ethnicity", "birth_date", "college", "branch_id", "person_type")
+
+
+def _rows(path: Path) -> int:
+    return len(read_parquet(path)) if path.is_file() else 0
+
+
+def row_accounting(ctx: RunContext, sources: list[str], suppressed: dict[str, int]) -> dict:
+    """Per source: in, accepted, quarantined, suppressed, published (from the run's files)."""
+    accounting = {}
+    for name in sources:
+        prov = read_json(ctx.zone("landing") / f"{name}.provenance.json")
+        rejected_rows = sum(i["rows"] for i in prov["inputs"] if i["rejected_reason"])
+        quarantined = (
+            rejected_rows
+            + _rows(ctx.zone("quarantine") / f"{name}.quality.parquet")
+            + _rows(ctx.zone("quarantine") / f"{name}.link.parquet")
+        )
+        linked = _rows(ctx.zone("linked") / f"{name}.parquet")
+        if prov["rows"] + rejected_rows != linked + quarantined:
+            raise RuntimeError(
+                f"source {name}: {prov['rows'] + rejected_rows} rows in, but {linked} linked"
+                f" + {quarantined} quarantined"
+            )
+        gone = suppressed.get(name, 0)
+        accounting[name] = {
+            "in": prov["rows"] + rejected_rows,
+            "accepted": linked,
+            "quarantined": quarantined,
+            "suppressed": gone,
+            "published": linked - gone,
+        }
+    return accounting
+
+
+def _person_table(rosters: list[pd.DataFrame]) -> pd.DataFrame:
+    """One row per person_key; the first roster (config order) with a value wins."""
+    stacked = pd.concat(rosters, ignore_index=True, sort=False)
+    columns = ["person_key", *[c for c in (*_PERSON_ATTRIBUTES, "status") if c in stacked]]
+    stacked = stacked[columns]
+    persons = stacked.groupby("person_key", sort=True).first().reset_index()
+    # people on a departmental roster but on no step of the ladder
+    persons["status"] = persons["status"].astype("string").fillna(NON_MEMBER)
+    return persons
+
+
+def _published_person(gated: pd.DataFrame) -> pd.DataFrame:
+    out = gated.copy()
+    out["birth_year_band"] = out["birth_date"].astype("string")
+    return out
+
+
+def publish_run(ctx: RunContext) -> dict:
+    """Gate, conform and publish the run's dataset; returns the publication summary."""
+    from anonymize import enforce_k_anonymity
+    from integrate import build_unified_dataset, compute_indicators, publish_dataset
+    from integrate.data_dictionary import data_dictionary
+    from islandbridge.secrets import load_run_keyring, load_signing_key
+    from islandbridge.settings import privacy_policy
+
+    plan = read_json(ctx.run_dir / "plan.json")
+    sources: list[str] = plan["sources"]
+    specs = {n: ctx.config.source(n) for n in sources}
+    linked = {n: read_parquet(ctx.zone("linked") / f"{n}.parquet") for n in sources}
+    rosters = [linked[n] for n, s in specs.items() if s.entity == "member"]
+    persons = _person_table(rosters)
+    gate = privacy_policy(ctx).gate("member")
+    gated, privacy = enforce_k_anonymity(persons, **gate.kwargs())
+    kept = set(gated["person_key"])
+
+    suppressed: dict[str, int] = {}
+    frames: dict[str, list[pd.DataFrame]] = {}
+    for name, spec in specs.items():
+        frame = linked[name]
+        if "person_key" in frame.columns:
+            gone = ~frame["person_key"].isin(kept)
+            suppressed[name] = int(gone.sum())
+            frame = frame[~gone]
+        if spec.entity in FACT_TABLES:
+            frames.setdefault(FACT_TABLES[spec.entity], []).append(frame)
+    unified = build_unified_dataset(
+        {
+            "dim_person": _published_person(gated),
+            **{t: pd.concat(f, ignore_index=True) for t, f in frames.items()},
+        }
+    )
+    unified.update(compute_indicators(unified, as_of=ctx.as_of))
+    unified["data_dictionary"] = data_dictionary(unified)
+
+    accounting = row_accounting(ctx, sources, suppressed)
+    manifest = {
+        "university": ctx.config.university,
+        "as_of": ctx.as_of.isoformat(),
+        "sources": {
+            n: read_json(ctx.zone("landing") / f"{n}.provenance.json")["inputs"] for n in sources
+        },
+        "row_accounting": accounting,
+        "quality": _reasons(ctx, sources),
+        "linkage": read_json(ctx.run_dir / "link.json")["index"],
+        "privacy": {"dim_person": privacy.as_dict()},
+        "key_id": load_run_keyring(ctx).active_id,
+        "code_version": package_version("islandbridge"),
+    }
+    for inputs in manifest["sources"].values():
+        for item in inputs:
+            item.pop("location", None) if item["location"].startswith(
+                ("postgresql", "mysql")
+            ) else None
+    root = ctx.expand(ctx.config.publish.root)
+    result = publish_dataset(
+        unified, root=root, manifest=manifest, signing_key=load_signing_key(ctx)
+    )
+    summary = {
+        "version": result.version,
+        "path": str(root / "current"),
+        "duckdb": str(root / "current" / "dataset.duckdb"),
+        "manifest": str(root / "current" / "manifest.json"),
+        "row_accounting": accounting,
+        "privacy": privacy.as_dict(),
+        "tables": {n: len(t) for n, t in unified.items()},
+    }
+    write_json(summary, ctx.run_dir / "publish.json")
+    return {"version": result.version, "tables": summary["tables"]}
+
+
+def _reasons(ctx: RunContext, sources: list[str]) -> dict[str, dict[str, int]]:
+    out: dict[str, dict[str, int]] = {}
+    for name in sources:
+        counts: dict[str, int] = {}
+        for stage in ("quality", "link"):
+            path = ctx.zone("quarantine") / f"{name}.{stage}.parquet"
+            if path.is_file():
+                reasons = read_parquet(path)["reasons"].astype("string").str.split(";").explode()
+                for reason, n in reasons.value_counts().items():
+                    counts[str(reason)] = counts.get(str(reason), 0) + int(n)
+        prov = read_json(ctx.zone("landing") / f"{name}.provenance.json")
+        for item in prov["inputs"]:
+            if item["rejected_reason"]:
+                counts[item["rejected_reason"]] = (
+                    counts.get(item["rejected_reason"], 0) + item["rows"]
+                )
+        out[name] = dict(sorted(counts.items()))
+    return out
+
+
+def summarise_run(ctx: RunContext) -> Path:
+    """The run summary (JSON) and the self-contained HTML report; returns the summary path."""
+    from integrate import render_run_report
+
+    plan = read_json(ctx.run_dir / "plan.json")
+    published = read_json(ctx.run_dir / "publish.json")
+    link = read_json(ctx.run_dir / "link.json")
+    accounting = published["row_accounting"]
+    rejects: dict[str, int] = {}
+    for counts in _reasons(ctx, plan["sources"]).values():
+        for reason, n in counts.items():
+            rejects[reason] = rejects.get(reason, 0) + n
+    reports = ctx.data_dir / "reports"
+    reports.mkdir(parents=True, exist_ok=True)
+    indicators_path = Path(published["path"]) / "indicator_branch_month.parquet"
+    report = render_run_report(
+        reports / f"{ctx.run_dir.name}.html",
+        run_id=ctx.run_id,
+        row_accounting=accounting,
+        rejects=rejects,
+        linkage={n: {"in": s["in"], "linked": s["linked"]} for n, s in link["sources"].items()},
+        privacy=published["privacy"],
+        indicators=read_parquet(indicators_path) if indicators_path.is_file() else None,
+        publication={"version": published["version"], "tables": published["tables"]},
+    )
+    rows = []
+    for name in plan["sources"]:
+        spec = ctx.config.source(name)
+        prov = read_json(ctx.zone("landing") / f"{name}.provenance.json")
+        rows.append(
+            {
+                "source": name,
+                "department": spec.department,
+                **accounting[name],
+                "rejected_inputs": [
+                    {"location": i["location"], "reason": i["rejected_reason"], "rows": i["rows"]}
+                    for i in prov["inputs"]
+                    if i["rejected_reason"]
+                ],
+            }
+        )
+    totals = {
+        k: sum(r[k] for r in rows)
+        for k in ("in", "accepted", "quarantined", "suppressed", "published")
+    }
+    summary = {
+        "run_id": ctx.run_id,
+        "university": ctx.config.university,
+        "sources": rows,
+        "totals": totals,
+        "rejects": rejects,
+        "balanced": totals["in"]
+        == totals["quarantined"] + totals["suppressed"] + totals["published"],
+        "published": {
+            **published,
+            "report": str(report),
+            "quarantine": str(ctx.zone("quarantine")),
+        },
+    }
+    return write_json(summary, ctx.run_dir / "summary.json")
