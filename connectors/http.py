@@ -6,6 +6,8 @@ that is not the expected JSON is a clear error naming the URL and page.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import time
 from collections.abc import Iterator
@@ -40,7 +42,9 @@ class HttpConnector(Connector):
                     self.source.name, f"environment variable {spec.token_env}", "is not set"
                 )
             headers["Authorization"] = f"Bearer {token}"
-        info = InputFile(location=url, encoding="json")
+        # the configured name, not the resolved URL: stable across hosts, ports and runs
+        info = InputFile(location=f"${spec.url_env}" if spec.url_env else url, encoding="json")
+        digest = hashlib.sha256()
         page = spec.first_page
         with httpx.Client(timeout=spec.timeout_s, headers=headers) as client:
             while True:
@@ -58,6 +62,8 @@ class HttpConnector(Connector):
                 keys = frame[spec.key_field].astype("string")
                 frame.insert(0, "record_key", (spec.key_prefix + ":" + keys).to_numpy())
                 info.rows += len(frame)
+                digest.update(json.dumps(items, ensure_ascii=False, sort_keys=True).encode())
+                info.sha256 = digest.hexdigest()
                 yield RawChunk(frame, info)
                 if len(items) < spec.page_size:
                     break

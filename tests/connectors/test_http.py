@@ -104,3 +104,10 @@ def test_server_down_is_a_clear_error(make_source, ctx):
     ctx.env.update({"API_URL": "http://127.0.0.1:1/r", "API_TOKEN": "x"})
     with pytest.raises(SourceError, match="ConnectError after 2 retries"):
         list(connector_for(_source(make_source), ctx).read())
+
+
+def test_provenance_names_the_configured_variable_and_hashes_the_content(make_source, ctx, api):
+    ctx.env.update({"API_URL": f"http://127.0.0.1:{api.server_port}/r", "API_TOKEN": "t0ken"})
+    chunks = list(connector_for(_source(make_source), ctx).read())
+    assert chunks[-1].input.location == "$API_URL"
+    assert len(chunks[-1].input.sha256) == 64

@@ -40,10 +40,10 @@ def test_every_source_contributed(run_summary):
 def test_input_counts_match_the_generated_sources(run_summary, demo_data):
     generated = json.loads((demo_data / "university" / "manifest.json").read_text("utf-8"))
     counts = {r["source"]: r["in"] for r in run_summary["sources"]}
-    assert counts["student_roster"] == generated["files"]["student_affairs.sqlite:xs_jbxx"]
-    assert counts["hr_roster"] == generated["files"]["hr_staff.xlsx"]
-    assert counts["league_volunteer"] == generated["files"]["volunteer_records.json"]
-    assert counts["finance_dues"] == generated["files"]["finance_dues.csv"]
+    assert counts["student_roster"] == generated["rows"]["student_affairs.sqlite:xs_jbxx"]
+    assert counts["hr_roster"] == generated["rows"]["hr_staff.xlsx"]
+    assert counts["league_volunteer"] == generated["rows"]["volunteer_records.json"]
+    assert counts["finance_dues"] == generated["rows"]["finance_dues.csv"]
 
 
 def test_tampered_export_is_quarantined_whole(run_summary):
