@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from datetime import date
 from pathlib import Path
 from typing import Annotated
 
@@ -11,12 +10,9 @@ import typer
 
 __all__ = ["app"]
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+from islandbridge.commands.options import ConfigOpt, DataDir, installation
 
-DataDir = Annotated[Path, typer.Option("--data-dir", help="data folder of this installation")]
-ConfigOpt = Annotated[
-    Path | None, typer.Option("--config", help="pipeline configuration (default: the demo's)")
-]
+app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 
 
 @app.callback()
@@ -104,12 +100,9 @@ def verify(data_dir: DataDir = Path("data"), config: ConfigOpt = None) -> None:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
     from integrate import verify_publication
-    from islandbridge.config import load_config
-    from islandbridge.context import RunContext
     from islandbridge.secrets import load_signing_key
 
-    ctx = RunContext(data_dir.resolve(), config, run_id="verify", run_date=date.today())  # noqa: DTZ011
-    load_config(config)
+    ctx = installation(data_dir, config)
     key: Ed25519PrivateKey = load_signing_key(ctx)
     report = verify_publication(ctx.expand(ctx.config.publish.root), key.public_key())
     for problem in report.problems:
@@ -121,6 +114,16 @@ def verify(data_dir: DataDir = Path("data"), config: ConfigOpt = None) -> None:
     if not report.ok:
         raise typer.Exit(1)
 
+
+def _register() -> None:
+    from islandbridge.commands import keys, reidentify, scan_leaks
+
+    app.add_typer(keys.app, name="keys")
+    app.command("reidentify")(reidentify.reidentify)
+    app.command("scan-leaks")(scan_leaks.scan_leaks_command)
+
+
+_register()
 
 if __name__ == "__main__":
     app()

@@ -45,6 +45,10 @@ class PipelineConfig(StrictModel):
     )
     sources_dir: str = "{data_dir}/university/sources"
     keys: KeysConfig = KeysConfig(file="{data_dir}/secrets/keyring.json")
+    vault: str = Field(
+        "{data_dir}/vault/vault.sqlite",
+        description="re-identification vault: SQLite path, or the name of an env var holding a URL",
+    )
     privacy_policy: str = "privacy.yaml"
     quality: str = "quality.yaml"
     publish: PublishConfig = PublishConfig()

@@ -18,7 +18,13 @@ from islandbridge.context import RunContext
 if TYPE_CHECKING:
     pass
 
-__all__ = ["SecretError", "ensure_signing_key", "load_run_keyring", "load_signing_key"]
+__all__ = [
+    "SecretError",
+    "ensure_signing_key",
+    "load_run_keyring",
+    "load_signing_key",
+    "vault_location",
+]
 
 
 class SecretError(RuntimeError):
@@ -36,6 +42,23 @@ def load_run_keyring(ctx: RunContext):
         airflow_variable=keys.airflow_variable,
     )
     return load_keyring(source)
+
+
+def vault_location(ctx: RunContext) -> str:
+    """The vault's SQLite path (folder created owner-only) or its URL from the named env var."""
+    import os
+
+    from connectors import restricted_dir
+
+    configured = ctx.config.vault
+    if configured.startswith("env:"):
+        url = os.environ.get(configured[4:])
+        if not url:
+            raise SecretError(f"environment variable {configured[4:]} (vault URL) is not set")
+        return url
+    path = ctx.expand(configured)
+    restricted_dir(path.parent)
+    return str(path)
 
 
 def _check_owner_only(path: Path) -> None:

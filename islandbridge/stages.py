@@ -103,21 +103,27 @@ def validate(run: dict, source: str) -> dict:
 
 def pseudonymise(run: dict, source: str) -> dict:
     """Replace personal fields by tokens per the field policy; keys from the secrets source."""
-    from anonymize import pseudonymise_frame
-    from islandbridge.secrets import load_run_keyring
+    from anonymize import Vault, pseudonymise_frame
+    from islandbridge.secrets import load_run_keyring, vault_location
     from islandbridge.settings import privacy_policy
 
     ctx = RunContext.from_json(run)
     spec = ctx.config.source(source)
     frame = read_parquet(ctx.zone("work") / f"{source}.accepted.parquet")
     keyring = load_run_keyring(ctx)
-    tokens, report = pseudonymise_frame(
-        frame, entity=spec.entity, policy=privacy_policy(ctx), keyring=keyring
-    )
+    with Vault(vault_location(ctx), keyring) as vault:
+        tokens, report = pseudonymise_frame(
+            frame, entity=spec.entity, policy=privacy_policy(ctx), keyring=keyring, vault=vault
+        )
     if frame["name"].notna().any() if "name" in frame.columns else False:
         tokens["name_bloom"] = name_encodings(frame["name"], keyring).to_numpy()
     write_parquet(tokens, ctx.zone("tokens") / f"{source}.parquet")
-    return {"source": source, "rows": len(tokens), "unpoliced": sorted(report.unpoliced)}
+    return {
+        "source": source,
+        "rows": len(tokens),
+        "unpoliced": sorted(report.unpoliced),
+        "vaulted": report.vaulted,
+    }
 
 
 def name_encodings(names: pd.Series, keyring: Keyring) -> pd.Series:

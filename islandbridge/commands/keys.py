@@ -22,8 +22,9 @@ from anonymize import (
     load_keyring,
     rotate_keyring_file,
 )
+from islandbridge.commands.options import ConfigOpt, DataDir, installation
 
-__all__ = ["app", "key_source"]
+__all__ = ["app", "default_keyring_file", "default_vault", "key_source"]
 
 app = typer.Typer(help="The keyring: token keys and the separate vault key.", no_args_is_help=True)
 
@@ -38,18 +39,42 @@ KeyVariable = Annotated[
     str | None, typer.Option("--airflow-variable", help="Airflow Variable holding the keyring")
 ]
 VaultLocation = Annotated[
-    str,
+    str | None,
     typer.Option("--vault", envvar="ISLANDBRIDGE_VAULT", help="vault SQLite path or database URL"),
 ]
 
 
-def key_source(file: Path | None, env: str | None, airflow_variable: str | None) -> KeySource:
-    """The keyring's source from CLI options; ``ISLANDBRIDGE_KEYRING`` when none is given."""
+def key_source(
+    file: Path | None,
+    env: str | None,
+    airflow_variable: str | None,
+    data_dir: Path = Path("data"),
+    config: Path | None = None,
+) -> KeySource:
+    """The keyring's source from CLI options; else the one the installation's config names."""
     if file:
         return KeySource(file=file)
     if airflow_variable:
         return KeySource(airflow_variable=airflow_variable)
-    return KeySource(env=env or "ISLANDBRIDGE_KEYRING")
+    if env:
+        return KeySource(env=env)
+    keys = installation(data_dir, config).config.keys
+    if keys.file:
+        return KeySource(file=default_keyring_file(data_dir, config))
+    return KeySource(env=keys.env, airflow_variable=keys.airflow_variable)
+
+
+def default_keyring_file(data_dir: Path, config: Path | None) -> Path:
+    ctx = installation(data_dir, config)
+    if not ctx.config.keys.file:
+        raise typer.BadParameter("the configuration names no keyring file; give --file")
+    return ctx.expand(ctx.config.keys.file)
+
+
+def default_vault(data_dir: Path, config: Path | None) -> str:
+    from islandbridge.secrets import vault_location
+
+    return vault_location(installation(data_dir, config))
 
 
 def _fail(exc: Exception) -> typer.Exit:
@@ -59,14 +84,16 @@ def _fail(exc: Exception) -> typer.Exit:
 
 @app.command("init")
 def init(
-    file: Annotated[Path, typer.Option("--file", envvar="ISLANDBRIDGE_KEYRING_FILE")],
+    file: KeyFile = None,
     force: Annotated[
         bool, typer.Option(help="replace an existing keyring (old tokens die)")
     ] = False,
+    data_dir: DataDir = Path("data"),
+    config: ConfigOpt = None,
 ) -> None:
     """Write a new keyring (token key k1, vault key v1) to an owner-only file."""
     try:
-        init_keyring_file(file, overwrite=force)
+        init_keyring_file(file or default_keyring_file(data_dir, config), overwrite=force)
     except AnonymizeError as exc:
         raise _fail(exc) from None
     typer.echo(f"keyring written to {file} (mode 600): token key k1, vault key v1")
@@ -74,12 +101,14 @@ def init(
 
 @app.command("rotate")
 def rotate(
-    file: Annotated[Path, typer.Option("--file", envvar="ISLANDBRIDGE_KEYRING_FILE")],
+    file: KeyFile = None,
     vault: Annotated[bool, typer.Option("--vault", help="rotate the vault key instead")] = False,
+    data_dir: DataDir = Path("data"),
+    config: ConfigOpt = None,
 ) -> None:
     """Add a new active key and retire the old one (kept: old tokens stay resolvable)."""
     try:
-        new_id = rotate_keyring_file(file, vault=vault)
+        new_id = rotate_keyring_file(file or default_keyring_file(data_dir, config), vault=vault)
     except AnonymizeError as exc:
         raise _fail(exc) from None
     typer.echo(f"{'vault' if vault else 'token'} key {new_id} is now active")
@@ -91,10 +120,14 @@ def status(
     env: KeyEnv = None,
     airflow_variable: KeyVariable = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
+    data_dir: DataDir = Path("data"),
+    config: ConfigOpt = None,
 ) -> None:
     """Key ids, states, dates and fingerprints (never key material)."""
     try:
-        info = keyring_status(load_keyring(key_source(file, env, airflow_variable)))
+        info = keyring_status(
+            load_keyring(key_source(file, env, airflow_variable, data_dir, config))
+        )
     except AnonymizeError as exc:
         raise _fail(exc) from None
     if as_json:
@@ -113,16 +146,18 @@ def status(
 def grant(
     user: Annotated[str, typer.Argument(help="user name to give the role to")],
     role: Annotated[Role, typer.Option("--role")],
-    vault: VaultLocation,
+    vault: VaultLocation = None,
     file: KeyFile = None,
     env: KeyEnv = None,
     airflow_variable: KeyVariable = None,
+    data_dir: DataDir = Path("data"),
+    config: ConfigOpt = None,
 ) -> None:
     """Give a user a vault role (steward / analyst). Only a steward may; the first steward
     grants themself."""
     try:
-        keyring = load_keyring(key_source(file, env, airflow_variable))
-        with Vault(vault, keyring) as v:
+        keyring = load_keyring(key_source(file, env, airflow_variable, data_dir, config))
+        with Vault(vault or default_vault(data_dir, config), keyring) as v:
             v.grant(user, role, by=getpass.getuser())
     except AnonymizeError as exc:
         raise _fail(exc) from None
@@ -131,15 +166,17 @@ def grant(
 
 @app.command("verify-vault")
 def verify_vault(
-    vault: VaultLocation,
+    vault: VaultLocation = None,
     file: KeyFile = None,
     env: KeyEnv = None,
     airflow_variable: KeyVariable = None,
+    data_dir: DataDir = Path("data"),
+    config: ConfigOpt = None,
 ) -> None:
     """Check every vault row and the audit chain; exits non-zero on tampering."""
     try:
-        keyring = load_keyring(key_source(file, env, airflow_variable))
-        with Vault(vault, keyring) as v:
+        keyring = load_keyring(key_source(file, env, airflow_variable, data_dir, config))
+        with Vault(vault or default_vault(data_dir, config), keyring) as v:
             rows, entries = v.verify_rows(), v.verify_audit()
     except AnonymizeError as exc:
         raise _fail(exc) from None

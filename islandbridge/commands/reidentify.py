@@ -14,7 +14,8 @@ from typing import Annotated
 import typer
 
 from anonymize import AnonymizeError, ReidentificationRefused, Vault, load_keyring
-from islandbridge.commands.keys import key_source
+from islandbridge.commands.keys import default_vault, key_source
+from islandbridge.commands.options import ConfigOpt, DataDir
 
 __all__ = ["app", "reidentify"]
 
@@ -28,19 +29,21 @@ def reidentify(
     token: Annotated[str, typer.Argument(help="the token, e.g. k1:abcd…")],
     reason: Annotated[str, typer.Option("--reason", help="the lawful reason (audited)")],
     vault: Annotated[
-        str, typer.Option("--vault", envvar="ISLANDBRIDGE_VAULT", help="vault path or URL")
-    ],
+        str | None, typer.Option("--vault", envvar="ISLANDBRIDGE_VAULT", help="vault path or URL")
+    ] = None,
     file: Annotated[
         Path | None, typer.Option("--file", envvar="ISLANDBRIDGE_KEYRING_FILE", help="keyring file")
     ] = None,
     env: Annotated[str | None, typer.Option("--env", help="keyring environment variable")] = None,
     airflow_variable: Annotated[str | None, typer.Option("--airflow-variable")] = None,
+    data_dir: DataDir = Path("data"),
+    config: ConfigOpt = None,
 ) -> None:
     """Print the identity behind TOKEN as JSON; refused (exit 3) unless you are a steward."""
     user = getpass.getuser()
     try:
-        keyring = load_keyring(key_source(file, env, airflow_variable))
-        with Vault(vault, keyring) as v:
+        keyring = load_keyring(key_source(file, env, airflow_variable, data_dir, config))
+        with Vault(vault or default_vault(data_dir, config), keyring) as v:
             identity = v.reidentify(token, reason=reason, user=user)
     except ReidentificationRefused as exc:
         typer.echo(f"refused: {exc}", err=True)

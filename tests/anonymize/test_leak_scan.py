@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -98,3 +99,11 @@ def test_tokens_and_timestamps_are_not_false_positives(tmp_path, members, keyrin
     path = tmp_path / "tokens.txt"
     path.write_text("\n".join([*out["id_number_token"].tolist(), "1719800000000 2026-06-30"]))
     assert scan_leaks([path], RawIdentifiers.from_frames({"member": members})).ok
+
+
+def test_hex_keys_with_a_mobile_shaped_digit_run_are_not_flagged(tmp_path):
+    # a published person key is "P" + 20 hex digits; a run like 13812341234 can occur inside it
+    pd.DataFrame({"person_key": ["Pab13812341234cdef0123"]}).to_parquet(tmp_path / "dim.parquet")
+    (tmp_path / "log.txt").write_text("tel:13812341234 and Pab13812341234cd\n", encoding="utf-8")
+    report = scan_leaks([tmp_path], RawIdentifiers())
+    assert [Path(f.path).name for f in report.findings] == ["log.txt"]

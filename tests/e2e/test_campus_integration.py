@@ -87,3 +87,31 @@ def test_rerun_publishes_identical_bytes(run_summary, demo_data):
     after = {p.name: p.read_bytes() for p in current.glob("*.parquet")}
     after["manifest.json"] = (current / "manifest.json").read_bytes()
     assert after == before
+
+
+def test_leak_scan_finds_nothing_in_outputs_and_airflow_logs(run_summary, demo_data):
+    from islandbridge.commands.scan_leaks import run_leak_scan
+
+    report = run_leak_scan(demo_data, None)
+    assert report.files_scanned > 5
+    assert any("logs" in f for f in map(str, (demo_data / "logs").iterdir()))
+    assert report.ok, [str(f) for f in report.findings]
+
+
+def test_verify_passes_then_names_an_altered_file(run_summary, demo_data):
+    from typer.testing import CliRunner
+
+    from islandbridge.cli import app
+
+    runner = CliRunner()
+    ok = runner.invoke(app, ["verify", "--data-dir", str(demo_data)])
+    assert ok.exit_code == 0, ok.output
+    target = demo_data / "published" / "current" / "fact_dues.parquet"
+    original = target.read_bytes()
+    try:
+        target.write_bytes(original[:-20] + bytes([original[-20] ^ 1]) + original[-19:])
+        bad = runner.invoke(app, ["verify", "--data-dir", str(demo_data)])
+    finally:
+        target.write_bytes(original)
+    assert bad.exit_code == 1
+    assert "fact_dues.parquet" in bad.output

@@ -1,0 +1,1 @@
+"""Sub-commands of the ``islandbridge`` CLI, one module each."""
