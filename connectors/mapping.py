@@ -73,7 +73,10 @@ def _amount(values: pd.Series) -> tuple[pd.Series, pd.Series]:
         except NormaliseError:
             out.append(None)
             bad.append(True)
-    return pd.Series(out, index=values.index, dtype="Int64"), pd.Series(bad, index=values.index)
+    return (
+        pd.Series(out, index=values.index, dtype="Int64"),
+        pd.Series(bad, index=values.index, dtype=bool),
+    )
 
 
 def standardise(raw: pd.DataFrame, source: SourceConfig) -> pd.DataFrame:
@@ -88,6 +91,7 @@ def standardise(raw: pd.DataFrame, source: SourceConfig) -> pd.DataFrame:
     def note(field: str, code: str, mask: pd.Series) -> None:
         nonlocal errors
         tag = f"{field}:{code}"
+        mask = mask.fillna(False).astype(bool)
         errors = errors.mask(mask & (errors == ""), tag).mask(
             mask & (errors != ""), errors + ";" + tag
         )

@@ -13,6 +13,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -53,9 +54,18 @@ def load_dag(dag_id: str):
 
 
 def run_dag(
-    dag_id: str, conf: dict, *, airflow_home: Path, log_path: Path, extra_env: dict[str, str]
+    dag_id: str,
+    conf: dict,
+    *,
+    airflow_home: Path,
+    log_path: Path,
+    extra_env: dict[str, str],
+    on_wait: Callable[[], None] | None = None,
 ) -> int:
-    """Run ``dag_id`` once with ``conf`` in a child process; returns its exit code (0 = success)."""
+    """Run ``dag_id`` once with ``conf`` in a child process; returns its exit code (0 = success).
+
+    ``on_wait`` is called about once a second while the run goes on (progress display).
+    """
     env = {**os.environ, **extra_env, **airflow_env(airflow_home)}
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("ab") as log:
@@ -65,12 +75,18 @@ def run_dag(
             )
             if code:
                 return code
-        return subprocess.call(
+        child = subprocess.Popen(
             [sys.executable, "-m", "islandbridge.airflow_local", dag_id, json.dumps(conf)],
             env=env,
             stdout=log,
             stderr=log,
         )
+        while True:
+            try:
+                return child.wait(timeout=1.0)
+            except subprocess.TimeoutExpired:
+                if on_wait:
+                    on_wait()
 
 
 def _main() -> int:

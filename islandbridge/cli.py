@@ -108,7 +108,7 @@ def verify(data_dir: DataDir = Path("data"), config: ConfigOpt = None) -> None:
     for problem in report.problems:
         typer.echo(f"ALTERED: {problem}", err=True)
     typer.echo(
-        f"{'ok' if report.ok else 'FAILED'}: {report.versions_checked} versions, "
+        f"{'ok' if report.ok else 'FAILED'}: {len(report.versions_checked)} versions, "
         f"{report.ledger_entries} ledger entries, {report.files_checked} files checked"
     )
     if not report.ok:

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from islandbridge.airflow_local import run_dag
-from islandbridge.progress import interactive
+from islandbridge.progress import interactive, run_progress_line
 from islandbridge.secrets import ensure_signing_key
 
 __all__ = ["DemoError", "ensure_university", "run_demo", "run_pipeline"]
@@ -80,13 +80,24 @@ def run_pipeline(
             "ISLANDBRIDGE_DATA_DIR": str(data_dir),
             "ISLANDBRIDGE_RUN_ID": run_id,
         }
-        started = time.monotonic()
+        started, wall = time.monotonic(), time.time()
+        show = None
+        if interactive():
+            from rich.console import Console
+
+            status = stack.enter_context(Console().status("campus_integration: starting…"))
+
+            def show() -> None:
+                line = run_progress_line(data_dir / "runs", wall - 1)
+                status.update(f"campus_integration: {line}")
+
         code = run_dag(
             "campus_integration",
             conf,
             airflow_home=data_dir / "airflow",
             log_path=log_path,
             extra_env=env,
+            on_wait=show,
         )
     summary_path = _latest_summary(data_dir)
     if code != 0 or summary_path is None:

@@ -107,3 +107,15 @@ def test_a_field_cannot_be_both_mapped_and_derived(make_source):
     )
     with pytest.raises(SourceError, match="both mapped and derived"):
         standardise(raw(sfzh=["x"], csrq=["2000-01-01"]), source)
+
+
+def test_a_source_whose_only_file_was_refused_standardises_to_no_rows(make_source):
+    # a tampered (refused) export lands no rows: every column is empty and untyped
+    empty = pd.DataFrame(
+        {
+            c: pd.Series([], dtype=object)
+            for c in ["record_key", "人员编号", "姓名", "缴费金额", "缴费日期"]
+        }
+    )
+    frame = standardise(empty, make_source())
+    assert frame.empty and "amount_cents" in frame.columns and "parse_errors" in frame.columns
