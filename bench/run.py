@@ -55,10 +55,18 @@ def bench_anonymize_operators(size: int, workdir: Path) -> dict[str, object]:
     return bench_anonymize(size, workdir)
 
 
+def bench_whole_pipeline(size: int, workdir: Path) -> dict[str, object]:
+    """Every stage of campus_integration in one process (no Airflow), timed per stage."""
+    from bench.bench_pipeline import bench_pipeline
+
+    return bench_pipeline(size, workdir)
+
+
 #: name → benchmark; add yours here.
 BENCHMARKS: dict[str, Benchmark] = {
     "generate": bench_generate,
     "anonymize": bench_anonymize_operators,
+    "pipeline": bench_whole_pipeline,
 }
 
 
