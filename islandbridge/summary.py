@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 from rich.console import Console
 from rich.table import Table
 
@@ -12,7 +14,7 @@ _COLUMNS = ("in", "accepted", "quarantined", "suppressed", "published")
 
 def print_summary(summary: dict, console: Console | None = None) -> None:
     """Render the summary written by the ``report`` stage."""
-    console = console or Console()
+    console = console or Console(width=None if sys.stdout.isatty() else 120)
     table = Table(title=f"islandbridge run {summary['run_id']} — {summary.get('university', '')}")
     table.add_column("source")
     table.add_column("department")
@@ -29,6 +31,10 @@ def print_summary(summary: dict, console: Console | None = None) -> None:
                 f"[yellow]rejected file[/] {row['source']}: {rejected['location']} "
                 f"({rejected['reason']}, {rejected['rows']} rows quarantined)"
             )
+    rejects = summary.get("rejects", {})
+    if rejects:
+        top = sorted(rejects.items(), key=lambda kv: -kv[1])
+        console.print("quarantined by reason: " + ", ".join(f"{r} {n:,}" for r, n in top))
     balanced = "yes" if summary.get("balanced") else "[red]NO[/]"
     console.print(f"every input row accounted for: {balanced}")
     pub = summary.get("published", {})
@@ -42,4 +48,6 @@ def print_summary(summary: dict, console: Console | None = None) -> None:
     ):
         value = pub.get(key) or summary.get(key)
         if value:
-            console.print(f"{label:>18}: {value}")
+            console.print(f"{label:>18}: {value}", soft_wrap=True)
+    if "seconds" in summary:
+        console.print(f"{'run time':>18}: {summary['seconds']} s through Airflow (dag.test)")
