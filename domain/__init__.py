@@ -18,6 +18,7 @@ from domain.canonical import (
 from domain.identifiers import (
     PROVINCE_CODES,
     ResidentId,
+    check_digits_ok,
     gb11643_check_digit,
     is_cn_mobile,
     mask_mobile,
@@ -48,6 +49,7 @@ __all__ = [
     "PersonType",
     "ResidentId",
     "Status",
+    "check_digits_ok",
     "entity",
     "gb11643_check_digit",
     "is_cn_mobile",

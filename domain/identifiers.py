@@ -19,6 +19,7 @@ __all__ = [
     "MOBILE_PATTERN",
     "PROVINCE_CODES",
     "ResidentId",
+    "check_digits_ok",
     "gb11643_check_digit",
     "is_cn_mobile",
     "mask_mobile",
@@ -71,8 +72,8 @@ PROVINCE_CODES: frozenset[str] = frozenset(
     ]
 )
 
-_ID_SHAPE = re.compile(r"^\d{17}[\dX]$")
-MOBILE_PATTERN = re.compile(r"^1[3-9]\d{9}$")
+_ID_SHAPE = re.compile(r"^[0-9]{17}[0-9X]$")  # ASCII only: \d admits full-width digits
+MOBILE_PATTERN = re.compile(r"^1[3-9][0-9]{9}$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,7 +149,7 @@ def resident_id_problems_series(ids: pd.Series, *, today: date | None = None) ->
     text = ids.astype("string").str.strip().str.upper()
     out = pd.Series("", index=ids.index, dtype="string")
     missing = text.isna() | (text == "")
-    shape_ok = text.str.fullmatch(r"\d{17}[\dX]").fillna(False).astype(bool) & ~missing
+    shape_ok = text.str.fullmatch(r"[0-9]{17}[0-9X]").fillna(False).astype(bool) & ~missing
     out[missing] = "id_missing"
     out[~missing & ~shape_ok] = "id_format"
     good = text[shape_ok]
@@ -161,14 +162,23 @@ def resident_id_problems_series(ids: pd.Series, *, today: date | None = None) ->
     limit = pd.Timestamp(today or date.today())  # noqa: DTZ011
     date_bad = born.isna() | (born > limit) | (born.dt.year < 1900)
     codes.append(date_bad.map({True: "id_birth_date", False: ""}))
-    digits = np.array([list(s[:17]) for s in good], dtype=np.int64).reshape(-1, 17)
-    totals = digits @ np.array(ID_WEIGHTS, dtype=np.int64)
-    expected = np.array(list(_CHECK_CHARS))[totals % 11]
-    check_bad = pd.Series(expected != good.str[17].to_numpy(), index=good.index)
+    check_bad = pd.Series(~check_digits_ok(good), index=good.index)
     codes.append(check_bad.map({True: "id_check_digit", False: ""}))
     joined = pd.concat(codes, axis=1).apply(lambda r: ";".join(c for c in r if c), axis=1)
     out[good.index] = joined.astype("string")
     return out
+
+
+_CHECK_BYTES = np.frombuffer(_CHECK_CHARS.encode(), dtype=np.uint8)
+
+
+def check_digits_ok(well_formed: pd.Series) -> np.ndarray:
+    """Vectorised check-digit test of well-formed (17 ASCII digits + digit/X) ID numbers."""
+    if well_formed.empty:
+        return np.zeros(0, dtype=bool)
+    raw = np.array(well_formed.tolist(), dtype="S18").view(np.uint8).reshape(-1, 18)
+    totals = (raw[:, :17].astype(np.int64) - ord("0")) @ np.array(ID_WEIGHTS, dtype=np.int64)
+    return _CHECK_BYTES[totals % 11] == raw[:, 17]
 
 
 def is_cn_mobile(value: object) -> bool:

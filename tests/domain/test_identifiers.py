@@ -94,3 +94,9 @@ def test_masks_mobile_for_display():
     assert mask_mobile("13812341234") == "138****1234"
     with pytest.raises(ValueError):
         mask_mobile("12345")
+
+
+def test_full_width_digits_are_not_a_valid_id_or_mobile():
+    # \\d would admit them: the rules are ASCII-only (normalisation folds widths first)
+    assert resident_id_problems("１１０１０５１９４９１２３１００２X") == ["id_format"]
+    assert not is_cn_mobile("１３８１２３４１２３４")
