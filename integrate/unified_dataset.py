@@ -32,8 +32,12 @@ TABLE_COLUMNS: dict[str, dict[str, str]] = {
         "person_type": "string",
         "gender": "string",
         "birth_year_band": "string",
-        "status": "string",
         "joined_year": "Int64",
+    },
+    "branch_status": {
+        "branch_id": "string",
+        "status": "string",
+        "members": "Int64",
     },
     "dim_branch": {
         "branch_id": "string",

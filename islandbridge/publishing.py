@@ -98,8 +98,15 @@ def publish_run(ctx: RunContext) -> dict:
     linked = {n: read_parquet(ctx.zone("linked") / f"{n}.parquet") for n in sources}
     rosters = [linked[n] for n, s in specs.items() if s.entity == "member"]
     persons = _person_table(rosters)
+    branch_status = (
+        persons.dropna(subset=["branch_id"])
+        .groupby(["branch_id", "status"], sort=True)
+        .size()
+        .rename("members")
+        .reset_index()
+    )
     gate = privacy_policy(ctx).gate("member")
-    gated, privacy = enforce_k_anonymity(persons, **gate.kwargs())
+    gated, privacy = enforce_k_anonymity(persons.drop(columns="status"), **gate.kwargs())
     kept = set(gated["person_key"])
 
     suppressed: dict[str, int] = {}
@@ -115,6 +122,7 @@ def publish_run(ctx: RunContext) -> dict:
     unified = build_unified_dataset(
         {
             "dim_person": _published_person(gated),
+            "branch_status": branch_status,
             **{t: pd.concat(f, ignore_index=True) for t, f in frames.items()},
         }
     )
