@@ -55,6 +55,7 @@ def make_members(n: int = 400, seed: int = 7) -> pd.DataFrame:
         male = bool(rng.integers(0, 2))
         born = pd.Timestamp("1970-01-01") + pd.Timedelta(days=int(rng.integers(0, 365 * 35)))
         student = bool(rng.random() < 0.7)
+        branch = int(rng.integers(0, 12))
         rows.append(
             {
                 "source": "org_dept",
@@ -67,8 +68,9 @@ def make_members(n: int = 400, seed: int = 7) -> pd.DataFrame:
                 "gender": "M" if male else "F",
                 "ethnicity": str(rng.choice(_ETHNIC)),
                 "birth_date": born,
-                "college": str(rng.choice(_COLLEGES)),
-                "branch_id": f"B{int(rng.integers(0, 12)):02d}",
+                # a branch belongs to one college, as in a real university
+                "college": _COLLEGES[branch % len(_COLLEGES)],
+                "branch_id": f"B{branch:02d}",
                 "class_name": f"班{int(rng.integers(0, 40))}",
                 "person_type": "student"
                 if student
