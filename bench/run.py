@@ -62,11 +62,20 @@ def bench_whole_pipeline(size: int, workdir: Path) -> dict[str, object]:
     return bench_pipeline(size, workdir)
 
 
+def bench_accuracy(size: int, workdir: Path) -> dict[str, object]:
+    """The whole pipeline inline on a ``size``-member university, scored against its truth/."""
+    from bench.bench_accuracy import bench_accuracy as run
+
+    return run(size, workdir)
+
+
 #: name → benchmark; add yours here.
 BENCHMARKS: dict[str, Benchmark] = {
     "generate": bench_generate,
     "anonymize": bench_anonymize_operators,
+    "connectors": __import__("bench.bench_connectors", fromlist=["x"]).bench_connectors,
     "pipeline": bench_whole_pipeline,
+    "accuracy": bench_accuracy,
 }
 
 

@@ -9,13 +9,17 @@ read as an :class:`InputFile` for provenance. Problems with the input raise
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from connectors.specs import SourceConfig
+
+if TYPE_CHECKING:
+    from connectors.watermarks import Watermark, WatermarkStore
 
 __all__ = ["Connector", "ExtractContext", "InputFile", "RawChunk", "SourceError"]
 
@@ -62,10 +66,19 @@ class RawChunk:
 
 @dataclass
 class ExtractContext:
-    """What a connector needs to know about the run."""
+    """What a connector needs to know about the run.
+
+    ``resolve_connection`` turns an Airflow connection id into a URL (with its
+    secret); when ``None``, :func:`connectors.connections.airflow_connection_url`
+    is used (``AIRFLOW_CONN_<ID>`` in ``env`` first, then Airflow's own lookup).
+    ``watermarks`` holds the committed watermarks of incremental SQL sources;
+    without it they are extracted in full.
+    """
 
     sources_dir: Path
     env: dict[str, str] = field(default_factory=dict)
+    resolve_connection: Callable[[str], str] | None = None
+    watermarks: WatermarkStore | None = None
 
 
 class Connector(ABC):
@@ -76,6 +89,8 @@ class Connector(ABC):
     def __init__(self, source: SourceConfig, context: ExtractContext) -> None:
         self.source = source
         self.context = context
+        #: the high watermark reached by :meth:`read` (incremental sources), not yet committed
+        self.watermark: Watermark | None = None
 
     @abstractmethod
     def read(self) -> Iterator[RawChunk]:

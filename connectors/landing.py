@@ -2,8 +2,10 @@
 
 One extraction writes ``<landing>/<source>.parquet`` (the department's own
 columns as text, plus ``record_key``) and ``<source>.provenance.json``: inputs
-with SHA-256, size, encoding, rows and signature verdict. Files are written to a
-temporary name and renamed, so a crash never leaves a half-written landing.
+with SHA-256, size, encoding, rows and signature verdict, and for incremental
+SQL sources the watermark reached (committed only after the run publishes).
+Files are written to a temporary name and renamed, so a crash never leaves a
+half-written landing.
 The landing zone is restricted: owner-only folder and files.
 """
 
@@ -67,6 +69,9 @@ class Landing:
     rows: int
     inputs: list[InputFile] = field(default_factory=list)
     extracted_at: str = ""
+    #: incremental sources: ``{column, kind, value, previous}`` reached by this extraction
+    #: (not yet committed; see :func:`connectors.watermarks.commit_watermarks`)
+    watermark: dict | None = None
 
     @property
     def rejected(self) -> list[InputFile]:
@@ -87,6 +92,21 @@ def _count_lines(path: Path) -> int:
         return max(sum(1 for line in fh if line.strip()) - 1, 0)
 
 
+def _watermark(source: SourceConfig, context: ExtractContext, connector: Connector) -> dict | None:
+    column = source.sql.watermark_column if source.sql else None
+    if not column:
+        return None
+    store = context.watermarks
+    previous = store.get(source.name) if store is not None else None
+    reached = connector.watermark
+    return {
+        "column": column,
+        "kind": reached.kind if reached else None,
+        "value": reached.value if reached else None,
+        "previous": previous.value if previous and previous.column == column else None,
+    }
+
+
 def extract_to_landing(source: SourceConfig, context: ExtractContext, landing_dir: Path) -> Landing:
     """Read every input of ``source`` and land it; returns the provenance record."""
     restricted_dir(landing_dir)
@@ -98,9 +118,10 @@ def extract_to_landing(source: SourceConfig, context: ExtractContext, landing_di
     schema = pa.schema([(c, pa.string()) for c in keep])
     inputs: dict[str, InputFile] = {}
     rows = 0
+    connector = connector_for(source, context)
     writer = pq.ParquetWriter(tmp, schema, compression="zstd")
     try:
-        for chunk in connector_for(source, context).read():
+        for chunk in connector.read():
             inputs[chunk.input.location] = chunk.input
             if chunk.input.rejected_reason:
                 path = context.sources_dir / chunk.input.location
@@ -124,6 +145,7 @@ def extract_to_landing(source: SourceConfig, context: ExtractContext, landing_di
         rows=rows,
         inputs=list(inputs.values()),
         extracted_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        watermark=_watermark(source, context, connector),
     )
     prov = landing_dir / f"{source.name}.provenance.json"
     prov_tmp = prov.with_suffix(".json.tmp")

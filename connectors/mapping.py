@@ -1,5 +1,9 @@
 """Map a department's raw rows to the canonical schema and normalise the values.
 
+Text is half-width, trimmed and space-collapsed; fields listed in a source's
+``to_simplified`` are also converted from traditional to simplified Chinese with
+OpenCC (``t2s``), before value maps apply.
+
 The schema contract: every mapped department column must be present, and a
 column that is neither mapped nor listed in ``ignore_columns`` is an error
 (unless the source says ``unexpected_columns: ignore``). Values that cannot be
@@ -9,13 +13,16 @@ understood become null and are recorded in ``parse_errors`` as
 
 from __future__ import annotations
 
+from functools import cache
+from typing import Any
+
 import pandas as pd
 
 from connectors.base import SourceError
 from connectors.specs import SourceConfig
 from domain import NormaliseError, entity, normalise_amount_cents, normalise_dates
 
-__all__ = ["check_contract", "standardise"]
+__all__ = ["check_contract", "standardise", "to_simplified"]
 
 _GENDER_VALUES = {"男": "M", "女": "F", "M": "M", "F": "F", "m": "M", "f": "F", "1": "M", "2": "F"}
 _DTYPES = {"string": "string", "date": "datetime64[us]", "int": "Int64", "float": "Float64"}
@@ -52,6 +59,24 @@ def _mobile(values: pd.Series) -> pd.Series:
 def _name(values: pd.Series) -> pd.Series:
     text = _text(values).str.replace(" ", "", regex=False)
     return text.mask(text == "")
+
+
+@cache
+def _opencc() -> Any:
+    import opencc
+
+    return opencc.OpenCC("t2s")
+
+
+def to_simplified(values: pd.Series) -> pd.Series:
+    """Traditional → simplified Chinese (OpenCC ``t2s``, phrase-aware); nulls stay null."""
+    text = values.astype("string")
+    distinct = text.dropna().unique()
+    if len(distinct) == 0:
+        return text
+    converter = _opencc()
+    table = {v: converter.convert(v) for v in distinct}
+    return text.map(table, na_action="ignore").astype("string")
 
 
 _FIELD_NORMALISERS = {
@@ -123,6 +148,8 @@ def standardise(raw: pd.DataFrame, source: SourceConfig) -> pd.DataFrame:
             out[f.name] = number.astype(_DTYPES[f.dtype])
             continue
         text = _FIELD_NORMALISERS.get(f.name, _text)(values)
+        if f.name in source.to_simplified:
+            text = to_simplified(text)
         mapping = source.values.get(f.name) or (_GENDER_VALUES if f.name == "gender" else None)
         if mapping:
             mapped = text.map(lambda v, m=mapping: m.get(v, pd.NA) if v is not pd.NA else pd.NA)

@@ -31,34 +31,60 @@ class FileSpec(StrictModel):
     filename_fields: dict[str, Literal["stem", "name"]] = Field(
         default_factory=dict, description="canonical field taken from the file name"
     )
+    chunk_rows: int = Field(100_000, gt=0, description="rows per chunk (CSV, JSON Lines)")
+    max_field_chars: int = Field(
+        1_000_000,
+        gt=0,
+        description="longest CSV field (or JSON Lines record) accepted; longer is an error",
+    )
+
+
+def _one_location(spec: SqlSpec | HttpSpec) -> None:
+    given = [n for n in ("url", "url_env", "conn_id") if getattr(spec, n) is not None]
+    if len(given) != 1:
+        raise ValueError(f"give exactly one of 'url', 'url_env' or 'conn_id' (got {given})")
 
 
 class SqlSpec(StrictModel):
     url: str | None = Field(None, description="SQLAlchemy URL without secrets (embedded SQLite)")
     url_env: str | None = Field(None, description="environment variable holding the URL")
+    conn_id: str | None = Field(None, description="Airflow connection id holding the URL")
     table: str | None = None
     query: str | None = None
     key_column: str = Field(description="column that identifies a row (record key)")
     key_prefix: str | None = Field(None, description="record key prefix; the table by default")
-    chunk_rows: int = 50_000
+    chunk_rows: int = Field(50_000, gt=0)
+    watermark_column: str | None = Field(
+        None,
+        description="incremental extraction: only rows with this column above the stored "
+        "watermark (advanced only when the run publishes)",
+    )
 
     @model_validator(mode="after")
     def _one_of(self) -> SqlSpec:
         if (self.table is None) == (self.query is None):
             raise ValueError("give exactly one of 'table' or 'query'")
-        if self.url is None and self.url_env is None:
-            raise ValueError("give 'url' or 'url_env'")
+        _one_location(self)
         return self
 
 
 class HttpSpec(StrictModel):
     url: str | None = None
     url_env: str | None = None
+    conn_id: str | None = Field(
+        None, description="Airflow connection id: its URL, and its password as the bearer token"
+    )
     token_env: str | None = Field(None, description="environment variable holding the bearer token")
     items_field: str = "items"
+    pagination: Literal["page", "offset", "cursor"] = "page"
     page_param: str = "page"
+    offset_param: str = "offset"
+    cursor_param: str = "cursor"
+    next_cursor_field: str = Field(
+        "next_cursor", description="dotted path of the next cursor in the body (cursor style)"
+    )
     size_param: str = "page_size"
-    page_size: int = 500
+    page_size: int = Field(500, gt=0)
     first_page: int = 1
     key_field: str
     key_prefix: str
@@ -67,8 +93,7 @@ class HttpSpec(StrictModel):
 
     @model_validator(mode="after")
     def _url(self) -> HttpSpec:
-        if self.url is None and self.url_env is None:
-            raise ValueError("give 'url' or 'url_env'")
+        _one_location(self)
         return self
 
 
@@ -94,6 +119,10 @@ class SourceConfig(StrictModel):
         default_factory=list, description="department columns deliberately not ingested"
     )
     unexpected_columns: Literal["error", "ignore"] = "error"
+    to_simplified: list[str] = Field(
+        default_factory=list,
+        description="text fields converted traditional → simplified Chinese (OpenCC t2s)",
+    )
     derive_from_id: list[Literal["birth_date", "gender"]] = Field(
         default_factory=list,
         description="fields the source lacks, taken from the resident ID number (GB 11643)",
@@ -118,6 +147,12 @@ class SourceConfig(StrictModel):
                 raise ValueError(
                     f"source {self.name!r}: {target!r} is not a field of {self.entity!r}; "
                     f"known: {sorted(known)}"
+                )
+        for target in self.to_simplified:
+            if target not in known or ent.field(target).dtype != "string":
+                raise ValueError(
+                    f"source {self.name!r}: to_simplified names {target!r}, "
+                    f"not a text field of {self.entity!r}"
                 )
         if any(t in PROVENANCE_FIELDS for t in self.columns.values()):
             raise ValueError("provenance fields are set by the connector, not mapped")

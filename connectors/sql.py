@@ -1,6 +1,13 @@
 """SQL databases through SQLAlchemy 2: PostgreSQL (psycopg 3), MySQL/MariaDB (PyMySQL), SQLite.
 
 Reads a table or a query in chunks. Record keys are ``<prefix>:<key column>``.
+The URL comes from the config, a named environment variable or an Airflow
+connection id; its password never appears in a log line, an error or provenance.
+
+With ``watermark_column``, extraction is incremental: only rows whose column is
+above the committed watermark (a bound parameter), in the column's order; the
+high value reached is left on :attr:`Connector.watermark` for the landing's
+provenance and committed only after the run publishes.
 """
 
 from __future__ import annotations
@@ -8,12 +15,15 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Iterator
+from typing import Any
 
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
 from connectors.base import Connector, InputFile, RawChunk, SourceError
+from connectors.connections import connection_url
+from connectors.watermarks import Watermark
 
 __all__ = ["SqlConnector", "resolve_url"]
 
@@ -32,34 +42,48 @@ def resolve_url(url: str | None, url_env: str | None, env: dict[str, str], sourc
 
 
 def _redacted(url: str) -> str:
-    return sa.engine.make_url(url).render_as_string(hide_password=True)
+    try:
+        return sa.engine.make_url(url).render_as_string(hide_password=True)
+    except Exception:  # a malformed URL may still hold a secret: show nothing of it
+        return "<malformed database URL>"
 
 
 class SqlConnector(Connector):
     name = "sql"
 
+    def _url(self) -> tuple[str, str]:
+        """The URL to connect with, and how provenance names it (never with a password)."""
+        spec = self.source.sql
+        assert spec is not None
+        if spec.conn_id:
+            return connection_url(self.context, spec.conn_id, self.source.name), (
+                f"conn:{spec.conn_id}"
+            )
+        url = resolve_url(spec.url, spec.url_env, self.context.env, str(self.context.sources_dir))
+        return url, spec.url or _redacted(url)  # the template: stable across data folders
+
     def read(self) -> Iterator[RawChunk]:
         spec = self.source.sql
         assert spec is not None
-        url = resolve_url(spec.url, spec.url_env, self.context.env, str(self.context.sources_dir))
-        if spec.table:
-            statement = sa.text(f"SELECT * FROM {_quoted_table(url, spec.table)}")
-            where = f"table {spec.table}"
-        else:
-            statement = sa.text(spec.query or "")
-            where = "query"
-        prefix = spec.key_prefix or spec.table or self.source.name
-        shown = spec.url or _redacted(url)  # the configured template: stable across data folders
-        info = InputFile(location=f"{shown} {where}", encoding="sql")
-        digest = hashlib.sha256()
+        url, shown = self._url()
         engine = sa.create_engine(url)
+        where = f"table {spec.table}" if spec.table else "query"
         try:
+            statement, params, previous = self._statement(engine.dialect)
+            prefix = spec.key_prefix or spec.table or self.source.name
+            info = InputFile(location=f"{shown} {where}", encoding="sql")
+            digest = hashlib.sha256()
+            high: Any = None
             with engine.connect() as conn:
-                for chunk in pd.read_sql(statement, conn, chunksize=spec.chunk_rows):
-                    if spec.key_column not in chunk.columns:
-                        raise SourceError(
-                            self.source.name, where, "key column missing", column=spec.key_column
-                        )
+                for chunk in _chunks(conn, statement, params, spec.chunk_rows):
+                    for column in (spec.key_column, spec.watermark_column):
+                        if column and column not in chunk.columns:
+                            raise SourceError(
+                                self.source.name, where, "column missing", column=column
+                            )
+                    if spec.watermark_column:
+                        top = chunk[spec.watermark_column].max()  # rows come in its order
+                        high = top if not _missing(top) else high
                     keys = chunk[spec.key_column].astype("string")
                     chunk.insert(0, "record_key", (prefix + ":" + keys).to_numpy())
                     digest.update(
@@ -75,11 +99,65 @@ class SqlConnector(Connector):
             ) from None
         finally:
             engine.dispose()
-        if info.rows == 0:
-            yield RawChunk(pd.DataFrame({"record_key": pd.Series([], dtype="string")}), info)
+        if spec.watermark_column:
+            self.watermark = (
+                Watermark.of(spec.watermark_column, high) if high is not None else (previous)
+            )
+            log.info(
+                "source %s: incremental from %s, %d rows",
+                self.source.name,
+                previous.value if previous else "the start",
+                info.rows,
+            )
+
+    def _statement(self, dialect: sa.Dialect) -> tuple[sa.TextClause, dict, Watermark | None]:
+        """SELECT for the table or query; incremental sources filter on a bound watermark."""
+        spec = self.source.sql
+        assert spec is not None
+        quote = dialect.identifier_preparer.quote
+        if spec.table:
+            base = "SELECT * FROM " + ".".join(quote(p) for p in spec.table.split("."))
+        else:
+            base = (spec.query or "").strip().rstrip(";")
+        if not spec.watermark_column:
+            return sa.text(base), {}, None
+        previous = self._previous()
+        column = f"src.{quote(spec.watermark_column)}"
+        sql = f"SELECT * FROM ({base}) src"
+        params: dict[str, Any] = {}
+        if previous is not None:
+            sql += f" WHERE {column} > :ib_watermark"
+            params["ib_watermark"] = previous.python()
+        return sa.text(sql + f" ORDER BY {column}"), params, previous
+
+    def _previous(self) -> Watermark | None:
+        spec = self.source.sql
+        assert spec is not None
+        store = self.context.watermarks
+        stored = store.get(self.source.name) if store is not None else None
+        if stored is not None and stored.column != spec.watermark_column:
+            log.warning(
+                "source %s: stored watermark is on another column; extracting in full",
+                self.source.name,
+            )
+            return None
+        return stored
 
 
-def _quoted_table(url: str, table: str) -> str:
-    dialect = sa.create_engine(url).dialect
-    preparer = dialect.identifier_preparer
-    return ".".join(preparer.quote(part) for part in table.split("."))
+def _chunks(
+    conn: sa.Connection, statement: sa.TextClause, params: dict, size: int
+) -> Iterator[pd.DataFrame]:
+    """The result in frames of ``size`` rows (server-side cursor); one empty frame with the
+    result's columns when there are no rows, so the schema contract still applies."""
+    result = conn.execution_options(stream_results=True).execute(statement, params)
+    columns = list(result.keys())
+    emitted = False
+    while rows := result.fetchmany(size):
+        emitted = True
+        yield pd.DataFrame.from_records(rows, columns=columns, coerce_float=True)
+    if not emitted:
+        yield pd.DataFrame({c: pd.Series([], dtype="string") for c in columns})
+
+
+def _missing(value: object) -> bool:
+    return value is None or bool(pd.isna(value))

@@ -107,6 +107,8 @@ def verify(data_dir: DataDir = Path("data"), config: ConfigOpt = None) -> None:
     report = verify_publication(ctx.expand(ctx.config.publish.root), key.public_key())
     for problem in report.problems:
         typer.echo(f"ALTERED: {problem}", err=True)
+    for note in report.pending:
+        typer.echo(f"PENDING: {note}", err=True)
     typer.echo(
         f"{'ok' if report.ok else 'FAILED'}: {len(report.versions_checked)} versions, "
         f"{report.ledger_entries} ledger entries, {report.files_checked} files checked"
@@ -116,9 +118,11 @@ def verify(data_dir: DataDir = Path("data"), config: ConfigOpt = None) -> None:
 
 
 def _register() -> None:
-    from islandbridge.commands import keys, reidentify, scan_leaks
+    from islandbridge.commands import departments, keys, reidentify, scan_leaks
 
+    keys.app.command("new-department")(departments.new_department)
     app.add_typer(keys.app, name="keys")
+    app.command("sign")(departments.sign_command)
     app.command("reidentify")(reidentify.reidentify)
     app.command("scan-leaks")(scan_leaks.scan_leaks_command)
 

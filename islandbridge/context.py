@@ -14,7 +14,7 @@ from datetime import date
 from functools import cached_property
 from pathlib import Path
 
-from connectors import ExtractContext, restricted_dir
+from connectors import ExtractContext, WatermarkStore, restricted_dir
 from islandbridge.config import PipelineConfig, load_config
 
 __all__ = ["RunContext"]
@@ -64,8 +64,15 @@ class RunContext:
         """A restricted zone of this run (landing, work, quarantine, tokens): owner-only."""
         return restricted_dir(self.run_dir / name)
 
+    @property
+    def watermark_store(self) -> WatermarkStore:
+        """Incremental-extraction watermarks, advanced only after a successful publish."""
+        return WatermarkStore(self.data_dir / "state" / "watermarks")
+
     def extract_context(self) -> ExtractContext:
-        return ExtractContext(sources_dir=self.sources_dir, env=dict(os.environ))
+        return ExtractContext(
+            sources_dir=self.sources_dir, env=dict(os.environ), watermarks=self.watermark_store
+        )
 
     def to_json(self) -> dict[str, str]:
         return {

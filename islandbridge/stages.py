@@ -86,7 +86,9 @@ def validate(run: dict, source: str) -> dict:
     raw = read_parquet(ctx.zone("landing") / f"{source}.parquet")
     frame = standardise(raw, spec)
     verdict = validate_frame(frame, entity=spec.entity, config=quality_config(ctx), as_of=ctx.as_of)
-    kept, merged = collapse_duplicates(verdict.accepted, entity=spec.entity)
+    kept, merged = collapse_duplicates(
+        verdict.accepted, entity=spec.entity, rejected=verdict.quarantined
+    )
     kept = kept.drop(columns=["parse_errors", "flags"], errors="ignore")
     quarantined = pd.concat([verdict.quarantined, merged], ignore_index=True)
     write_parquet(kept, ctx.zone("work") / f"{source}.accepted.parquet")
@@ -144,9 +146,14 @@ def link(run: dict, sources: list[str]) -> dict:
 
 def publish(run: dict) -> dict:
     """Build the unified dataset, pass the privacy gate and publish a signed version."""
+    from connectors import commit_watermarks
     from islandbridge.publishing import publish_run
 
-    return publish_run(RunContext.from_json(run))
+    ctx = RunContext.from_json(run)
+    result = publish_run(ctx)
+    # only now, with the version published, may incremental sources move on
+    commit_watermarks(ctx.watermark_store, [_landing(ctx, s) for s in run["sources"]])
+    return result
 
 
 def report(run: dict) -> str:

@@ -194,3 +194,144 @@ def test_missing_signature_is_refused(make_source, sources_dir, ctx, tmp_path):
     (sources_dir / "dues.csv.sig").unlink()
     landing = extract_to_landing(source, ctx, tmp_path / "landing")
     assert landing.rejected[0].rejected_reason == "signature_missing"
+
+
+def _csv_source(make_source, **file):
+    return make_source(file={"path": "dues.csv", "format": "csv", **file})
+
+
+def test_csv_is_read_in_chunks_with_physical_line_keys(make_source, sources_dir, ctx):
+    body = "".join(f"S{i},张三,¥1.00,2026/3/1\n" for i in range(1, 8))
+    (sources_dir / "dues.csv").write_text(HEADER + body, encoding="utf-8")
+    chunks = list(connector_for(_csv_source(make_source, chunk_rows=3), ctx).read())
+    assert [len(c.frame) for c in chunks] == [3, 3, 1]
+    assert chunks[-1].input.rows == 7
+    keys = [k for c in chunks for k in c.frame["record_key"]]
+    assert keys == [f"dues.csv:{i}" for i in range(2, 9)]
+
+
+def test_csv_keys_count_blank_lines_and_multiline_fields(make_source, sources_dir, ctx):
+    text = HEADER + 'S1,"张\n三",¥1.00,2026/3/1\n\nS2,李四,,2026/3/2\r\nS3,王五,¥2.00,2026/3/3\n'
+    (sources_dir / "dues.csv").write_text(text, encoding="utf-8", newline="")
+    frame = read_all(_csv_source(make_source, chunk_rows=1), ctx)
+    assert list(frame["record_key"]) == ["dues.csv:2", "dues.csv:5", "dues.csv:6"]
+    assert frame.loc[0, "姓名"] == "张\n三"
+    assert frame["缴费金额"].isna().tolist() == [False, True, False]  # empty field → null
+
+
+def test_csv_header_found_below_title_rows(make_source, sources_dir, ctx):
+    text = "某某大学党费缴纳明细\n导出日期：2026-06-30\n" + HEADER + "S1,张三,￥1.00,2026/3/1\n"
+    (sources_dir / "dues.csv").write_text(text, encoding="gbk")
+    frame = read_all(_csv_source(make_source, header_marker="人员编号"), ctx)
+    assert list(frame["record_key"]) == ["dues.csv:4"]
+
+
+def test_tsv_is_tab_separated(make_source, sources_dir, ctx):
+    (sources_dir / "dues.tsv").write_text(
+        HEADER.replace(",", "\t") + "S1\t张三\t¥1.00\t2026/3/1\n", encoding="utf-8"
+    )
+    frame = read_all(make_source(file={"path": "dues.tsv", "format": "csv"}), ctx)
+    assert frame.loc[0, "姓名"] == "张三"
+
+
+def test_row_with_too_few_fields_is_a_clear_error(make_source, sources_dir, ctx):
+    (sources_dir / "dues.csv").write_text(HEADER + "S1,张三,¥1.00,2026/3/1\nS2,李四\n", "utf-8")
+    with pytest.raises(SourceError, match=r"dues\.csv, row 3: malformed CSV: wrong number"):
+        read_all(make_source(), ctx)
+
+
+def test_decoding_error_deep_in_a_large_file_names_its_line(make_source, sources_dir, ctx):
+    body = "S1,张三,¥1.00,2026/3/1\n" * 60_000
+    data = (HEADER + body).encode("utf-8") + b"S9,\xff\xfe,1,2026/3/1\n"
+    (sources_dir / "dues.csv").write_bytes(data)
+    source = _csv_source(make_source, encoding="utf-8")
+    with pytest.raises(SourceError, match=r"dues\.csv, row 60002: not valid utf-8"):
+        read_all(source, ctx)
+
+
+def test_field_longer_than_the_limit_names_file_row_and_column(make_source, sources_dir, ctx):
+    (sources_dir / "dues.csv").write_text(
+        HEADER + "S1,张三,¥1.00,2026/3/1\nS2," + "长" * 50 + ",¥1.00,2026/3/1\n", "utf-8"
+    )
+    with pytest.raises(
+        SourceError, match=r"dues\.csv, row 3, column '姓名': field longer than 20 characters"
+    ):
+        read_all(_csv_source(make_source, max_field_chars=20), ctx)
+
+
+def test_multiline_field_longer_than_the_limit_is_refused(make_source, sources_dir, ctx):
+    field = '"' + "x\n" * 30 + '"'
+    (sources_dir / "dues.csv").write_text(HEADER + f"S1,{field},¥1.00,2026/3/1\n", "utf-8")
+    with pytest.raises(SourceError, match=r"dues\.csv, row 2.*field longer than 20"):
+        read_all(_csv_source(make_source, max_field_chars=20), ctx)
+
+
+def test_50_mb_single_field_is_refused_with_bounded_memory(make_source, sources_dir, ctx):
+    import tracemalloc
+
+    with (sources_dir / "dues.csv").open("w", encoding="utf-8") as fh:
+        fh.write(HEADER + "S1,张三,¥1.00,2026/3/1\nS2,")
+        fh.write("x" * (50 * 2**20))
+        fh.write(",¥1.00,2026/3/1\n")
+    tracemalloc.start()
+    try:
+        with pytest.raises(SourceError, match=r"row 3, column '姓名': field longer than 1,000,000"):
+            read_all(_csv_source(make_source), ctx)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 40 * 2**20  # never the whole 50 MB field (nor the whole file) in memory
+
+
+def test_large_csv_is_read_with_bounded_memory(make_source, sources_dir, ctx):
+    import tracemalloc
+
+    body = "".join(f"S{i:07d},张三,¥12.50,2026/3/15\n" for i in range(300_000))
+    (sources_dir / "dues.csv").write_text(HEADER + body, encoding="utf-8")  # 17 MB as str
+    tracemalloc.start()
+    try:
+        rows = 0
+        for chunk in connector_for(_csv_source(make_source, chunk_rows=5_000), ctx).read():
+            rows += len(chunk.frame)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert rows == 300_000
+    assert peak < 10 * 2**20  # a chunk and a text block, not the whole file
+
+
+def test_jsonl_is_read_in_chunks_and_a_key_absent_from_a_chunk_is_null(
+    make_source, sources_dir, ctx
+):
+    lines = [{"mobile": "13812341234"}, {"mobile": "13812341235"}, {"minutes": 5}]
+    text = "\n".join(json.dumps(x) for x in lines) + "\n"
+    (sources_dir / "learn.jsonl").write_text(text, encoding="utf-8")
+    spec = {**JSONL_SOURCE, "file": {"path": "learn.jsonl", "format": "jsonl", "chunk_rows": 2}}
+    chunks = list(connector_for(make_source(**spec), ctx).read())
+    assert [len(c.frame) for c in chunks] == [2, 1]
+    assert chunks[0].frame["minutes"].isna().all()  # the key appears only in a later chunk
+    assert list(chunks[1].frame["record_key"]) == ["learn.jsonl:3"]
+
+
+def test_jsonl_key_absent_from_the_whole_file_is_a_missing_column(make_source, sources_dir, ctx):
+    (sources_dir / "learn.jsonl").write_text('{"mobile": "13812341234"}\n', encoding="utf-8")
+    with pytest.raises(SourceError, match=r"learn\.jsonl, column 'minutes': required column"):
+        read_all(make_source(**JSONL_SOURCE), ctx)
+
+
+def test_jsonl_keys_do_not_split_on_unicode_line_separators(make_source, sources_dir, ctx):
+    obj = json.dumps({"mobile": "13812341234", "minutes": "5\u2028"}, ensure_ascii=False)
+    (sources_dir / "learn.jsonl").write_text(f"{obj}\n{obj}\n", encoding="utf-8")
+    frame = read_all(make_source(**JSONL_SOURCE), ctx)
+    assert list(frame["record_key"]) == ["learn.jsonl:1", "learn.jsonl:2"]
+
+
+def test_jsonl_record_longer_than_the_limit_is_refused(make_source, sources_dir, ctx):
+    obj = json.dumps({"mobile": "1" * 100, "minutes": 5})
+    (sources_dir / "learn.jsonl").write_text(f"{obj}\n", encoding="utf-8")
+    spec = {
+        **JSONL_SOURCE,
+        "file": {"path": "learn.jsonl", "format": "jsonl", "max_field_chars": 50},
+    }
+    with pytest.raises(SourceError, match=r"learn\.jsonl, row 1: record longer than 50"):
+        read_all(make_source(**spec), ctx)

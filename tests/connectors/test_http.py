@@ -30,6 +30,16 @@ class _Api(BaseHTTPRequestHandler):
         if self.headers.get("Authorization") != "Bearer t0ken":
             return self._send(401, b'{"error": "unauthorised"}')
         q = parse_qs(urlparse(self.path).query)
+        server.queries.append({k: v[0] for k, v in q.items()})
+        if server.mode == "offset":
+            offset, limit = int(q["offset"][0]), int(q["limit"][0])
+            return self._send(200, json.dumps({"data": ITEMS[offset : offset + limit]}).encode())
+        if server.mode in ("cursor", "cursor_loop"):
+            start, size = int(q.get("after", ["0"])[0]), int(q["page_size"][0])
+            end = start + size
+            nxt = "0" if server.mode == "cursor_loop" else (str(end) if end < len(ITEMS) else None)
+            body = {"items": ITEMS[start:end], "meta": {"next": nxt}}
+            return self._send(200, json.dumps(body).encode())
         page, size = int(q["page"][0]), int(q["page_size"][0])
         items = ITEMS[(page - 1) * size : page * size]
         self._send(200, json.dumps({"page": page, "items": items}).encode())
@@ -45,7 +55,7 @@ class _Api(BaseHTTPRequestHandler):
 @pytest.fixture
 def api():
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Api)
-    server.mode, server.failures = "ok", []
+    server.mode, server.failures, server.queries = "ok", [], []
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield server
@@ -111,3 +121,47 @@ def test_provenance_names_the_configured_variable_and_hashes_the_content(make_so
     chunks = list(connector_for(_source(make_source), ctx).read())
     assert chunks[-1].input.location == "$API_URL"
     assert len(chunks[-1].input.sha256) == 64
+
+
+def test_offset_pagination_advances_by_the_items_received(make_source, ctx, api):
+    api.mode = "offset"
+    source = _source(make_source, pagination="offset", items_field="data", size_param="limit")
+    frame = _read(source, ctx, api)
+    assert list(frame["record_key"]) == [f"volunteer:V{i}" for i in range(1, 8)]
+    assert [q["offset"] for q in api.queries] == ["0", "3", "6"]
+
+
+def test_cursor_pagination_follows_the_next_cursor_until_absent(make_source, ctx, api):
+    api.mode = "cursor"
+    source = _source(
+        make_source, pagination="cursor", cursor_param="after", next_cursor_field="meta.next"
+    )
+    frame = _read(source, ctx, api)
+    assert len(frame) == len(ITEMS)
+    assert [q.get("after") for q in api.queries] == [None, "3", "6"]
+
+
+def test_cursor_that_repeats_is_a_clear_error(make_source, ctx, api):
+    api.mode = "cursor_loop"
+    source = _source(
+        make_source, pagination="cursor", cursor_param="after", next_cursor_field="meta.next"
+    )
+    with pytest.raises(SourceError, match="page 2 \\(cursor\\): the API repeats a cursor"):
+        _read(source, ctx, api)
+
+
+def test_airflow_connection_gives_url_and_bearer_token(make_source, ctx, api, caplog):
+    ctx.env["AIRFLOW_CONN_LEAGUE_API"] = json.dumps(
+        {"conn_type": "http", "host": "127.0.0.1", "port": api.server_port, "schema": "r",
+         "password": "t0ken"}
+    )  # fmt: skip
+    source = make_source(
+        connector="http", file=None, entity="volunteer",
+        http={"conn_id": "league_api", "key_field": "record_id", "key_prefix": "volunteer",
+              "page_size": 3},
+        columns={"xh": "student_no", "xm": "name"}, ignore_columns=["record_id"],
+    )  # fmt: skip
+    chunks = list(connector_for(source, ctx).read())
+    assert sum(len(c.frame) for c in chunks) == len(ITEMS)
+    assert chunks[-1].input.location == "conn:league_api"
+    assert "t0ken" not in caplog.text

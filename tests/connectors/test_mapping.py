@@ -119,3 +119,34 @@ def test_a_source_whose_only_file_was_refused_standardises_to_no_rows(make_sourc
     )
     frame = standardise(empty, make_source())
     assert frame.empty and "amount_cents" in frame.columns and "parse_errors" in frame.columns
+
+
+def test_listed_fields_are_converted_from_traditional_to_simplified(make_source):
+    source = make_source(
+        entity="member",
+        columns={"xm": "name", "rylb": "person_type", "yx": "college"},
+        values={"person_type": {"学生": "student"}},
+        to_simplified=["name", "person_type"],
+    )
+    frame = standardise(
+        raw(xm=["陳 曉明", "劉德華", None], rylb=["學生", "学生", "學生"], yx=["資訊學院"] * 3),
+        source,
+    )
+    assert list(frame["name"].fillna("NA")) == ["陈晓明", "刘德华", "NA"]
+    assert list(frame["person_type"]) == ["student"] * 3  # simplified before the value map
+    assert list(frame["college"]) == ["資訊學院"] * 3  # not listed: left as written
+    assert list(frame["parse_errors"]) == ["", "", ""]
+
+
+def test_without_conversion_traditional_values_stay_unknown(make_source):
+    source = make_source(
+        entity="member", columns={"rylb": "person_type"}, values={"person_type": {"学生": "s"}}
+    )
+    frame = standardise(raw(rylb=["學生"]), source)
+    assert frame.loc[0, "parse_errors"] == "person_type:unknown_value"
+
+
+@pytest.mark.parametrize("target", ["paid_on", "salary"])
+def test_config_rejects_conversion_of_a_field_that_is_not_text(make_source, target):
+    with pytest.raises(ValueError, match=f"to_simplified names '{target}'"):
+        make_source(to_simplified=[target])
