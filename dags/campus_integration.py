@@ -9,9 +9,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pendulum
-from airflow.sdk import Asset, Param, dag, task
+from airflow.sdk import Param, dag, task
 
-PUBLISHED = Asset("islandbridge://published/current")
+from islandbridge.assets import LANDING, PUBLISHED
 
 
 @dag(
@@ -44,11 +44,12 @@ def campus_integration() -> None:
     def sources(run: dict) -> list[str]:
         return run["sources"]
 
-    @task
-    def extract(run: dict, source: str) -> dict:
+    @task(outlets=[LANDING])
+    def extract(run: dict, source: str, outlet_events=None) -> dict:
         from islandbridge import stages
+        from islandbridge.assets import landing_event
 
-        return stages.extract(run, source)
+        return landing_event(outlet_events, stages.extract(run, source), run["run_id"])
 
     @task
     def validate(run: dict, landed: dict) -> dict:

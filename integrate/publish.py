@@ -42,6 +42,7 @@ from integrate.parquet_bytes import parquet_bytes, sha256_hex
 from integrate.unified_dataset import identifying_columns
 
 __all__ = [
+    "ACTIVATING_FILE",
     "CURRENT_LINK",
     "DUCKDB_FILE",
     "MANIFEST_FILE",
@@ -58,6 +59,8 @@ VERSIONS_DIR = "versions"
 CURRENT_LINK = "current"
 MANIFEST_FILE = "manifest.json"
 DUCKDB_FILE = "dataset.duckdb"
+#: names the version being activated between its ledger line and the switch of ``current``
+ACTIVATING_FILE = ".activating"
 _TABLE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 
 
@@ -115,6 +118,17 @@ def _switch_current(root: Path, version: str) -> None:
     tmp.symlink_to(f"{VERSIONS_DIR}/{version}")
     tmp.replace(root / CURRENT_LINK)  # atomic rename over the old link
     _fsync_dir(root)
+
+
+def _clear_crash_leftovers(root: Path) -> None:
+    """Remove what a killed publisher left: staging folders, temp links (caller holds the lock)."""
+    staging_root = root / ".staging"
+    if staging_root.is_dir():
+        for stale in staging_root.iterdir():
+            log.warning("removing %s left by an interrupted publication", stale.name)
+            shutil.rmtree(stale, ignore_errors=True)
+    for tmp in root.glob(f".{CURRENT_LINK}.*.tmp"):
+        tmp.unlink(missing_ok=True)
 
 
 def _existing_matches(version_dir: Path, files: Mapping[str, bytes]) -> list[str]:
@@ -206,6 +220,7 @@ def publish_dataset(
     versions = root / VERSIONS_DIR
     version_dir = versions / version
     with ledger_lock(root):
+        _clear_crash_leftovers(root)
         versions.mkdir(parents=True, exist_ok=True)
         created = False
         if version_dir.exists():
@@ -236,6 +251,9 @@ def publish_dataset(
         ledger = read_entries(root)
         last = ledger[-1] if ledger else None
         known = {e.get("version") for e in ledger}
+        switched = read_current_version(root) != version
+        if switched:  # a crash between the ledger line and the switch is told apart from a rollback
+            _write_synced(root / ACTIVATING_FILE, version.encode("ascii"))
         if version not in known:
             append_entry(
                 root,
@@ -254,9 +272,10 @@ def publish_dataset(
                 signing_key=signing_key,
                 recorded_at=recorded_at,
             )
-        switched = read_current_version(root) != version
         if switched:
             _switch_current(root, version)
+            (root / ACTIVATING_FILE).unlink()
+            _fsync_dir(root)
             log.info("current -> %s", version)
     return PublishResult(
         version=version,

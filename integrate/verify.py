@@ -20,7 +20,13 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from integrate.ledger import LEDGER_FILE, LedgerEntry, key_id, verify_ledger
 from integrate.parquet_bytes import sha256_hex
-from integrate.publish import CURRENT_LINK, DUCKDB_FILE, MANIFEST_FILE, VERSIONS_DIR
+from integrate.publish import (
+    ACTIVATING_FILE,
+    CURRENT_LINK,
+    DUCKDB_FILE,
+    MANIFEST_FILE,
+    VERSIONS_DIR,
+)
 
 __all__ = ["VerifyReport", "verify_publication"]
 
@@ -34,6 +40,8 @@ class VerifyReport:
     versions_checked: list[str] = field(default_factory=list)
     ledger_entries: int = 0
     files_checked: int = 0
+    #: traces of an interrupted publication (not alterations); the next publish completes it
+    pending: list[str] = field(default_factory=list)
 
 
 def _check_manifest_signature(
@@ -149,6 +157,9 @@ def verify_publication(root: Path, public_key: Ed25519PublicKey) -> VerifyReport
     for entry in entries:
         by_version.setdefault(entry.version, []).append(entry)
     files_checked = 0
+    pending: list[str] = []
+    current = root / CURRENT_LINK
+    current_name = current.readlink().name if current.is_symlink() else None
     for version in sorted(by_version):
         version_problems, checked = _check_version(root, version, by_version[version], public_key)
         problems += version_problems
@@ -156,7 +167,9 @@ def verify_publication(root: Path, public_key: Ed25519PublicKey) -> VerifyReport
     versions_dir = root / VERSIONS_DIR
     if versions_dir.is_dir():
         for path in sorted(versions_dir.iterdir()):
-            if path.name not in by_version:
+            if path.name not in by_version and path.name != current_name:
+                pending.append(f"{VERSIONS_DIR}/{path.name}: staged, not recorded nor current")
+            elif path.name not in by_version:
                 problems.append(f"{VERSIONS_DIR}/{path.name}: not recorded in {LEDGER_FILE}")
     link = root / CURRENT_LINK
     if not link.is_symlink():
@@ -165,6 +178,11 @@ def verify_publication(root: Path, public_key: Ed25519PublicKey) -> VerifyReport
         target = link.readlink()
         if target.parent != Path(VERSIONS_DIR) or target.name not in by_version:
             problems.append(f"{CURRENT_LINK}: points at {target}, not a recorded version")
+        elif entries and target.name != entries[-1].version and _activating(root, entries):
+            pending.append(
+                f"{CURRENT_LINK}: still {target.name}; activation of {entries[-1].version} "
+                "was interrupted (rerun publish)"
+            )
         elif entries and target.name != entries[-1].version:
             problems.append(
                 f"{CURRENT_LINK}: points at {target.name}, but the last {LEDGER_FILE} entry "
@@ -172,10 +190,19 @@ def verify_publication(root: Path, public_key: Ed25519PublicKey) -> VerifyReport
             )
     for problem in problems:
         log.warning("verify: %s", problem)
+    for note in pending:
+        log.warning("verify: pending: %s", note)
     return VerifyReport(
         ok=not problems,
         problems=problems,
         versions_checked=sorted(by_version),
         ledger_entries=len(entries),
         files_checked=files_checked,
+        pending=pending,
     )
+
+
+def _activating(root: Path, entries: list[LedgerEntry]) -> bool:
+    """The publisher recorded the last version but was killed before switching ``current``."""
+    marker = root / ACTIVATING_FILE
+    return marker.is_file() and marker.read_text("ascii").strip() == entries[-1].version

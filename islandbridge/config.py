@@ -18,6 +18,7 @@ from connectors.specs import SourceConfig, StrictModel
 __all__ = [
     "ConfigError",
     "PipelineConfig",
+    "RetentionConfig",
     "default_config_path",
     "load_config",
 ]
@@ -38,6 +39,21 @@ class PublishConfig(StrictModel):
     signing_key: str = "{data_dir}/secrets/service_signing.key"
 
 
+class RetentionConfig(StrictModel):
+    """How many days each restricted zone of a run is kept before it is destroyed."""
+
+    landing: int = Field(30, ge=0, description="raw landed exports (runs/*/landing)")
+    quarantine: int = Field(180, ge=0, description="rejected rows (runs/*/quarantine)")
+    work: int = Field(7, ge=0, description="intermediates (runs/*/work, tokens, linked)")
+    intake: int = Field(30, ge=0, description="processed department drops (intake/*/processed)")
+    ledger: str = Field(
+        "{data_dir}/retention", description="folder of the signed destruction ledger"
+    )
+
+    def days(self, zone: str) -> int:
+        return int(getattr(self, zone))
+
+
 class PipelineConfig(StrictModel):
     university: str
     as_of: date | None = Field(
@@ -52,6 +68,7 @@ class PipelineConfig(StrictModel):
     privacy_policy: str = "privacy.yaml"
     quality: str = "quality.yaml"
     publish: PublishConfig = PublishConfig()
+    retention: RetentionConfig = RetentionConfig()
     sources: list[SourceConfig]
 
     @model_validator(mode="after")

@@ -75,6 +75,8 @@ def test_refuses_unreadable_keyring(tmp_path):
         (base64.b64encode(b"correct horse battery staple 123").decode(), "weak key"),
         ("this is not base64!!", "not valid base64"),
     ],
+    # stable ids: a random value in a test id differs between pytest-xdist workers
+    ids=["too-short", "all-zero", "low-entropy-text", "not-base64"],
 )
 def test_refuses_weak_key(monkeypatch, secret, reason):
     monkeypatch.setenv("IB_TEST_KEYRING", json.dumps({"active": "k1", "keys": {"k1": secret}}))

@@ -54,3 +54,61 @@ def test_campus_integration_maps_stages_per_source(dagbag):
 def test_dag_files_only_wire():
     for path in DAGS_FOLDER.glob("*.py"):
         assert len(path.read_text(encoding="utf-8").splitlines()) <= 100, path.name
+
+
+def test_expected_dags_are_present(dagbag):
+    assert {"campus_integration", "department_intake", "retention", "analyst_refresh"} <= set(
+        dagbag.dags
+    )
+
+
+def test_extract_emits_landing_assets_through_the_alias_and_publish_the_dataset(dagbag):
+    from islandbridge.assets import LANDING, PUBLISHED
+
+    for dag_id in ("campus_integration", "department_intake"):
+        dag = dagbag.dags[dag_id]
+        assert LANDING in dag.get_task("extract").outlets, dag_id
+        assert PUBLISHED in dag.get_task("publish").outlets, dag_id
+        assert LANDING not in dag.get_task("validate").outlets, dag_id
+
+
+def test_analyst_dag_is_scheduled_on_the_published_dataset(dagbag):
+    from islandbridge.assets import PUBLISHED
+
+    dag = dagbag.dags["analyst_refresh"]
+    assert list(dag.timetable.asset_condition.objects) == [PUBLISHED]
+
+
+def test_intake_is_scheduled_on_one_asset_per_file_source(dagbag):
+    from islandbridge.assets import configured_sources
+
+    dag = dagbag.dags["department_intake"]
+    condition = dag.timetable.asset_condition
+    assert type(condition).__name__ == "AssetAny"  # any one department's drop, not all
+    names = {a.name for a in condition.objects}
+    files = {n for n, kind in configured_sources().items() if kind == "file"}
+    assert names == {f"intake_{n}" for n in files}
+    assert files and "org_members" not in {n.removeprefix("intake_") for n in names}
+
+
+def test_intake_assets_are_watched_when_the_data_folder_is_known(monkeypatch, tmp_path):
+    from islandbridge.assets import intake_assets
+
+    monkeypatch.delenv("ISLANDBRIDGE_DATA_DIR", raising=False)
+    assert all(not a.watchers for a in intake_assets())
+    monkeypatch.setenv("ISLANDBRIDGE_DATA_DIR", str(tmp_path))
+    watched = intake_assets()
+    assert watched and all(len(a.watchers) == 1 for a in watched)
+    trigger = watched[0].watchers[0].trigger
+    assert trigger.directory == str(tmp_path / "intake")
+    assert trigger.filename == watched[0].name.removeprefix("intake_") + ".ready"
+    assert not (tmp_path / "intake").exists()  # declaring assets does no I/O in the data folder
+
+
+def test_a_broken_config_does_not_break_parsing(monkeypatch, tmp_path):
+    from islandbridge.assets import configured_sources, intake_assets
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("sources: [", encoding="utf-8")
+    monkeypatch.setenv("ISLANDBRIDGE_CONFIG", str(bad))
+    assert configured_sources() == {} and intake_assets() == []

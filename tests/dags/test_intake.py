@@ -1,0 +1,154 @@
+"""Department intake: a signed drop is verified, landed, republished; a bad one changes nothing."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+pytestmark = [pytest.mark.xdist_group("intake")]
+
+MEMBERS, SEED = 400, 13
+
+
+@pytest.fixture(scope="module")
+def installation(tmp_path_factory) -> Iterator[dict]:
+    """A university with one complete run published, its youth-league API served."""
+    from islandbridge import stages
+    from islandbridge.demo import ensure_demo_secrets, ensure_university
+    from islandbridge.synth.volunteer_api import serve_volunteer_api
+
+    data = tmp_path_factory.mktemp("intake") / "data"
+    config = _lenient_config(data.parent / "config")
+    ensure_university(data, members=MEMBERS, seed=SEED)
+    ensure_demo_secrets(data)
+    names = ("ISLANDBRIDGE_VOLUNTEER_API_URL", "ISLANDBRIDGE_VOLUNTEER_API_TOKEN")
+    saved = {k: os.environ.get(k) for k in names}
+    token = secrets.token_urlsafe(16)
+    records = data / "university" / "sources" / "volunteer_records.json"
+    with serve_volunteer_api(records, token=token) as api:
+        os.environ[names[0]], os.environ[names[1]] = f"{api.url}/api/v1/records", token
+        try:
+            params = {"data_dir": str(data), "config": str(config)}
+            yield {"data": data, "params": params, "base": stages.run_inline(params, "base")}
+        finally:
+            for key, value in saved.items():
+                os.environ.pop(key) if value is None else os.environ.__setitem__(key, value)
+
+
+def _lenient_config(folder: Path) -> Path:
+    """The demo configuration with a larger suppression budget: the privacy gate is not under
+    test here, and a university this small cannot meet k=5 within the demo's 5% budget."""
+    from islandbridge.config import default_config_path
+
+    shutil.copytree(default_config_path().parent, folder)
+    privacy = folder / "privacy.yaml"
+    text = privacy.read_text("utf-8")
+    assert "max_suppression_rate: 0.05" in text
+    privacy.write_text(text.replace("max_suppression_rate: 0.05", "max_suppression_rate: 0.5"))
+    return folder / "islandbridge.yaml"
+
+
+def _drop(data: Path, *, lines_removed: int, key_name: str = "finance_dues") -> Path:
+    """Drop a new finance export (the last rows removed), signed with ``key_name``'s key."""
+    from connectors.signatures import load_private_key, sign_file
+
+    inbox = data / "intake" / "finance_dues"
+    inbox.mkdir(parents=True, exist_ok=True)
+    current = (data / "university" / "sources" / "finance_dues.csv").read_bytes()
+    lines = current.splitlines(keepends=True)
+    export = inbox / "finance_dues.csv"
+    export.write_bytes(b"".join(lines[:-lines_removed]))
+    sign_file(load_private_key(data / "university" / "department_keys" / f"{key_name}.key"), export)
+    return export
+
+
+def _run_intake(params: dict, run_id: str, sources: list[str]) -> dict:
+    """What the department_intake DAG does, stage by stage."""
+    from islandbridge import stages
+    from islandbridge.intake import prepare_intake_run
+    from islandbridge.io import read_json
+
+    run = prepare_intake_run(params, run_id, None, sources)
+    for source in run["extract"]:
+        stages.extract(run, source)
+        stages.validate(run, source)
+        stages.pseudonymise(run, source)
+    stages.link(run, run["sources"])
+    stages.publish(run)
+    return {"run": run, "summary": read_json(Path(stages.report(run)))}
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_bad_signature_is_rejected_and_changes_nothing(installation):
+    from islandbridge.intake import IntakeError, prepare_intake_run
+
+    data = installation["data"]
+    installed = data / "university" / "sources" / "finance_dues.csv"
+    before, current = _sha(installed), (data / "published" / "current").readlink()
+    _drop(data, lines_removed=3, key_name="hr_staff")  # signed by the wrong department
+    with pytest.raises(IntakeError, match="signature"):
+        prepare_intake_run(installation["params"], "intake_bad", None, ["finance_dues"])
+    assert _sha(installed) == before
+    assert (data / "published" / "current").readlink() == current
+    rejected = data / "intake" / "finance_dues" / "rejected" / "intake_bad"
+    assert (rejected / "finance_dues.csv").is_file()
+    assert not (data / "intake" / "finance_dues" / "finance_dues.csv").exists()
+
+
+def test_pulled_source_and_empty_inbox_are_refused(installation):
+    from islandbridge.intake import IntakeError, prepare_intake_run
+
+    params = installation["params"]
+    with pytest.raises(IntakeError, match="pulled"):
+        prepare_intake_run(params, "intake_sql", None, ["org_members"])
+    with pytest.raises(IntakeError, match="no export"):
+        prepare_intake_run(params, "intake_empty", None, ["learning_platform"])
+    with pytest.raises(IntakeError, match="no source named"):
+        prepare_intake_run(params, "intake_none", None, [])
+
+
+def test_signed_drop_is_landed_and_only_its_department_extracted(installation):
+    from islandbridge import stages
+
+    data, base = installation["data"], installation["base"]
+    export = _drop(data, lines_removed=10)
+    dropped_sha = _sha(export)
+    result = _run_intake(installation["params"], "intake_ok", ["finance_dues"])
+    run, summary = result["run"], result["summary"]
+    assert run["extract"] == ["finance_dues"]
+    assert _sha(data / "university" / "sources" / "finance_dues.csv") == dropped_sha
+    assert (data / "intake" / "finance_dues" / "processed" / "intake_ok").is_dir()
+    rows = {r["source"]: r for r in summary["sources"]}
+    before = {r["source"]: r for r in base["sources"]}
+    assert rows["finance_dues"]["in"] == before["finance_dues"]["in"] - 10
+    assert summary["balanced"] is True
+    assert {n: r for n, r in rows.items() if n != "finance_dues"} == {
+        n: r for n, r in before.items() if n != "finance_dues"
+    }
+    assert summary["published"]["version"] != base["published"]["version"]
+    # a full run on the same sources publishes exactly the intake run's version
+    full = stages.run_inline(installation["params"], "full_after_intake")
+    assert full["published"]["version"] == summary["published"]["version"]
+
+
+def test_triggering_events_name_their_sources():
+    from airflow.sdk import Asset
+
+    from islandbridge.intake import triggered_sources
+
+    events = {
+        Asset(name="intake_hr_roster", uri="islandbridge://intake/hr_roster"): [],
+        Asset(name="intake_finance_dues", uri="islandbridge://intake/finance_dues"): [],
+        Asset(name="something_else", uri="x://y"): [],
+    }
+    assert triggered_sources(events) == ["finance_dues", "hr_roster"]
+    assert triggered_sources(None) == []
