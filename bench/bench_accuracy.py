@@ -110,7 +110,10 @@ def detail_markdown(evaluation, summary: dict, times, size: int, seconds: dict) 
             if evaluation.unexplained
             else "none"
         )
-        + ".",
+        + ". Genuine records identical in every field but their key (the generator draws "
+        "volunteer records independently: the same student, activity, day and hours) cannot be "
+        "told from an injected exact duplicate, whose key is new; they are the false duplicate "
+        "flags.",
         "",
         "Classes no rule can detect:",
         "",

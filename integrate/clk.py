@@ -22,7 +22,7 @@ from functools import lru_cache
 
 import numpy as np
 import pandas as pd
-from pypinyin import Style, lazy_pinyin
+from pypinyin import Style, lazy_pinyin, pinyin
 
 __all__ = [
     "bloom_column",
@@ -48,6 +48,14 @@ def _char_pinyin(char: str) -> str:
     return lazy_pinyin(char, style=Style.NORMAL)[0]
 
 
+@lru_cache(maxsize=65_536)
+def _char_other_readings(char: str) -> tuple[str, ...]:
+    """The other toneless readings of a polyphonic character (率: shuai, lve besides lv)."""
+    readings = pinyin(char, style=Style.NORMAL, heteronym=True)[0]
+    default = _char_pinyin(char)
+    return tuple(dict.fromkeys(r for r in readings if r and r != default))
+
+
 def _normalise(value: str) -> str:
     return "".join(unicodedata.normalize("NFKC", value).lower().split())
 
@@ -65,15 +73,27 @@ def clk_features(
     """The (unique, sorted) features of one value: ``c<n>:`` character and ``p<n>:`` pinyin grams.
 
     Text is NFKC-normalised (full-width → half-width), lower-cased and stripped of
-    whitespace first. Pinyin grams are made only when the value holds Chinese characters.
+    whitespace first. Pinyin grams are made only when the value holds Chinese characters:
+    of the spelling with each character's default reading, plus, for each polyphonic
+    character, of the spellings with its other readings — a homophone typo may match any
+    reading (帅 shuai typed as 率, read lv by default).
     """
     text = _normalise(value)
     if not text:
         return []
     features = {f"c{n}:{g}" for n in ngrams for g in _grams(text, n)}
     if pinyin_ngrams and any(_is_cjk(c) for c in text):
-        spelled = " ".join(_char_pinyin(c) if _is_cjk(c) else c for c in text)
-        features |= {f"p{n}:{g}" for n in pinyin_ngrams for g in _grams(spelled, n)}
+        syllables = [_char_pinyin(c) if _is_cjk(c) else c for c in text]
+        spellings = [syllables]
+        for i, char in enumerate(text):
+            if _is_cjk(char):
+                spellings += [
+                    [*syllables[:i], other, *syllables[i + 1 :]]
+                    for other in _char_other_readings(char)
+                ]
+        for spelled in spellings:
+            joined = " ".join(spelled)
+            features |= {f"p{n}:{g}" for n in pinyin_ngrams for g in _grams(joined, n)}
     return sorted(features)
 
 

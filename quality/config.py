@@ -133,8 +133,12 @@ class LadderOrderRule(_RuleBase):
 
 
 class MinAgeRule(_RuleBase):
+    """Age on ``event_column`` at least ``years``. With ``id_column`` (when the frame has it)
+    the birth date embedded in a well-formed ID number wins over ``birth_date_column``."""
+
     rule: Literal["min_age"]
     birth_date_column: str = "birth_date"
+    id_column: str | None = None
     event_column: str
     years: int = 18
 
@@ -208,6 +212,8 @@ class QualityConfig(BaseModel):
                 unknown = [c for c in rule.columns() if c not in fields]
                 if isinstance(rule, DuesAmountRule) and rule.person_type_column != "person_type":
                     unknown.append(rule.person_type_column)
+                if isinstance(rule, MinAgeRule) and rule.id_column and rule.id_column not in fields:
+                    unknown.append(rule.id_column)
                 if unknown:
                     raise ValueError(f"{name}: rule {rule.rule!r} names unknown columns {unknown}")
                 if not is_known_reason(rule.code):

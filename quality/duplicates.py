@@ -30,7 +30,8 @@ DUPLICATE_KEYS: dict[str, tuple[str, ...]] = {
     "member": (),
     "meeting": ("branch_id", "meeting_type", "meeting_date"),
     "attendance": ("branch_id", "meeting_type", "meeting_date"),
-    "study": ("course_id", "studied_on"),
+    # a day's date only: two sittings of one course on one day differ in minutes and score
+    "study": ("course_id", "studied_on", "minutes", "score"),
     "volunteer": ("activity", "served_on", "hours"),
     "dues": ("dues_month", "amount_cents", "paid_on"),
 }
@@ -63,7 +64,11 @@ def _first_of_group(groups: np.ndarray, eligible: np.ndarray) -> np.ndarray:
 
 
 def collapse_duplicates(
-    frame: pd.DataFrame, entity: str, keys: Sequence[str] | None = None
+    frame: pd.DataFrame,
+    entity: str,
+    keys: Sequence[str] | None = None,
+    *,
+    rejected: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Split ``frame`` into ``(kept, merged)``; ``len(kept) + len(merged) == len(frame)``.
 
@@ -72,7 +77,14 @@ def collapse_duplicates(
     only an empty value). Rows without any person key are never near duplicates.
     ``merged`` holds the dropped rows plus ``duplicate_of`` and ``reasons``
     (``exact_duplicate`` or ``near_duplicate``).
+
+    ``rejected``: rows of the same input the quality gate already quarantined. A row of
+    ``frame`` that duplicates one of them is merged into it (``duplicate_of`` names the
+    rejected row) instead of standing in for it: a copy is not a clean record because it
+    lacks the field that failed (e.g. a member row repeated without its ladder dates).
     """
+    if rejected is not None and len(rejected) and len(frame):
+        return _collapse_with_rejected(frame, entity, keys, rejected)
     fields = set(canonical_entity(entity).field_names)
     content = [c for c in frame.columns if c in fields]
     if not content:
@@ -114,3 +126,24 @@ def collapse_duplicates(
         int(near.sum()),
     )
     return kept, merged
+
+
+def _collapse_with_rejected(
+    frame: pd.DataFrame, entity: str, keys: Sequence[str] | None, rejected: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`collapse_duplicates` over ``rejected`` + ``frame``, rejected rows first."""
+    columns = list(frame.columns)
+    reference = rejected.reindex(columns=columns)
+    stacked = pd.concat([reference, frame], ignore_index=True)
+    kept, merged = collapse_duplicates(stacked, entity, keys)
+    n_ref = len(reference)
+    # positions in ``stacked`` survive as the index (collapse_duplicates keeps it)
+    kept_rows = kept.index.to_numpy() >= n_ref
+    merged_rows = merged.index.to_numpy() >= n_ref
+    out_kept = frame.iloc[kept.index.to_numpy()[kept_rows] - n_ref]
+    out_merged = frame.iloc[merged.index.to_numpy()[merged_rows] - n_ref].copy()
+    out_merged["duplicate_of"] = pd.array(
+        merged["duplicate_of"].to_numpy()[merged_rows], dtype="string"
+    )
+    out_merged["reasons"] = pd.array(merged["reasons"].to_numpy()[merged_rows], dtype="string")
+    return out_kept, out_merged

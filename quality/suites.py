@@ -36,6 +36,7 @@ from quality.config import (
 )
 from quality.expectations import (
     ExpectApplicantToBeOfMinimumAge,
+    ExpectApplicantToBeOfMinimumAgeOnId,
     ExpectColumnValuesToBeCnMobile,
     ExpectColumnValuesToBeHoursWithinADay,
     ExpectColumnValuesToBeValidResidentId,
@@ -120,6 +121,13 @@ def _ladder(rule: LadderOrderRule, cols: set[str], as_of: date) -> list[Expectat
 
 
 def _min_age(rule: MinAgeRule, cols: set[str], as_of: date) -> list[Expectation]:
+    if rule.id_column and rule.id_column in cols:
+        return [
+            ExpectApplicantToBeOfMinimumAgeOnId(
+                column_list=[rule.id_column, rule.birth_date_column, rule.event_column],
+                min_age=rule.years,
+            )
+        ]
     return [
         ExpectApplicantToBeOfMinimumAge(
             column_A=rule.birth_date_column, column_B=rule.event_column, min_age=rule.years

@@ -13,6 +13,7 @@ from quality.expectations.mobile import ExpectColumnValuesToBeCnMobile
 from quality.expectations.resident_id import ExpectColumnValuesToBeValidResidentId
 from quality.expectations.status_ladder import (
     ExpectApplicantToBeOfMinimumAge,
+    ExpectApplicantToBeOfMinimumAgeOnId,
     ExpectProbationToLastAboutOneYear,
     ExpectStatusDatesInLadderOrder,
 )
@@ -20,6 +21,7 @@ from quality.expectations.volunteer import ExpectColumnValuesToBeHoursWithinADay
 
 __all__ = [
     "ExpectApplicantToBeOfMinimumAge",
+    "ExpectApplicantToBeOfMinimumAgeOnId",
     "ExpectColumnValuesToBeCnMobile",
     "ExpectColumnValuesToBeHoursWithinADay",
     "ExpectColumnValuesToBeValidResidentId",

@@ -16,15 +16,22 @@ from great_expectations.expectations.metrics.map_metric_provider import (
     multicolumn_condition_partial,
 )
 
-from quality.expectations._conditions import ladder_in_order, min_age_at, span_days_between
+from quality.expectations._conditions import (
+    ladder_in_order,
+    min_age_at,
+    min_age_on_id,
+    span_days_between,
+)
 
 __all__ = [
     "ColumnPairMinAgeAt",
     "ColumnPairSpanDays",
     "ExpectApplicantToBeOfMinimumAge",
+    "ExpectApplicantToBeOfMinimumAgeOnId",
     "ExpectProbationToLastAboutOneYear",
     "ExpectStatusDatesInLadderOrder",
     "MulticolumnLadderInOrder",
+    "MulticolumnMinAgeOnId",
 ]
 
 _PAIR_DOMAIN_KEYS = (
@@ -73,6 +80,23 @@ class ColumnPairMinAgeAt(ColumnPairMapMetricProvider):
         return min_age_at(column_A, column_B, int(min_age))
 
 
+class MulticolumnMinAgeOnId(MulticolumnMapMetricProvider):
+    condition_metric_name = "multicolumn_values.islandbridge_min_age_on_id"
+    condition_domain_keys = (
+        "batch_id",
+        "table",
+        "column_list",
+        "row_condition",
+        "condition_parser",
+        "ignore_row_if",
+    )
+    condition_value_keys = ("min_age",)
+
+    @multicolumn_condition_partial(engine=PandasExecutionEngine)
+    def _pandas(cls, column_list, min_age=18, **kwargs):
+        return min_age_on_id(column_list, int(min_age))
+
+
 class ColumnPairSpanDays(ColumnPairMapMetricProvider):
     condition_metric_name = "column_pair_values.islandbridge_span_days"
     condition_domain_keys = _PAIR_DOMAIN_KEYS
@@ -105,6 +129,22 @@ class ExpectApplicantToBeOfMinimumAge(ColumnPairMapExpectation):
     ignore_row_if: _IgnoreRowIf = "either_value_is_missing"
     domain_keys = _EXPECTATION_DOMAIN_KEYS
     map_metric = "column_pair_values.islandbridge_min_age_at"
+    success_keys = ("mostly", "min_age")
+    library_metadata: ClassVar[dict] = {"tags": ["islandbridge", "status"], "contributors": []}
+
+
+class ExpectApplicantToBeOfMinimumAgeOnId(MulticolumnMapExpectation):
+    """Expect the age on the application date to be at least ``min_age``, the birth date
+    taken from the ID number where it is well-formed, else from the birth-date column.
+
+    ``column_list``: ``[id number, birth date, application date]``.
+    """
+
+    min_age: int = 18
+    ignore_row_if: Literal["all_values_are_missing", "any_value_is_missing", "never"] = (
+        "all_values_are_missing"
+    )
+    map_metric = "multicolumn_values.islandbridge_min_age_on_id"
     success_keys = ("mostly", "min_age")
     library_metadata: ClassVar[dict] = {"tags": ["islandbridge", "status"], "contributors": []}
 

@@ -32,6 +32,14 @@ def test_homophone_typo_scores_far_above_an_unrelated_name():
     assert other < 0.4
 
 
+def test_homophone_typo_on_another_reading_of_a_polyphonic_character_still_matches():
+    # 帅 (shuai) typed as 率, whose default reading is lv: one fixed reading lost the match
+    enc = clk_encode(["冯帅", "冯率", "李娜"], KEY)
+    assert dice_rows(enc[[0]], enc[[1]])[0] >= 0.7
+    assert dice_rows(enc[[0]], enc[[2]])[0] < 0.4
+    assert {"p2:sh", "p2:lv"} <= set(clk_features("率"))
+
+
 def test_pinyin_grams_only_for_chinese_text():
     assert any(f.startswith("p2:") for f in clk_features("张伟"))
     assert not any(f.startswith("p2:") for f in clk_features("2001-05-01"))

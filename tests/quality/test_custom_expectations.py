@@ -11,6 +11,7 @@ import pytest
 from domain import resident_id_problems
 from quality.expectations import (
     ExpectApplicantToBeOfMinimumAge,
+    ExpectApplicantToBeOfMinimumAgeOnId,
     ExpectColumnValuesToBeCnMobile,
     ExpectColumnValuesToBeHoursWithinADay,
     ExpectColumnValuesToBeValidResidentId,
@@ -177,6 +178,23 @@ def test_minimum_age_expectation() -> None:
     )
     expectation = ExpectApplicantToBeOfMinimumAge(column_A="born", column_B="applied", min_age=18)
     assert _unexpected(frame, expectation) == [1, 3]
+
+
+def test_minimum_age_is_judged_on_the_birth_date_in_the_id_number() -> None:
+    # born 2000-03-01 per the ID; the birth-date column is wrong in rows 0 and 1
+    frame = pd.DataFrame(
+        {
+            "id": [make_id(born="20000301")] * 3 + ["not an id"],
+            "born": pd.to_datetime(["2001-06-01", "1990-01-01", "2000-03-01", "2000-03-01"]),
+            "applied": pd.to_datetime(["2018-05-01", "2018-02-28", "2018-03-01", "2018-02-28"]),
+        }
+    )
+    on_id = ExpectApplicantToBeOfMinimumAgeOnId(column_list=["id", "born", "applied"], min_age=18)
+    # row 0: 18 by the ID (the column would say 16); row 1: 17 by the ID (the column, 28);
+    # row 3: no usable ID, so the birth-date column decides
+    assert _unexpected(frame, on_id) == [1, 3]
+    on_column = ExpectApplicantToBeOfMinimumAge(column_A="born", column_B="applied", min_age=18)
+    assert _unexpected(frame, on_column) == [0, 3]
 
 
 def test_probation_length_expectation() -> None:

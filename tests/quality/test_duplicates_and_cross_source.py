@@ -11,7 +11,7 @@ from quality import (
     collapse_duplicates,
     resolve_birth_date_conflicts,
 )
-from tests.quality.conftest import canonical_frame
+from tests.quality.conftest import canonical_frame, good_member
 
 SIGNIN_KEYS = ["person_no", "branch_id", "meeting_type", "meeting_date"]
 
@@ -71,6 +71,37 @@ def test_exact_copy_of_a_near_duplicate_points_to_the_kept_row() -> None:
         "signins:3": "signins:1",
     }
     assert len(kept) + len(merged) == len(frame)
+
+
+def test_a_copy_of_a_rejected_row_is_merged_into_it_not_kept() -> None:
+    # the roster query repeats a member without ladder dates; the original failed a rule
+    rows = [
+        good_member(),
+        good_member(staff_no="T0002", person_no="T0002", id_number=None, mobile="13900002222"),
+        good_member(**dict.fromkeys(("applicant_on", "activist_on", "candidate_on"), None)),
+    ]
+    frame = canonical_frame("member", rows, "members")
+    rejected, accepted = frame.iloc[[0]], frame.iloc[[1, 2]]
+    kept, merged = collapse_duplicates(accepted, entity="member", rejected=rejected)
+    assert list(kept["record_key"]) == ["members:2"]
+    assert merged[["record_key", "duplicate_of", "reasons"]].values.tolist() == [
+        ["members:3", "members:1", "near_duplicate"]
+    ]
+    alone, none = collapse_duplicates(accepted, entity="member")
+    assert len(alone) == 2 and none.empty
+
+
+def test_two_sittings_of_a_course_on_one_day_are_not_duplicates() -> None:
+    base = {"mobile": "13800001111", "course_id": "C01", "studied_on": "2026-05-01"}
+    rows = [
+        {**base, "minutes": 30, "score": 80.0},
+        {**base, "minutes": 45, "score": 92.5},
+        {**base, "mobile": "１３８００００１１１１", "minutes": 30, "score": 80.0},
+    ]
+    frame = canonical_frame("study", rows, "learning")
+    kept, merged = collapse_duplicates(frame, entity="study")
+    assert list(kept["record_key"]) == ["learning:1", "learning:2"]
+    assert merged[["record_key", "duplicate_of"]].values.tolist() == [["learning:3", "learning:1"]]
 
 
 def test_unknown_duplicate_key_fails() -> None:
