@@ -11,7 +11,7 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import Param, dag, task
 
-from islandbridge.assets import LANDING, PUBLISHED
+from islandbridge.pipeline_tasks import process_sources
 
 
 @dag(
@@ -44,48 +44,8 @@ def campus_integration() -> None:
     def sources(run: dict) -> list[str]:
         return run["sources"]
 
-    @task(outlets=[LANDING])
-    def extract(run: dict, source: str, outlet_events=None) -> dict:
-        from islandbridge import stages
-        from islandbridge.assets import landing_event
-
-        return landing_event(outlet_events, stages.extract(run, source), run["run_id"])
-
-    @task
-    def validate(run: dict, landed: dict) -> dict:
-        from islandbridge import stages
-
-        return stages.validate(run, landed["source"])
-
-    @task
-    def pseudonymise(run: dict, validated: dict) -> dict:
-        from islandbridge import stages
-
-        return stages.pseudonymise(run, validated["source"])
-
-    @task
-    def link(run: dict, tokenised: list[dict]) -> dict:
-        from islandbridge import stages
-
-        return stages.link(run, [t["source"] for t in tokenised])
-
-    @task(outlets=[PUBLISHED])
-    def publish(run: dict, linked: dict) -> dict:
-        from islandbridge import stages
-
-        return stages.publish(run)
-
-    @task
-    def report(run: dict, published: dict) -> str:
-        from islandbridge import stages
-
-        return stages.report(run)
-
     run = plan()
-    landed = extract.partial(run=run).expand(source=sources(run))
-    validated = validate.partial(run=run).expand(landed=landed)
-    tokenised = pseudonymise.partial(run=run).expand(validated=validated)
-    report(run, publish(run, link(run, tokenised)))
+    process_sources(run, sources(run))
 
 
 campus_integration()

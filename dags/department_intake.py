@@ -13,7 +13,8 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import AssetAny, Param, dag, task
 
-from islandbridge.assets import LANDING, PUBLISHED, intake_assets
+from islandbridge.assets import intake_assets
+from islandbridge.pipeline_tasks import process_sources
 
 INTAKE = intake_assets()
 
@@ -48,48 +49,8 @@ def department_intake() -> None:
     def changed(run: dict) -> list[str]:
         return run["extract"]
 
-    @task(outlets=[LANDING])
-    def extract(run: dict, source: str, outlet_events=None) -> dict:
-        from islandbridge import stages
-        from islandbridge.assets import landing_event
-
-        return landing_event(outlet_events, stages.extract(run, source), run["run_id"])
-
-    @task
-    def validate(run: dict, landed: dict) -> dict:
-        from islandbridge import stages
-
-        return stages.validate(run, landed["source"])
-
-    @task
-    def pseudonymise(run: dict, validated: dict) -> dict:
-        from islandbridge import stages
-
-        return stages.pseudonymise(run, validated["source"])
-
-    @task
-    def link(run: dict, tokenised: list[dict]) -> dict:
-        from islandbridge import stages
-
-        return stages.link(run, run["sources"])
-
-    @task(outlets=[PUBLISHED])
-    def publish(run: dict, linked: dict) -> dict:
-        from islandbridge import stages
-
-        return stages.publish(run)
-
-    @task
-    def report(run: dict, published: dict) -> str:
-        from islandbridge import stages
-
-        return stages.report(run)
-
     run = receive()
-    landed = extract.partial(run=run).expand(source=changed(run))
-    validated = validate.partial(run=run).expand(landed=landed)
-    tokenised = pseudonymise.partial(run=run).expand(validated=validated)
-    report(run, publish(run, link(run, tokenised)))
+    process_sources(run, changed(run))
 
 
 department_intake()
