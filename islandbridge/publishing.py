@@ -16,10 +16,11 @@ from pathlib import Path
 
 import pandas as pd
 
+from connectors import restricted_dir
 from islandbridge.context import RunContext
 from islandbridge.io import read_json, read_parquet, write_json
 
-__all__ = ["FACT_TABLES", "publish_run", "row_accounting", "summarise_run"]
+__all__ = ["FACT_TABLES", "publish_run", "row_accounting", "summarise_run", "write_feedback"]
 
 log = logging.getLogger(__name__)
 
@@ -185,6 +186,38 @@ def _reasons(ctx: RunContext, sources: list[str]) -> dict[str, dict[str, int]]:
     return out
 
 
+def write_feedback(ctx: RunContext, sources: list[str]) -> dict[str, str]:
+    """Each department's own rejected rows, in its own column names and encoding, with
+    bilingual reasons, under ``feedback/<department>/`` (owner-only; it holds their data)."""
+    from quality import write_department_feedback
+
+    written: dict[str, str] = {}
+    for name in sources:
+        spec = ctx.config.source(name)
+        parts = [
+            read_parquet(path)
+            for stage in ("quality", "link")
+            if (path := ctx.zone("quarantine") / f"{name}.{stage}.parquet").is_file()
+        ]
+        rejected = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+        if rejected.empty:
+            continue
+        # the department's own values, as it sent them (from the landing), not ours
+        raw = read_parquet(ctx.zone("landing") / f"{name}.parquet")
+        keep = [c for c in ("record_key", "reasons", "duplicate_of") if c in rejected.columns]
+        own = rejected[keep].merge(raw, on="record_key", how="left").assign(source=name)
+        paths = write_department_feedback(
+            own,
+            restricted_dir(ctx.data_dir / "feedback" / spec.department),
+            department=name,
+            column_names={column: column for column in spec.columns},
+            encoding=spec.encoding_for_feedback,
+            run_id=ctx.run_dir.name,
+        )
+        written[name] = str(paths["csv"])
+    return written
+
+
 def summarise_run(ctx: RunContext) -> Path:
     """The run summary (JSON) and the self-contained HTML report; returns the summary path."""
     from integrate import render_run_report
@@ -226,6 +259,13 @@ def summarise_run(ctx: RunContext) -> Path:
                 ],
             }
         )
+    feedback = write_feedback(ctx, plan["sources"])
+    docs_root = ctx.data_dir / "reports" / "data_docs" / ctx.run_dir.name
+    data_docs = {
+        name: str(next(iter(sorted((docs_root / name).rglob("index.html"))), ""))
+        for name in plan["sources"]
+        if (docs_root / name).is_dir()
+    }
     totals = {
         k: sum(r[k] for r in rows)
         for k in ("in", "accepted", "quarantined", "suppressed", "published")
@@ -243,5 +283,7 @@ def summarise_run(ctx: RunContext) -> Path:
             "report": str(report),
             "quarantine": str(ctx.zone("quarantine")),
         },
+        "feedback": feedback,
+        "data_docs": data_docs,
     }
     return write_json(summary, ctx.run_dir / "summary.json")

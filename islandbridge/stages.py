@@ -85,7 +85,10 @@ def validate(run: dict, source: str) -> dict:
     spec = ctx.config.source(source)
     raw = read_parquet(ctx.zone("landing") / f"{source}.parquet")
     frame = standardise(raw, spec)
-    verdict = validate_frame(frame, entity=spec.entity, config=quality_config(ctx), as_of=ctx.as_of)
+    docs = ctx.data_dir / "reports" / "data_docs" / ctx.run_dir.name / source
+    verdict = validate_frame(
+        frame, entity=spec.entity, config=quality_config(ctx), as_of=ctx.as_of, data_docs_dir=docs
+    )
     kept, merged = collapse_duplicates(
         verdict.accepted, entity=spec.entity, rejected=verdict.quarantined
     )
@@ -100,6 +103,7 @@ def validate(run: dict, source: str) -> dict:
         "accepted": len(kept),
         "quarantined": len(quarantined),
         "reasons": {str(k): int(v) for k, v in counts.items()},
+        "data_docs": str(verdict.data_docs_index or ""),
     }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
@@ -49,5 +50,11 @@ def print_summary(summary: dict, console: Console | None = None) -> None:
         value = pub.get(key) or summary.get(key)
         if value:
             console.print(f"{label:>18}: {value}", soft_wrap=True)
+    if summary.get("feedback"):
+        folder = Path(next(iter(summary["feedback"].values()))).parent.parent
+        console.print(f"{'department feedback':>18}: {folder}/<department>/", soft_wrap=True)
+    if summary.get("data_docs"):
+        first = next(iter(summary["data_docs"].values()))
+        console.print(f"{'GX Data Docs':>18}: {first} (one per source)", soft_wrap=True)
     if "seconds" in summary:
         console.print(f"{'run time':>18}: {summary['seconds']} s through Airflow (dag.test)")

@@ -115,3 +115,22 @@ def test_verify_passes_then_names_an_altered_file(run_summary, demo_data):
         target.write_bytes(original)
     assert bad.exit_code == 1
     assert "fact_dues.parquet" in bad.output
+
+
+def test_each_department_gets_its_own_rejected_rows_back(run_summary, demo_data):
+    feedback = run_summary["feedback"]
+    signins = Path(feedback["branch_signins"])
+    assert signins.parent.name == "branch_secretaries"
+    assert oct(signins.stat().st_mode & 0o777) == "0o600"
+    rows = pd.read_csv(signins, encoding="gbk", dtype=str)  # the department's own encoding
+    assert "学号/工号" in rows.columns and "问题说明" in rows.columns
+    expected = next(r for r in run_summary["sources"] if r["source"] == "branch_signins")
+    rejected_files = sum(i["rows"] for i in expected["rejected_inputs"])
+    assert len(rows) == expected["quarantined"] - rejected_files
+    assert rows.iloc[:, 0].str.startswith("signins/").all()  # only its own records
+
+
+def test_data_docs_are_built_per_source(run_summary):
+    docs = run_summary["data_docs"]
+    assert {"org_members", "branch_signins"} <= set(docs)
+    assert all(Path(p).is_file() for p in docs.values())
