@@ -176,3 +176,46 @@ def test_evaluation_notices_links_to_the_wrong_person(damaged_run, accuracy_run)
     scores, _ = evaluate_linkage(university, run_dir, _entities(), keyring)
     dues = next(s for s in scores if s.source == "finance_dues")
     assert dues.wrong > 0 and dues.precision < LINKAGE_FLOOR
+
+
+#: token column → (truth column(s), token domain) of the demo policy
+_TOKEN_TRUTH = {
+    "id_number_token": (("id_number",), "id_number"),
+    "mobile_token": (("mobile",), "mobile"),
+    "student_no_token": (("student_no",), "person_no"),
+    "staff_no_token": (("staff_no",), "person_no"),
+    "person_no_token": (("student_no", "staff_no"), "person_no"),
+}
+
+
+def test_the_same_person_has_the_same_token_in_every_source(accuracy_run):
+    """Recompute each clean record's tokens from the true identity, independently of the run."""
+    from anonymize import KeySource, load_keyring, token_for
+
+    data_dir, _ = accuracy_run
+    truth = data_dir / "university" / "truth"
+    persons = pd.read_parquet(truth / "persons.parquet").set_index("person_id")
+    records = pd.read_parquet(truth / "records.parquet")
+    clean = records[
+        records["labels"].fillna("").isin(["", "name_typo"]) & records["person_id"].notna()
+    ]
+    keyring = load_keyring(KeySource(file=data_dir / "secrets" / "keyring.json"))
+    checked: dict[str, int] = {}
+    for path in sorted((data_dir / "runs" / RUN_ID / "tokens").glob("*.parquet")):
+        tokens = pd.read_parquet(path).merge(clean[["record_key", "person_id"]], on="record_key")
+        for column, (truth_columns, domain) in _TOKEN_TRUTH.items():
+            if column not in tokens.columns:
+                continue
+            rows = tokens[tokens[column].notna()]
+            for token, person_id in zip(rows[column], rows["person_id"], strict=True):
+                person = persons.loc[person_id]
+                expected = {
+                    token_for(str(person[c]), keyring, domain)
+                    for c in truth_columns
+                    if pd.notna(person[c])
+                }
+                assert token in expected, (path.stem, column)
+            checked[path.stem] = checked.get(path.stem, 0) + len(rows)
+    people_sources = {"org_members", "student_roster", "hr_roster", "branch_signins",
+                      "league_volunteer", "finance_dues", "learning_platform"}  # fmt: skip
+    assert people_sources <= {s for s, n in checked.items() if n > 0}, checked
