@@ -69,12 +69,20 @@ def bench_accuracy(size: int, workdir: Path) -> dict[str, object]:
     return run(size, workdir)
 
 
+def bench_linkage(size: int, workdir: Path) -> dict[str, object]:
+    """Keyed CLK encodings of size × size names (5% homophone typos), blocked by branch of 30."""
+    from bench.bench_integrate import measure
+
+    return measure(size)
+
+
 #: name → benchmark; add yours here.
 BENCHMARKS: dict[str, Benchmark] = {
     "generate": bench_generate,
     "anonymize": bench_anonymize_operators,
     "connectors": __import__("bench.bench_connectors", fromlist=["x"]).bench_connectors,
     "pipeline": bench_whole_pipeline,
+    "linkage": bench_linkage,
     "accuracy": bench_accuracy,
 }
 

@@ -34,9 +34,18 @@ class KeysConfig(StrictModel):
     airflow_variable: str | None = None
 
 
+class PostgresTargetConfig(StrictModel):
+    """Also publish into a PostgreSQL schema that a read-only analyst role may read."""
+
+    url_env: str = Field(description="environment variable holding the SQLAlchemy URL")
+    schema_name: str = Field("islandbridge", alias="schema")
+    analyst_role: str = "islandbridge_analyst"
+
+
 class PublishConfig(StrictModel):
     root: str = "{data_dir}/published"
     signing_key: str = "{data_dir}/secrets/service_signing.key"
+    postgres: PostgresTargetConfig | None = None
 
 
 class RetentionConfig(StrictModel):

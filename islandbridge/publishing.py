@@ -90,6 +90,7 @@ def publish_run(ctx: RunContext) -> dict:
     from anonymize import enforce_k_anonymity
     from integrate import build_unified_dataset, compute_indicators, publish_dataset
     from integrate.data_dictionary import data_dictionary
+    from integrate.postgres_target import publish_to_postgres
     from islandbridge.secrets import load_run_keyring, load_signing_key
     from islandbridge.settings import privacy_policy
 
@@ -153,6 +154,15 @@ def publish_run(ctx: RunContext) -> dict:
     result = publish_dataset(
         unified, root=root, manifest=manifest, signing_key=load_signing_key(ctx)
     )
+    target = ctx.config.publish.postgres
+    if target is not None:
+        publish_to_postgres(
+            unified,
+            _target_url(target.url_env),
+            schema=target.schema_name,
+            analyst_role=target.analyst_role,
+            version=result.version,
+        )
     summary = {
         "version": result.version,
         "path": str(root / "current"),
@@ -164,6 +174,15 @@ def publish_run(ctx: RunContext) -> dict:
     }
     write_json(summary, ctx.run_dir / "publish.json")
     return {"version": result.version, "tables": summary["tables"]}
+
+
+def _target_url(env_name: str) -> str:
+    import os
+
+    url = os.environ.get(env_name)
+    if not url:
+        raise RuntimeError(f"PostgreSQL target: environment variable {env_name} is not set")
+    return url
 
 
 def _reasons(ctx: RunContext, sources: list[str]) -> dict[str, dict[str, int]]:
