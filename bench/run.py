@@ -76,6 +76,13 @@ def bench_linkage(size: int, workdir: Path) -> dict[str, object]:
     return measure(size)
 
 
+def bench_quality_suite(size: int, workdir: Path) -> dict[str, object]:
+    """The full member suite on ``size`` rows beside its built-in expectations alone."""
+    from bench.bench_quality import benchmark
+
+    return benchmark(size, workdir)
+
+
 #: name → benchmark; add yours here.
 BENCHMARKS: dict[str, Benchmark] = {
     "generate": bench_generate,
@@ -83,6 +90,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     "connectors": __import__("bench.bench_connectors", fromlist=["x"]).bench_connectors,
     "pipeline": bench_whole_pipeline,
     "linkage": bench_linkage,
+    "quality": bench_quality_suite,
     "accuracy": bench_accuracy,
 }
 
