@@ -68,15 +68,29 @@ def row_accounting(ctx: RunContext, sources: list[str], suppressed: dict[str, in
     return accounting
 
 
-def _person_table(rosters: list[pd.DataFrame]) -> pd.DataFrame:
-    """One row per person_key; the first roster (config order) with a value wins."""
+def _person_table(
+    rosters: list[pd.DataFrame], departments: dict[str, str], priority: list[str]
+) -> tuple[pd.DataFrame, int]:
+    """One row per person_key and the number of persons whose rosters disagreed on the
+    birth date: the department first in ``priority`` wins (flagged, counted); for every
+    other attribute the first roster (config order) with a value wins."""
+    from quality import resolve_birth_date_conflicts
+
     stacked = pd.concat(rosters, ignore_index=True, sort=False)
     columns = ["person_key", *[c for c in (*_PERSON_ATTRIBUTES, "status") if c in stacked]]
-    stacked = stacked[columns]
-    persons = stacked.groupby("person_key", sort=True).first().reset_index()
+    # birth dates arrive generalised to the year by the field policy: compare those
+    years = pd.to_datetime(stacked["birth_date"].astype("string"), format="%Y", errors="coerce")
+    by_department = stacked[[*columns, "record_key"]].assign(
+        source=stacked["source"].map(departments), birth_date=years
+    )
+    resolved, conflicts = resolve_birth_date_conflicts(
+        by_department, priority, person_column="person_key"
+    )
+    resolved["birth_date"] = resolved["birth_date"].dt.year.astype("Int64").astype("string")
+    persons = resolved[columns].groupby("person_key", sort=True).first().reset_index()
     # people on a departmental roster but on no step of the ladder
     persons["status"] = persons["status"].astype("string").fillna(NON_MEMBER)
-    return persons
+    return persons, int(conflicts["person_key"].nunique()) if len(conflicts) else 0
 
 
 def _published_person(gated: pd.DataFrame) -> pd.DataFrame:
@@ -92,14 +106,17 @@ def publish_run(ctx: RunContext) -> dict:
     from integrate.data_dictionary import data_dictionary
     from integrate.postgres_target import publish_to_postgres
     from islandbridge.secrets import load_run_keyring, load_signing_key
-    from islandbridge.settings import privacy_policy
+    from islandbridge.settings import privacy_policy, quality_config
 
     plan = read_json(ctx.run_dir / "plan.json")
     sources: list[str] = plan["sources"]
     specs = {n: ctx.config.source(n) for n in sources}
     linked = {n: read_parquet(ctx.zone("linked") / f"{n}.parquet") for n in sources}
     rosters = [linked[n] for n, s in specs.items() if s.entity == "member"]
-    persons = _person_table(rosters)
+    departments = {n: s.department for n, s in specs.items()}
+    persons, birth_conflicts = _person_table(
+        rosters, departments, quality_config(ctx).source_priority
+    )
     branch_status = (
         persons.dropna(subset=["branch_id"])
         .groupby(["branch_id", "status"], sort=True)
@@ -139,7 +156,10 @@ def publish_run(ctx: RunContext) -> dict:
             n: read_json(ctx.zone("landing") / f"{n}.provenance.json")["inputs"] for n in sources
         },
         "row_accounting": accounting,
-        "quality": _reasons(ctx, sources),
+        "quality": {
+            "rejects": _reasons(ctx, sources),
+            "birth_date_conflicts_resolved": birth_conflicts,
+        },
         "linkage": read_json(ctx.run_dir / "link.json")["index"],
         "privacy": {"dim_person": privacy.as_dict()},
         "key_id": load_run_keyring(ctx).active_id,

@@ -104,7 +104,7 @@ def resolve_birth_date_conflicts(
         else pd.Series("", index=resolved.index, dtype="string")
     )
     positions = conflicting["pos"].to_numpy()
-    chosen = conflicting["person"].map(winners).to_numpy()
+    chosen = winners.reindex(conflicting["person"].to_numpy()).to_numpy()
     column = resolved.columns.get_loc(birth_column)
     resolved.iloc[positions, column] = chosen
     flag_values = flags.to_numpy(dtype=object)

@@ -193,3 +193,27 @@ def test_verdict_unpacks_to_accepted_and_quarantined() -> None:
     accepted, quarantined = check_meeting_signins(frame, meetings)
     assert list(accepted["record_key"]) == ["signins:1"]
     assert list(quarantined["record_key"]) == ["signins:2"]
+
+
+def test_birth_date_conflicts_resolve_with_no_conflict_and_with_string_person_keys():
+    import pandas as pd
+
+    from quality import resolve_birth_date_conflicts
+
+    frame = pd.DataFrame(
+        {
+            "person_key": pd.Series(["Pa", "Pa", "Pb"], dtype="string"),
+            "source": ["hr_staff", "org_dept", "org_dept"],
+            "record_key": ["hr:1", "m:1", "m:2"],
+            "birth_date": pd.to_datetime(["1990-01-01", "1991-01-01", "2000-01-01"]),
+        }
+    )
+    resolved, conflicts = resolve_birth_date_conflicts(
+        frame, ["org_dept", "hr_staff"], person_column="person_key"
+    )
+    assert list(resolved["birth_date"].dt.year) == [1991, 1991, 2000]
+    assert set(conflicts["person_key"]) == {"Pa"}
+    none, no_conflicts = resolve_birth_date_conflicts(
+        frame[frame["person_key"] == "Pb"], ["org_dept"], person_column="person_key"
+    )
+    assert no_conflicts.empty and list(none["birth_date"].dt.year) == [2000]
