@@ -241,8 +241,12 @@ def write_feedback(ctx: RunContext, sources: list[str]) -> dict[str, str]:
         rejected = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
         if rejected.empty:
             continue
-        # the department's own values, as it sent them (from the landing), not ours
-        raw = read_parquet(ctx.zone("landing") / f"{name}.parquet")
+        # the department's own values, as it sent them (from this run's landing); a
+        # source reused from an earlier run (department intake) got its feedback then
+        landed = ctx.zone("landing") / f"{name}.parquet"
+        if not landed.is_file():
+            continue
+        raw = read_parquet(landed)
         keep = [c for c in ("record_key", "reasons", "duplicate_of") if c in rejected.columns]
         own = rejected[keep].merge(raw, on="record_key", how="left").assign(source=name)
         paths = write_department_feedback(
