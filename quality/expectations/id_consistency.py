@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import ClassVar
 
 from great_expectations.execution_engine import PandasExecutionEngine
 from great_expectations.expectations.expectation import ColumnPairMapExpectation
@@ -12,6 +12,11 @@ from great_expectations.expectations.metrics.map_metric_provider import (
 )
 
 from quality.expectations._conditions import id_birth_date_matches, id_gender_matches
+from quality.expectations._pair_domain import (
+    PAIR_DOMAIN_KEYS,
+    PAIR_EXPECTATION_DOMAIN_KEYS,
+    IgnoreRowIf,
+)
 
 __all__ = [
     "ColumnPairIdMatchesBirthDate",
@@ -20,29 +25,10 @@ __all__ = [
     "ExpectResidentIdToMatchGender",
 ]
 
-_PAIR_DOMAIN_KEYS = (
-    "batch_id",
-    "table",
-    "column_A",
-    "column_B",
-    "row_condition",
-    "condition_parser",
-    "ignore_row_if",
-)
-_EXPECTATION_DOMAIN_KEYS = (
-    "batch_id",
-    "column_A",
-    "column_B",
-    "row_condition",
-    "condition_parser",
-    "ignore_row_if",
-)
-_IgnoreRowIf = Literal["both_values_are_missing", "either_value_is_missing", "neither"]
-
 
 class ColumnPairIdMatchesBirthDate(ColumnPairMapMetricProvider):
     condition_metric_name = "column_pair_values.islandbridge_id_matches_birth_date"
-    condition_domain_keys = _PAIR_DOMAIN_KEYS
+    condition_domain_keys = PAIR_DOMAIN_KEYS
 
     @column_pair_condition_partial(engine=PandasExecutionEngine)
     def _pandas(cls, column_A, column_B, **kwargs):
@@ -51,7 +37,7 @@ class ColumnPairIdMatchesBirthDate(ColumnPairMapMetricProvider):
 
 class ColumnPairIdMatchesGender(ColumnPairMapMetricProvider):
     condition_metric_name = "column_pair_values.islandbridge_id_matches_gender"
-    condition_domain_keys = _PAIR_DOMAIN_KEYS
+    condition_domain_keys = PAIR_DOMAIN_KEYS
 
     @column_pair_condition_partial(engine=PandasExecutionEngine)
     def _pandas(cls, column_A, column_B, **kwargs):
@@ -64,8 +50,8 @@ class ExpectResidentIdToMatchBirthDate(ColumnPairMapExpectation):
     Rows where either is missing, or the ID is malformed, are not judged here.
     """
 
-    ignore_row_if: _IgnoreRowIf = "either_value_is_missing"
-    domain_keys = _EXPECTATION_DOMAIN_KEYS
+    ignore_row_if: IgnoreRowIf = "either_value_is_missing"
+    domain_keys = PAIR_EXPECTATION_DOMAIN_KEYS
     map_metric = "column_pair_values.islandbridge_id_matches_birth_date"
     success_keys = ("mostly",)
     library_metadata: ClassVar[dict] = {"tags": ["islandbridge", "gb11643"], "contributors": []}
@@ -74,8 +60,8 @@ class ExpectResidentIdToMatchBirthDate(ColumnPairMapExpectation):
 class ExpectResidentIdToMatchGender(ColumnPairMapExpectation):
     """Expect the gender (``column_B``, M/F) to agree with the ID's 17th digit (odd = M)."""
 
-    ignore_row_if: _IgnoreRowIf = "either_value_is_missing"
-    domain_keys = _EXPECTATION_DOMAIN_KEYS
+    ignore_row_if: IgnoreRowIf = "either_value_is_missing"
+    domain_keys = PAIR_EXPECTATION_DOMAIN_KEYS
     map_metric = "column_pair_values.islandbridge_id_matches_gender"
     success_keys = ("mostly",)
     library_metadata: ClassVar[dict] = {"tags": ["islandbridge", "gb11643"], "contributors": []}

@@ -22,6 +22,11 @@ from quality.expectations._conditions import (
     min_age_on_id,
     span_days_between,
 )
+from quality.expectations._pair_domain import (
+    PAIR_DOMAIN_KEYS,
+    PAIR_EXPECTATION_DOMAIN_KEYS,
+    IgnoreRowIf,
+)
 
 __all__ = [
     "ColumnPairMinAgeAt",
@@ -33,25 +38,6 @@ __all__ = [
     "MulticolumnLadderInOrder",
     "MulticolumnMinAgeOnId",
 ]
-
-_PAIR_DOMAIN_KEYS = (
-    "batch_id",
-    "table",
-    "column_A",
-    "column_B",
-    "row_condition",
-    "condition_parser",
-    "ignore_row_if",
-)
-_EXPECTATION_DOMAIN_KEYS = (
-    "batch_id",
-    "column_A",
-    "column_B",
-    "row_condition",
-    "condition_parser",
-    "ignore_row_if",
-)
-_IgnoreRowIf = Literal["both_values_are_missing", "either_value_is_missing", "neither"]
 
 
 class MulticolumnLadderInOrder(MulticolumnMapMetricProvider):
@@ -72,7 +58,7 @@ class MulticolumnLadderInOrder(MulticolumnMapMetricProvider):
 
 class ColumnPairMinAgeAt(ColumnPairMapMetricProvider):
     condition_metric_name = "column_pair_values.islandbridge_min_age_at"
-    condition_domain_keys = _PAIR_DOMAIN_KEYS
+    condition_domain_keys = PAIR_DOMAIN_KEYS
     condition_value_keys = ("min_age",)
 
     @column_pair_condition_partial(engine=PandasExecutionEngine)
@@ -99,7 +85,7 @@ class MulticolumnMinAgeOnId(MulticolumnMapMetricProvider):
 
 class ColumnPairSpanDays(ColumnPairMapMetricProvider):
     condition_metric_name = "column_pair_values.islandbridge_span_days"
-    condition_domain_keys = _PAIR_DOMAIN_KEYS
+    condition_domain_keys = PAIR_DOMAIN_KEYS
     condition_value_keys = ("min_days", "max_days")
 
     @column_pair_condition_partial(engine=PandasExecutionEngine)
@@ -126,8 +112,8 @@ class ExpectApplicantToBeOfMinimumAge(ColumnPairMapExpectation):
     ``column_A`` to be at least ``min_age`` (Party constitution: 18)."""
 
     min_age: int = 18
-    ignore_row_if: _IgnoreRowIf = "either_value_is_missing"
-    domain_keys = _EXPECTATION_DOMAIN_KEYS
+    ignore_row_if: IgnoreRowIf = "either_value_is_missing"
+    domain_keys = PAIR_EXPECTATION_DOMAIN_KEYS
     map_metric = "column_pair_values.islandbridge_min_age_at"
     success_keys = ("mostly", "min_age")
     library_metadata: ClassVar[dict] = {"tags": ["islandbridge", "status"], "contributors": []}
@@ -155,8 +141,8 @@ class ExpectProbationToLastAboutOneYear(ColumnPairMapExpectation):
 
     min_days: int = 358
     max_days: int = 730
-    ignore_row_if: _IgnoreRowIf = "either_value_is_missing"
-    domain_keys = _EXPECTATION_DOMAIN_KEYS
+    ignore_row_if: IgnoreRowIf = "either_value_is_missing"
+    domain_keys = PAIR_EXPECTATION_DOMAIN_KEYS
     map_metric = "column_pair_values.islandbridge_span_days"
     success_keys = ("mostly", "min_days", "max_days")
     library_metadata: ClassVar[dict] = {"tags": ["islandbridge", "status"], "contributors": []}
