@@ -42,6 +42,24 @@ class PostgresTargetConfig(StrictModel):
     analyst_role: str = "islandbridge_analyst"
 
 
+class FallbackConfig(StrictModel):
+    """Probabilistic linkage, on keyed Bloom encodings, of rows that no key token links."""
+
+    on: list[str] = Field(default_factory=lambda: ["name_bloom"])
+    block_on: str | None = Field(None, description="compare only within equal values of this")
+    threshold: float = Field(0.85, gt=0, le=1, description="minimum Dice similarity")
+    ambiguity_margin: float = Field(0.02, ge=0, le=1, description="closer than this: ambiguous")
+
+
+class LinkageConfig(StrictModel):
+    name_threshold: float = Field(
+        0.6, gt=0, le=1, description="a key hit whose name Dice is below this is not trusted"
+    )
+    fallback: dict[str, FallbackConfig] = Field(
+        default_factory=dict, description="source name → probabilistic fallback"
+    )
+
+
 class PublishConfig(StrictModel):
     root: str = "{data_dir}/published"
     signing_key: str = "{data_dir}/secrets/service_signing.key"
@@ -77,6 +95,7 @@ class PipelineConfig(StrictModel):
     privacy_policy: str = "privacy.yaml"
     quality: str = "quality.yaml"
     publish: PublishConfig = PublishConfig()
+    linkage: LinkageConfig = LinkageConfig()
     retention: RetentionConfig = RetentionConfig()
     sources: list[SourceConfig]
 
@@ -86,6 +105,9 @@ class PipelineConfig(StrictModel):
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
             raise ValueError(f"duplicate source names: {dupes}")
+        unknown = sorted(set(self.linkage.fallback) - set(names))
+        if unknown:
+            raise ValueError(f"linkage.fallback names unknown sources {unknown}; known: {names}")
         return self
 
     def source(self, name: str) -> SourceConfig:

@@ -68,7 +68,18 @@ def link_run(ctx: RunContext, sources: list[str]) -> dict:
                 frame, no_meeting = check_meeting_signins(frame, pd.concat(calendar))
                 rejected = pd.concat([rejected, no_meeting], ignore_index=True)
             name_check = "name_bloom" if "name_bloom" in frame.columns else None
-            result = link_records(frame, index, keys=_keys_of(frame), name_check=name_check)
+            fallback = ctx.config.linkage.fallback.get(name)
+            result = link_records(
+                frame,
+                index,
+                keys=_keys_of(frame),
+                name_check=name_check,
+                name_threshold=ctx.config.linkage.name_threshold,
+                fallback_on=fallback.on if fallback else None,
+                block_on=fallback.block_on if fallback else None,
+                fallback_threshold=fallback.threshold if fallback else 0.85,
+                ambiguity_margin=fallback.ambiguity_margin if fallback else 0.02,
+            )
             linked = result.linked
             rejected = pd.concat([rejected, result.quarantined], ignore_index=True)
         write_parquet(linked, linked_dir / f"{name}.parquet")
