@@ -59,10 +59,10 @@ def link_run(ctx: RunContext, sources: list[str]) -> dict:
             linked["person_key"] = linked["id_number_token"].map(
                 index.persons.set_index("id_number_token")["person_key"]
             )
-        elif spec.entity == CALENDAR_ENTITY or frame.empty:
+        elif spec.entity == CALENDAR_ENTITY:
+            linked = frame  # meetings belong to branches, not to people
+        elif frame.empty:  # e.g. the source's only export was refused
             linked = frame.assign(person_key=pd.Series(dtype="string"))
-            if spec.entity == CALENDAR_ENTITY:
-                linked = linked.drop(columns="person_key")
         else:
             if spec.entity == "attendance" and calendar:
                 frame, no_meeting = check_meeting_signins(frame, pd.concat(calendar))

@@ -37,7 +37,10 @@ _PERSON_ATTRIBUTES = ("gender", "ethnicity", "birth_date", "college", "branch_id
 
 
 def _rows(path: Path) -> int:
-    return len(read_parquet(path)) if path.is_file() else 0
+    """Row count from the Parquet footer: no data is read."""
+    import pyarrow.parquet as pq
+
+    return pq.ParquetFile(path).metadata.num_rows if path.is_file() else 0
 
 
 def row_accounting(ctx: RunContext, sources: list[str], suppressed: dict[str, int]) -> dict:
@@ -189,6 +192,7 @@ def publish_run(ctx: RunContext) -> dict:
         "duckdb": str(root / "current" / "dataset.duckdb"),
         "manifest": str(root / "current" / "manifest.json"),
         "row_accounting": accounting,
+        "rejects": manifest["quality"]["rejects"],
         "privacy": privacy.as_dict(),
         "tables": {n: len(t) for n, t in unified.items()},
     }
@@ -270,7 +274,7 @@ def summarise_run(ctx: RunContext) -> Path:
     link = read_json(ctx.run_dir / "link.json")
     accounting = published["row_accounting"]
     rejects: dict[str, int] = {}
-    for counts in _reasons(ctx, plan["sources"]).values():
+    for counts in published["rejects"].values():  # counted once, by the publish stage
         for reason, n in counts.items():
             rejects[reason] = rejects.get(reason, 0) + n
     reports = ctx.data_dir / "reports"

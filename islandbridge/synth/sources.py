@@ -6,6 +6,7 @@ error classes that apply to that source (see docs/synthetic-university.md).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
@@ -380,12 +381,24 @@ def _typos(frame: SourceFrame, rng: np.random.Generator, rate: float, col: str) 
     frame.label(np.sort(np.array(chosen, dtype=np.int64)), "name_typo", col)
 
 
+def _name_and_number_of(fake: FakePeople) -> Callable[[SourceFrame, np.ndarray], None]:
+    """Turn rows keyed by name + student/staff number into someone on no roster
+    (a student number stays a student number)."""
+
+    def set_person(f: SourceFrame, rows: np.ndarray) -> None:
+        f.cols["name"][rows] = fake.names(len(rows))
+        student = np.char.startswith(f.cols["number"][rows].astype(str), "20")
+        f.cols["number"][rows] = fake.numbers(len(rows), student)
+
+    return set_person
+
+
 def _nonexistent(
     frame: SourceFrame,
     rng: np.random.Generator,
     rate: float,
     fake: FakePeople,
-    set_person,
+    set_person: Callable[[SourceFrame, np.ndarray], None],
 ) -> None:
     rows = frame.pick(rng, rate)
     copies = frame.copy_rows(rows)
@@ -453,12 +466,7 @@ def build_signins(
     frame.cols["date"][copies] = new_dates
     frame.label(copies, "no_meeting_signin", "会议日期")
 
-    def fake_person(f: SourceFrame, rows: np.ndarray) -> None:
-        f.cols["name"][rows] = fake.names(len(rows))
-        student = np.char.startswith(f.cols["number"][rows].astype(str), "20")
-        f.cols["number"][rows] = fake.numbers(len(rows), student)
-
-    _nonexistent(frame, rng, rates.nonexistent_person, fake, fake_person)
+    _nonexistent(frame, rng, rates.nonexistent_person, fake, _name_and_number_of(fake))
     _exact_duplicates(frame, rng, rates.exact_duplicate)
     _near_duplicates(frame, rng, rates.near_duplicate, "name", ("number",))
     frame.reorder(np.lexsort((rng.random(len(frame)), frame.cols["date"], frame.cols["branch"])))
@@ -578,12 +586,7 @@ def build_finance(
     frame.cols["paid"][rows] = window.future_days(rng, len(rows))
     frame.label(rows, "future_date", "缴费日期")
 
-    def fake_person(f: SourceFrame, rows: np.ndarray) -> None:
-        f.cols["name"][rows] = fake.names(len(rows))
-        student = np.char.startswith(f.cols["number"][rows].astype(str), "20")
-        f.cols["number"][rows] = fake.numbers(len(rows), student)
-
-    _nonexistent(frame, rng, rates.nonexistent_person, fake, fake_person)
+    _nonexistent(frame, rng, rates.nonexistent_person, fake, _name_and_number_of(fake))
     _exact_duplicates(frame, rng, rates.exact_duplicate)
     _near_duplicates(frame, rng, rates.near_duplicate, "name", ("number",))
     frame.reorder(np.lexsort((rng.random(len(frame)), frame.cols["month"])))
