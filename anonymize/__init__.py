@@ -25,6 +25,7 @@ from anonymize.keys import (
 )
 from anonymize.leaks import LeakFinding, LeakReport, RawIdentifiers, scan_leaks
 from anonymize.operators import OPERATORS, Operator, build_operator, get_operator, register_operator
+from anonymize.operators.clk_bloom import bloom_column, clk_encode, clk_features
 from anonymize.operators.deterministic_encrypt import deterministic_decrypt
 from anonymize.operators.fpe import fpe_decrypt
 from anonymize.operators.hmac_token import hmac_tokens, token_for
@@ -58,7 +59,10 @@ __all__ = [
     "Vault",
     "VaultError",
     "VaultTamperedError",
+    "bloom_column",
     "build_operator",
+    "clk_encode",
+    "clk_features",
     "deterministic_decrypt",
     "enforce_k_anonymity",
     "equivalence_class_sizes",

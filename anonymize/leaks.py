@@ -88,6 +88,26 @@ class RawIdentifiers:
                     raw.add(frame[f.name].dropna().unique().tolist(), f.name)
         return raw
 
+    def occurs_in(self, text: str) -> bool:
+        """Whether any raw value occurs in ``text``: one pass over its *distinct* words and
+        runs of Chinese characters (a large file of repeated markup costs little)."""
+        ascii_, cjk = self._ascii, self._cjk
+        if ascii_:
+            for run in {r.upper() for r in _ALNUM.findall(text)}:
+                if run in ascii_:
+                    return True
+                if len(run) > MIN_ASCII_LEN and any(
+                    d != run and d in ascii_ for d in _DIGIT_RUN.findall(run)
+                ):
+                    return True
+        if cjk:
+            lengths = sorted({len(k) for k in cjk})
+            for run in set(_CJK.findall(text)):
+                for n in lengths:
+                    if any(run[i : i + n] in cjk for i in range(len(run) - n + 1)):
+                        return True
+        return any(needle in text for needle in self._other)
+
     def find(self, text: str) -> Iterator[str]:
         """The fields of every raw value that occurs in ``text``."""
         ascii_, cjk = self._ascii, self._cjk
@@ -198,8 +218,10 @@ def _scan_parquet(path: Path, raw: RawIdentifiers, patterns: bool) -> list[LeakF
 
 
 def _scan_text_file(path: Path, raw: RawIdentifiers, patterns: bool) -> list[LeakFinding]:
-    findings = []
+    findings: list[LeakFinding] = []
     text = path.read_bytes().decode("utf-8", errors="replace")
+    if not raw.occurs_in(text) and not (patterns and next(_pattern_hits(text), None)):
+        return findings  # the common case, in one pass; lines are located only on a find
     for lineno, line in enumerate(text.splitlines(), start=1):
         for (kind, fld), n in scan_text(line, raw, patterns=patterns).items():
             findings.append(LeakFinding(str(path), f"line {lineno}", kind, fld, n))

@@ -73,10 +73,17 @@ class OperatorSpec(_Strict):
 
 
 class FieldPolicy(OperatorSpec):
-    """The treatment of one field: its kind (default: the canonical kind) and its operator."""
+    """The treatment of one field: its kind (default: the canonical kind), its operator,
+    and optionally further operators publishing more columns of the same field (``also``:
+    e.g. a ``name`` both as an ``hmac_token`` and as a ``clk_bloom`` encoding)."""
 
     kind: FieldKind | None = None
     note: str | None = None
+    also: list[OperatorSpec] = Field(default_factory=list)
+
+    def operators(self) -> list[Operator]:
+        """Every operator of the field: the main one first, then ``also`` in order."""
+        return [self.build(), *(spec.build() for spec in self.also)]
 
 
 class GateConfig(_Strict):
@@ -147,11 +154,17 @@ class PrivacyPolicy(_Strict):
                         f"{where}: the policy says {kind.value} but the field is a "
                         f"{fld.kind.value}; a policy may be stricter, never laxer"
                     )
-                op = fp.build()
-                if kind not in op.allowed_kinds:
-                    raise ValueError(
-                        f"{where}: operator {fp.operator} is not allowed on a {kind.value}"
-                    )
+                outputs = set()
+                for op in fp.operators():
+                    if kind not in op.allowed_kinds:
+                        raise ValueError(
+                            f"{where}: operator {op.name} is not allowed on a {kind.value}"
+                        )
+                    if op.output_name(fld.name) in outputs:
+                        raise ValueError(
+                            f"{where}: two operators publish {op.output_name(fld.name)}"
+                        )
+                    outputs.add(op.output_name(fld.name))
             gate = self.entities.get(ent_name, EntityPolicy()).gate
             if gate is not None:
                 self._check_gate(ent_name, gate)

@@ -28,9 +28,9 @@ class PseudonymisationReport:
 
     entity: str
     rows: int
-    #: field → operator name, for every published field
+    #: output column → operator name, for every published column
     operators: dict[str, str] = field(default_factory=dict)
-    #: field → output column(s) it was published as
+    #: output column → the field it was made from
     outputs: dict[str, str] = field(default_factory=dict)
     #: canonical fields present in the frame with no policy: not published
     unpoliced: list[str] = field(default_factory=list)
@@ -38,7 +38,7 @@ class PseudonymisationReport:
     unknown_columns: list[str] = field(default_factory=list)
     #: fields whose policy is ``suppress`` (dropped on purpose)
     suppressed: list[str] = field(default_factory=list)
-    #: field → (distinct tokens stored in the vault)
+    #: output column → distinct tokens stored in the vault
     vaulted: dict[str, int] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, object]:
@@ -66,8 +66,10 @@ def pseudonymise_frame(
     Provenance columns (``source``, ``record_key``) are kept as they are. Every other
     column is published only through its field's operator: a canonical field with no
     policy, or a column that is no canonical field, is dropped and listed in the report
-    (default deny). ``hmac_token`` fields are published as ``<field>_token``; with a
-    ``vault``, each token's identity is stored in it for controlled re-identification.
+    (default deny). A field may have several operators (its policy's ``also``), each
+    publishing one column (``hmac_token`` → ``<field>_token``, ``clk_bloom`` →
+    ``<field>_bloom``); with a ``vault``, the identity behind each output of a *vaulted*
+    operator is stored in it for controlled re-identification.
     """
     return _pseudonymise(frame, entity, policy, keyring, vault)
 
@@ -96,22 +98,26 @@ def _pseudonymise(
         if fp is None:
             report.unpoliced.append(name)
             continue
-        op = fp.build()
         kind = policy.kind_of(entity_name, name) or FieldKind.PLAIN
         ctx = OperatorContext(field=name, kind=kind, keyring=keyring, frame=frame)
-        result = op.apply(frame[column], ctx)
-        if result is None:
-            report.suppressed.append(name)
-            continue
-        out_name = op.output_name(name)
-        if out_name in out or (out_name != name and out_name in frame.columns):
-            raise PolicyError(f"{entity_name}.{name}: output column {out_name} is already taken")
-        out[out_name] = result.rename(out_name)
-        report.operators[name] = op.name
-        report.outputs[name] = out_name
-        if vault is not None and op.name == "hmac_token":
-            domain = getattr(op.params, "domain", None) or name
-            report.vaulted[name] = vault.store(result, frame[column], field=name, domain=domain)
+        for op in fp.operators():
+            result = op.apply(frame[column], ctx)
+            if result is None:
+                report.suppressed.append(name)
+                continue
+            out_name = op.output_name(name)
+            if out_name in out or (out_name != name and out_name in frame.columns):
+                raise PolicyError(
+                    f"{entity_name}.{name}: output column {out_name} is already taken"
+                )
+            out[out_name] = result.rename(out_name)
+            report.operators[out_name] = op.name
+            report.outputs[out_name] = name
+            if vault is not None and op.vaulted:
+                domain = op.vault_domain(name)
+                report.vaulted[out_name] = vault.store(
+                    result, frame[column], field=name, domain=domain
+                )
     if report.unpoliced or report.unknown_columns:
         log.warning(
             "%s: not published (no policy): %s%s",
@@ -126,6 +132,6 @@ def _pseudonymise(
         "%s: %d rows pseudonymised; %s",
         entity_name,
         len(frame),
-        ", ".join(f"{f}→{o}" for f, o in report.operators.items()),
+        ", ".join(f"{report.outputs[o]}→{o}" for o in report.operators),
     )
     return published, report

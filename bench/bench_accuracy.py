@@ -5,7 +5,7 @@
 
 Generates a university (default pollution, seed 1), runs every stage in this process
 (``islandbridge.stages``, the same calls as ``run_inline``, each timed), and evaluates the
-run with :mod:`islandbridge.evaluation`: the quarantine per injected error class (issue 4)
+run with :mod:`islandbridge.synth.evaluation`: the quarantine per injected error class (issue 4)
 and linkage per activity source (issue 6). At 100k members and more, the per-class and
 per-source tables and the stage times go to their own section of bench/RESULTS.md
 (``accuracy-detail``); the harness's table gets the headline figures.
@@ -77,7 +77,7 @@ def _stage_table(times: dict[str, dict[str, float]], rows_in: dict[str, int]) ->
 
 def detail_markdown(evaluation, summary: dict, times, size: int, seconds: dict) -> str:
     """The RESULTS.md section body: quality per class, linkage per source, stage times."""
-    from islandbridge.evaluation import UNDETECTABLE, linkage_table, quality_table
+    from islandbridge.synth.evaluation import UNDETECTABLE, linkage_table, quality_table
 
     rows_in = {r["source"]: r["in"] for r in summary["sources"]}
     rejected = [i for r in summary["sources"] for i in r["rejected_inputs"]]
@@ -88,7 +88,7 @@ def detail_markdown(evaluation, summary: dict, times, size: int, seconds: dict) 
         f"A {size:,}-member university (seed {SEED}, default pollution), every stage inline — "
         f"`python -m bench.run --only accuracy --sizes {size}` — {stamp}, {platform.machine()}, "
         f"Python {platform.python_version()}, one process. Definitions (record keys, duplicate "
-        "pairs, explained flags, linkage expectations): `islandbridge/evaluation.py`. "
+        "pairs, explained flags, linkage expectations): `islandbridge/synth/evaluation.py`. "
         f"Generation {seconds['generate']:.1f} s, pipeline {seconds['pipeline']:.1f} s, "
         f"evaluation {seconds['evaluate']:.1f} s; {sum(rows_in.values()):,} rows in, "
         f"{len(rejected)} input file(s) rejected whole "
@@ -149,8 +149,8 @@ def write_results(markdown: str) -> None:
 def bench_accuracy(size: int, workdir: Path) -> dict[str, object]:
     """The pipeline vs truth/ at ``size`` members: worst class and worst source."""
     from islandbridge.demo import ensure_demo_secrets
-    from islandbridge.evaluation import evaluate_run
     from islandbridge.synth import generate_university
+    from islandbridge.synth.evaluation import evaluate_run
 
     seconds: dict[str, float] = {}
     started = time.perf_counter()

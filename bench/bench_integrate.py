@@ -24,7 +24,8 @@ import time
 import numpy as np
 from pypinyin import Style, lazy_pinyin
 
-from integrate import clk_encode, match_encodings_detailed
+from anonymize import clk_encode
+from integrate import match_encodings_detailed
 
 logger = logging.getLogger("bench.integrate")
 

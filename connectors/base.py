@@ -25,10 +25,22 @@ __all__ = ["Connector", "ExtractContext", "InputFile", "RawChunk", "SourceError"
 
 
 class SourceError(RuntimeError):
-    """An input that cannot be read. The message names where, never a personal value."""
+    """An input that cannot be read. The message names where, never a personal value.
+
+    ``transient``: the system could not be reached (a network or database outage) and a
+    later attempt may succeed; every other problem is in the data or the configuration
+    and retrying cannot fix it.
+    """
 
     def __init__(
-        self, source: str, where: str, problem: str, *, row: int | None = None, column: str = ""
+        self,
+        source: str,
+        where: str,
+        problem: str,
+        *,
+        row: int | None = None,
+        column: str = "",
+        transient: bool = False,
     ) -> None:
         parts = [f"source {source!r}", where]
         if row is not None:
@@ -43,6 +55,7 @@ class SourceError(RuntimeError):
             column,
             problem,
         )
+        self.transient = transient
 
 
 @dataclass
@@ -56,6 +69,8 @@ class InputFile:
     rows: int = 0
     signature: str = "not_required"
     rejected_reason: str = ""
+    #: a refused input whose records its reader could not count (``rows`` is then 0)
+    rows_unknown: bool = False
 
 
 @dataclass
@@ -95,3 +110,9 @@ class Connector(ABC):
     @abstractmethod
     def read(self) -> Iterator[RawChunk]:
         """Yield raw rows in chunks; inputs that fail a check are yielded with no rows."""
+
+    def records_of(self, location: str) -> Iterator[pd.DataFrame]:
+        """The records of one input, read as :meth:`read` reads them (a refused input is
+        landed in quarantine this way). Raises :class:`SourceError` when it cannot be read;
+        connectors whose inputs are never refused need not implement it."""
+        raise SourceError(self.source.name, location, "this connector cannot re-read an input")

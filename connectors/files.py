@@ -190,6 +190,13 @@ class FileConnector(Connector):
                 info.rows += len(frame)
                 yield RawChunk(frame, info)
 
+    def records_of(self, location: str) -> Iterator[pd.DataFrame]:
+        """A file's records as its reader reads them (xlsx rows, CSV records, JSON Lines)."""
+        path = self.context.sources_dir / location
+        if not path.is_file():
+            raise SourceError(self.source.name, location, "no such file")
+        yield from self._read_one(path, location, InputFile(location=location))
+
     def _signature(self, path: Path) -> SignatureVerdict:
         sig = self.source.signature
         if not sig.required:

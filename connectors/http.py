@@ -151,7 +151,9 @@ class HttpConnector(Connector):
                     "source %s: %s (%s); retrying in %.1fs", self.source.name, where, problem, delay
                 )
                 time.sleep(delay)
-        raise SourceError(self.source.name, where, f"{problem} after {spec.retries} retries")
+        raise SourceError(
+            self.source.name, where, f"{problem} after {spec.retries} retries", transient=True
+        )
 
     def _items(self, body: Any, where: str) -> list[dict]:
         spec = self.source.http

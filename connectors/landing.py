@@ -1,12 +1,13 @@
 """Extraction into the landing zone, with provenance.
 
-One extraction writes ``<landing>/<source>.parquet`` (the department's own
-columns as text, plus ``record_key``) and ``<source>.provenance.json``: inputs
-with SHA-256, size, encoding, rows and signature verdict, and for incremental
-SQL sources the watermark reached (committed only after the run publishes).
-Files are written to a temporary name and renamed, so a crash never leaves a
-half-written landing.
-The landing zone is restricted: owner-only folder and files.
+One extraction writes the landed rows (the department's own columns as text, plus
+``record_key``) and their provenance — inputs with SHA-256, size, encoding, rows
+and signature verdict, and for incremental SQL sources the watermark reached
+(committed only after the run publishes) — to the two paths the caller names (the
+run contract owns the names). A refused input (bad or missing signature) is counted
+in records by the reader that would have read it. Files are written to a temporary
+name and renamed, so a crash never leaves a half-written landing. The landing zone
+is restricted: owner-only folder and files.
 """
 
 from __future__ import annotations
@@ -17,10 +18,11 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from connectors.base import Connector, ExtractContext, InputFile
+from connectors.base import Connector, ExtractContext, InputFile, SourceError
 from connectors.files import FileConnector
 from connectors.http import HttpConnector
 from connectors.mapping import check_contract
@@ -87,9 +89,43 @@ class Landing:
         return cls(**data)
 
 
-def _count_lines(path: Path) -> int:
-    with path.open("rb") as fh:
-        return max(sum(1 for line in fh if line.strip()) - 1, 0)
+def _refused_frames(
+    connector: Connector, info: InputFile, columns: list[str]
+) -> list[pd.DataFrame]:
+    """A refused input's records, read by its reader, for the quarantine (counted in
+    ``info.rows``); none, and ``rows_unknown``, when its reader cannot read it."""
+    try:
+        frames = [
+            frame.reindex(columns=columns).astype("string").assign(reasons=info.rejected_reason)
+            for frame in connector.records_of(info.location)
+        ]
+    except SourceError as exc:
+        info.rows, info.rows_unknown = 0, True
+        log.warning(
+            "source %s: refused input %s: its records cannot be read (%s)",
+            connector.source.name,
+            info.location,
+            exc.problem,
+        )
+        return []
+    info.rows = sum(len(f) for f in frames)
+    return frames
+
+
+def _write_refused(path: Path, frames: list[pd.DataFrame], schema: pa.Schema) -> None:
+    restricted_dir(path.parent)
+    full = schema.append(pa.field("reasons", pa.string()))
+    table = (
+        pa.Table.from_pandas(
+            pd.concat(frames, ignore_index=True), schema=full, preserve_index=False
+        )
+        if frames
+        else full.empty_table()
+    )
+    tmp = path.with_suffix(".parquet.tmp")
+    pq.write_table(table, tmp, compression="zstd")
+    tmp.chmod(0o600)
+    tmp.replace(path)
 
 
 def _watermark(source: SourceConfig, context: ExtractContext, connector: Connector) -> dict | None:
@@ -107,10 +143,22 @@ def _watermark(source: SourceConfig, context: ExtractContext, connector: Connect
     }
 
 
-def extract_to_landing(source: SourceConfig, context: ExtractContext, landing_dir: Path) -> Landing:
-    """Read every input of ``source`` and land it; returns the provenance record."""
-    restricted_dir(landing_dir)
-    target = landing_dir / f"{source.name}.parquet"
+def extract_to_landing(
+    source: SourceConfig,
+    context: ExtractContext,
+    target: Path,
+    provenance: Path,
+    refused: Path | None = None,
+) -> Landing:
+    """Read every input of ``source`` and land its rows in ``target`` (Parquet) and their
+    provenance in ``provenance`` (JSON); returns the provenance record.
+
+    The records of an input refused whole (bad or missing signature) are read by the
+    reader that would have read it and written, with their reason, to ``refused`` (a
+    quarantine file; always written when given, empty when nothing was refused).
+    """
+    restricted_dir(target.parent)
+    restricted_dir(provenance.parent)
     tmp = target.with_suffix(".parquet.tmp")
     keep = ["record_key", *source.columns]
     if source.file:
@@ -118,14 +166,14 @@ def extract_to_landing(source: SourceConfig, context: ExtractContext, landing_di
     schema = pa.schema([(c, pa.string()) for c in keep])
     inputs: dict[str, InputFile] = {}
     rows = 0
+    refused_frames: list[pd.DataFrame] = []
     connector = connector_for(source, context)
     writer = pq.ParquetWriter(tmp, schema, compression="zstd")
     try:
         for chunk in connector.read():
             inputs[chunk.input.location] = chunk.input
             if chunk.input.rejected_reason:
-                path = context.sources_dir / chunk.input.location
-                chunk.input.rows = _count_lines(path) if path.is_file() else 0
+                refused_frames += _refused_frames(connector, chunk.input, keep)
                 continue
             check_contract(list(chunk.frame.columns), source, chunk.input.location)
             frame = chunk.frame[keep].astype("string")
@@ -147,13 +195,14 @@ def extract_to_landing(source: SourceConfig, context: ExtractContext, landing_di
         extracted_at=datetime.now(UTC).isoformat(timespec="seconds"),
         watermark=_watermark(source, context, connector),
     )
-    prov = landing_dir / f"{source.name}.provenance.json"
-    prov_tmp = prov.with_suffix(".json.tmp")
+    prov_tmp = provenance.with_suffix(".json.tmp")
     prov_tmp.write_text(
         json.dumps(landing.to_json(), ensure_ascii=False, indent=2), encoding="utf-8"
     )
     prov_tmp.chmod(0o600)
+    if refused is not None:
+        _write_refused(refused, refused_frames, schema)
     tmp.replace(target)
-    prov_tmp.replace(prov)
+    prov_tmp.replace(provenance)
     log.info("source %s: landed %d rows from %d inputs", source.name, rows, len(inputs))
     return landing

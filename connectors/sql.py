@@ -19,7 +19,7 @@ from typing import Any
 
 import pandas as pd
 import sqlalchemy as sa
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 
 from connectors.base import Connector, InputFile, RawChunk, SourceError
 from connectors.connections import connection_url
@@ -95,7 +95,12 @@ class SqlConnector(Connector):
         except SQLAlchemyError as exc:
             problem = type(exc.orig).__name__ if getattr(exc, "orig", None) else type(exc).__name__
             raise SourceError(
-                self.source.name, f"{_redacted(url)} {where}", f"database error ({problem})"
+                self.source.name,
+                f"{_redacted(url)} {where}",
+                f"database error ({problem})",
+                # a server that cannot be reached may come back; an embedded file will not
+                transient=isinstance(exc, OperationalError | InterfaceError)
+                and not url.startswith("sqlite"),
             ) from None
         finally:
             engine.dispose()

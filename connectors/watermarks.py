@@ -22,7 +22,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from numbers import Integral, Real
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from connectors.landing import Landing
@@ -124,8 +124,14 @@ class WatermarkStore:
         self._path(source).unlink(missing_ok=True)
 
 
-def commit_watermarks(store: WatermarkStore, landings: Iterable[Landing]) -> list[str]:
-    """Advance the stored watermarks to those the landings reached; call after publishing.
+class _Reached(Protocol):
+    source: str
+    watermark: dict[str, Any] | None
+
+
+def commit_watermarks(store: WatermarkStore, landings: Iterable[Landing | _Reached]) -> list[str]:
+    """Advance the stored watermarks to those the landings (or extraction results carrying
+    ``source`` and ``watermark``) reached; call after publishing.
 
     Returns the names of the sources whose watermark was stored.
     """

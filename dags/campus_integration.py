@@ -1,17 +1,17 @@
 """campus_integration: every department's data → one pseudonymised, signed dataset.
 
-Wiring only: each task calls one function of ``islandbridge.stages`` and passes
-small JSON summaries (paths and counts) through XCom, never data.
+Wiring only: each task calls one function of ``islandbridge.stages`` and passes its
+small typed result (JSON) through XCom, never data. A run with ``sources`` extracts
+only those; every other source is carried over from the current publication, so each
+version holds every source. One source's failure stops only its own chain.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pendulum
 from airflow.sdk import Param, dag, task
 
-from islandbridge.pipeline_tasks import process_sources
+from islandbridge.pipeline_tasks import process_sources, retry_defaults
 
 
 @dag(
@@ -21,13 +21,12 @@ from islandbridge.pipeline_tasks import process_sources
     catchup=False,
     max_active_runs=1,
     tags=["islandbridge", "party-building", "integration"],
-    default_args={
-        "retries": 2,
-        "retry_delay": timedelta(seconds=30),
-        "retry_exponential_backoff": True,
-    },
+    default_args=retry_defaults(),
     params={
-        "sources": Param([], type="array", description="run only these sources (empty: all)"),
+        "sources": Param([], type="array", description="extract only these (empty: all)"),
+        "allow_shrink": Param(
+            False, type="boolean", description="publish even if a table shrinks or a source is gone"
+        ),
         "data_dir": Param("", type="string", description="data folder (default: env or ./data)"),
         "config": Param("", type="string", description="configuration YAML (default: the demo)"),
     },
@@ -36,9 +35,9 @@ from islandbridge.pipeline_tasks import process_sources
 def campus_integration() -> None:
     @task
     def plan(params: dict, run_id: str, logical_date: pendulum.DateTime | None = None) -> dict:
-        from islandbridge import stages
+        from islandbridge.pipeline_tasks import plan_run
 
-        return stages.plan(params, run_id, logical_date.date() if logical_date else None)
+        return plan_run(params, run_id, logical_date)
 
     @task
     def sources(run: dict) -> list[str]:

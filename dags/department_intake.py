@@ -2,19 +2,17 @@
 
 Triggered by the source's intake Asset (its watcher fires on ``intake/<source>.ready``;
 an Asset event posted through the API works too) or run by hand with ``sources``.
-Only the dropped department's sources are extracted again; the others are reused
-from the newest complete run, then everything is linked and published.
+Only the dropped department's sources are extracted again; every other source is
+carried over from the current publication, then everything is linked and published.
 """
 
 from __future__ import annotations
-
-from datetime import timedelta
 
 import pendulum
 from airflow.sdk import AssetAny, Param, dag, task
 
 from islandbridge.assets import intake_assets
-from islandbridge.pipeline_tasks import process_sources
+from islandbridge.pipeline_tasks import process_sources, retry_defaults
 
 INTAKE = intake_assets()
 
@@ -26,13 +24,12 @@ INTAKE = intake_assets()
     catchup=False,
     max_active_runs=1,
     tags=["islandbridge", "party-building", "intake"],
-    default_args={
-        "retries": 2,
-        "retry_delay": timedelta(seconds=30),
-        "retry_exponential_backoff": True,
-    },
+    default_args=retry_defaults(),
     params={
         "sources": Param([], type="array", description="dropped sources (default: the trigger's)"),
+        "allow_shrink": Param(
+            False, type="boolean", description="publish even if a table shrinks or a source is gone"
+        ),
         "data_dir": Param("", type="string", description="data folder (default: env or ./data)"),
         "config": Param("", type="string", description="configuration YAML (default: the demo)"),
     },
@@ -41,16 +38,16 @@ INTAKE = intake_assets()
 def department_intake() -> None:
     @task
     def receive(params: dict, run_id: str, triggering_asset_events=None) -> dict:
-        from islandbridge.intake import prepare_intake_run, triggered_sources
+        from islandbridge.pipeline_tasks import intake_run
 
-        return prepare_intake_run(params, run_id, None, triggered_sources(triggering_asset_events))
+        return intake_run(params, run_id, triggering_asset_events)
 
     @task
-    def changed(run: dict) -> list[str]:
-        return run["extract"]
+    def sources(run: dict) -> list[str]:
+        return run["sources"]
 
     run = receive()
-    process_sources(run, changed(run))
+    process_sources(run, sources(run))
 
 
 department_intake()

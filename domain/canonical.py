@@ -16,6 +16,7 @@ __all__ = [
     "STATUS_DATE_FIELDS",
     "STATUS_LADDER",
     "Entity",
+    "EntityRole",
     "Field",
     "FieldKind",
     "PersonType",
@@ -48,6 +49,14 @@ STATUS_LADDER: tuple[Status, ...] = tuple(Status)
 STATUS_DATE_FIELDS: dict[Status, str] = {s: f"{s.value}_on" for s in Status}
 
 
+class EntityRole(StrEnum):
+    """How an entity's records relate to persons (what linkage does with them)."""
+
+    ROSTER = "roster"  # each record is a person (defines who exists)
+    CALENDAR = "calendar"  # records of a branch, not of a person (never linked)
+    ACTIVITY = "activity"  # each record is something a person did (linked to a roster person)
+
+
 class PersonType(StrEnum):
     STUDENT = "student"
     FACULTY = "faculty"
@@ -65,8 +74,15 @@ class Field:
 
 @dataclass(frozen=True, slots=True)
 class Entity:
+    """A canonical entity: its fields, how its records relate to persons (``role``), the
+    published table its records go to (``table``; rosters form ``dim_person`` instead),
+    and, for an activity held at a branch event, the calendar entity it must match."""
+
     name: str
     fields: tuple[Field, ...]
+    role: EntityRole = EntityRole.ACTIVITY
+    table: str | None = None
+    calendar: str | None = None
 
     @property
     def field_names(self) -> tuple[str, ...]:
@@ -118,6 +134,7 @@ ENTITIES: dict[str, Entity] = {
                     for s, f in STATUS_DATE_FIELDS.items()
                 ),
             ),
+            role=EntityRole.ROSTER,
         ),
         Entity(
             "meeting",
@@ -126,6 +143,8 @@ ENTITIES: dict[str, Entity] = {
                 Field("meeting_type", P, "string", "三会一课 meeting type"),
                 Field("meeting_date", P, "date", "date the meeting was held"),
             ),
+            role=EntityRole.CALENDAR,
+            table="fact_meeting",
         ),
         Entity(
             "attendance",
@@ -136,6 +155,8 @@ ENTITIES: dict[str, Entity] = {
                 Field("meeting_date", P, "date", "date of the meeting"),
                 Field("attendance", P, "string", "present / absent / leave"),
             ),
+            table="fact_attendance",
+            calendar="meeting",
         ),
         Entity(
             "study",
@@ -147,6 +168,7 @@ ENTITIES: dict[str, Entity] = {
                 Field("score", P, "float", "score 0-100"),
                 Field("studied_on", P, "date", "date of completion"),
             ),
+            table="fact_study",
         ),
         Entity(
             "volunteer",
@@ -156,6 +178,7 @@ ENTITIES: dict[str, Entity] = {
                 Field("hours", P, "float", "hours served"),
                 Field("served_on", P, "date", "date served"),
             ),
+            table="fact_volunteer",
         ),
         Entity(
             "dues",
@@ -165,6 +188,7 @@ ENTITIES: dict[str, Entity] = {
                 Field("amount_cents", P, "int", "amount paid, in fen"),
                 Field("paid_on", P, "date", "date paid"),
             ),
+            table="fact_dues",
         ),
     )
 }

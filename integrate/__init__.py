@@ -3,7 +3,7 @@
 Public surface only; see each module for the details.
 """
 
-from integrate.clk import bloom_column, bloom_matrix, clk_encode, dice_matrix, dice_rows
+from integrate.clk import bloom_matrix, dice_matrix, dice_rows
 from integrate.data_dictionary import data_dictionary, undocumented_columns
 from integrate.encoding_match import EncodingMatch, match_encodings, match_encodings_detailed
 from integrate.indicators import compute_indicators
@@ -24,11 +24,9 @@ __all__ = [
     "PublishError",
     "PublishResult",
     "VerifyReport",
-    "bloom_column",
     "bloom_matrix",
     "build_person_index",
     "build_unified_dataset",
-    "clk_encode",
     "compute_indicators",
     "data_dictionary",
     "dice_matrix",

@@ -150,7 +150,9 @@ def compute_indicators(
     )
     active = active[active["month"] <= str(end)]
     last_active = active.groupby("person_key")["month"].max()
-    inactive = person.assign(last_active_month=person["person_key"].map(last_active))
+    inactive = person.assign(
+        last_active_month=person["person_key"].map(last_active).astype("string")
+    )
     inactive = inactive[~inactive["last_active_month"].isin(window)]
     inactive = inactive.sort_values(["branch_id", "person_key"]).reset_index(drop=True)
     inactive = inactive.astype("string")

@@ -18,46 +18,67 @@ import pyarrow as pa
 __all__ = [
     "MANIFEST_FORMAT",
     "RESERVED_KEYS",
-    "ROW_ACCOUNTING_FIELDS",
     "build_manifest",
-    "row_accounting_problems",
+    "publication_facts",
     "table_entry",
 ]
 
 MANIFEST_FORMAT = "islandbridge.manifest/1"
 RESERVED_KEYS = frozenset({"format", "version", "tables", "derived", "signing_key_id", "writer"})
-ROW_ACCOUNTING_FIELDS = ("in", "accepted", "quarantined", "suppressed", "published")
 
 
-def row_accounting_problems(accounting: Mapping[str, Mapping[str, int]]) -> list[str]:
-    """Why the accounting does not add up (empty when it does).
+def _shareable_input(item: Mapping[str, Any]) -> dict[str, Any]:
+    """An input's provenance as the shared manifest may show it: a database location
+    (host, user) stays in the restricted zone."""
+    out = dict(item)
+    if str(out.get("location", "")).startswith(("postgresql", "mysql")):
+        out.pop("location")
+    return out
 
-    Per source: ``in = accepted + quarantined`` and ``accepted = suppressed + published``,
-    every count a non-negative integer.
+
+def publication_facts(
+    *,
+    university: str,
+    as_of: str,
+    sources: Mapping[str, Mapping[str, Any]],
+    row_accounting: Mapping[str, Mapping[str, int]],
+    rejects: Mapping[str, Mapping[str, int]],
+    birth_date_conflicts: int,
+    linkage: Mapping[str, int],
+    privacy: Mapping[str, Any],
+    key_id: str,
+    code_version: str,
+    shrink_override: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The run's facts for the manifest.
+
+    ``sources``: per source, ``origin`` (the run and time its data was extracted, and
+    its inputs' checksums) and ``inputs`` (provenance of each input). Nothing here is a
+    time of *this* run, so identical inputs give an identical manifest.
     """
-    problems: list[str] = []
-    for source, counts in sorted(accounting.items()):
-        missing = [f for f in ROW_ACCOUNTING_FIELDS if f not in counts]
-        if missing:
-            problems.append(f"row_accounting[{source}]: missing {missing}")
-            continue
-        values = {f: counts[f] for f in ROW_ACCOUNTING_FIELDS}
-        bad = [f for f, v in values.items() if not isinstance(v, int) or isinstance(v, bool)]
-        bad += [f for f, v in values.items() if isinstance(v, int) and v < 0]
-        if bad:
-            problems.append(f"row_accounting[{source}]: not non-negative integers: {sorted(bad)}")
-            continue
-        if values["in"] != values["accepted"] + values["quarantined"]:
-            problems.append(
-                f"row_accounting[{source}]: in {values['in']} != accepted {values['accepted']}"
-                f" + quarantined {values['quarantined']}"
-            )
-        if values["accepted"] != values["suppressed"] + values["published"]:
-            problems.append(
-                f"row_accounting[{source}]: accepted {values['accepted']} != suppressed"
-                f" {values['suppressed']} + published {values['published']}"
-            )
-    return problems
+    facts: dict[str, Any] = {
+        "university": university,
+        "as_of": as_of,
+        "sources": {
+            name: {
+                "origin": dict(item["origin"]),
+                "inputs": [_shareable_input(i) for i in item["inputs"]],
+            }
+            for name, item in sources.items()
+        },
+        "row_accounting": {n: dict(c) for n, c in row_accounting.items()},
+        "quality": {
+            "rejects": {n: dict(sorted(c.items())) for n, c in rejects.items()},
+            "birth_date_conflicts_resolved": birth_date_conflicts,
+        },
+        "linkage": dict(linkage),
+        "privacy": dict(privacy),
+        "key_id": key_id,
+        "code_version": code_version,
+    }
+    if shrink_override:
+        facts["shrink_override"] = dict(shrink_override)
+    return facts
 
 
 def table_entry(name: str, table: pa.Table, data: bytes, sha256: str) -> dict[str, Any]:

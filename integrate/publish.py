@@ -18,6 +18,7 @@ inputs again finds the version already there and changes nothing.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 import re
@@ -35,9 +36,10 @@ import pyarrow as pa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from connectors.signatures import sign_bytes
+from integrate.accounting import row_accounting_problems
 from integrate.canonical_json import canonical_json_bytes
 from integrate.ledger import append_entry, key_id, ledger_lock, read_entries
-from integrate.manifest import build_manifest, row_accounting_problems, table_entry
+from integrate.manifest import build_manifest, table_entry
 from integrate.parquet_bytes import parquet_bytes, sha256_hex
 from integrate.unified_dataset import identifying_columns
 
@@ -47,9 +49,12 @@ __all__ = [
     "DUCKDB_FILE",
     "MANIFEST_FILE",
     "VERSIONS_DIR",
+    "PreparedTables",
     "PublishError",
     "PublishResult",
+    "prepare_tables",
     "publish_dataset",
+    "read_current_manifest",
     "read_current_version",
 ]
 
@@ -62,6 +67,8 @@ DUCKDB_FILE = "dataset.duckdb"
 #: names the version being activated between its ledger line and the switch of ``current``
 ACTIVATING_FILE = ".activating"
 _TABLE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+#: ``expect_current`` default: publish whatever version is current now
+ANY_CURRENT = object()
 
 
 class PublishError(RuntimeError):
@@ -111,6 +118,15 @@ def read_current_version(root: Path) -> str | None:
     return link.readlink().name
 
 
+def read_current_manifest(root: Path) -> dict[str, Any] | None:
+    """The manifest of the version ``root/current`` points at, or None."""
+    version = read_current_version(root)
+    if version is None:
+        return None
+    path = root / VERSIONS_DIR / version / MANIFEST_FILE
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+
+
 def _switch_current(root: Path, version: str) -> None:
     tmp = root / f".{CURRENT_LINK}.{os.getpid()}.tmp"
     if tmp.is_symlink() or tmp.exists():
@@ -140,22 +156,19 @@ def _existing_matches(version_dir: Path, files: Mapping[str, bytes]) -> list[str
     return problems
 
 
-def publish_dataset(
-    tables: dict[str, pd.DataFrame],
-    *,
-    root: Path,
-    manifest: dict[str, Any],
-    signing_key: Ed25519PrivateKey,
-    recorded_at: datetime | None = None,
-) -> PublishResult:
-    """Publish ``tables`` as a new version under ``root`` and make it current.
+@dataclass(frozen=True)
+class PreparedTables:
+    """Tables turned into the exact bytes a version will hold (and their Arrow form, to
+    count what is written)."""
 
-    ``manifest`` holds the run's facts (sources, row_accounting, quality, privacy,
-    key_id, code_version, ...); a ``row_accounting`` that does not add up is refused.
-    The same tables and facts give the same version id and byte-identical files;
-    publishing them again is a no-op (no new ledger line unless ``current`` moved).
-    ``recorded_at`` (tz-aware) only stamps the ledger line, never a published file.
-    """
+    names: list[str]
+    files: dict[str, bytes]
+    entries: dict[str, dict[str, Any]]
+    arrow: dict[str, pa.Table]
+
+
+def prepare_tables(tables: Mapping[str, pd.DataFrame]) -> PreparedTables:
+    """Check table names and columns and produce each table's byte-stable Parquet."""
     if not tables:
         raise PublishError("nothing to publish: no tables")
     bad_names = sorted(n for n in tables if not _TABLE_NAME.match(n))
@@ -164,8 +177,41 @@ def publish_dataset(
     leaking = {n: identifying_columns(t) for n, t in tables.items() if identifying_columns(t)}
     if leaking:
         raise PublishError(f"identifying columns may not be published (shared zone): {leaking}")
+    names = sorted(tables)
+    files: dict[str, bytes] = {}
+    entries: dict[str, dict[str, Any]] = {}
+    arrow: dict[str, pa.Table] = {}
+    for name in names:
+        data, table = parquet_bytes(tables[name])
+        digest = sha256_hex(data)
+        files[f"{name}.parquet"] = data
+        entries[name] = table_entry(name, table, data, digest)
+        arrow[name] = table
+    return PreparedTables(names=names, files=files, entries=entries, arrow=arrow)
+
+
+def publish_dataset(
+    tables: Mapping[str, pd.DataFrame] | PreparedTables,
+    *,
+    root: Path,
+    manifest: dict[str, Any],
+    signing_key: Ed25519PrivateKey,
+    recorded_at: datetime | None = None,
+    expect_current: str | object | None = ANY_CURRENT,
+) -> PublishResult:
+    """Publish ``tables`` as a new version under ``root`` and make it current.
+
+    ``manifest`` holds the run's facts (sources, row_accounting, quality, privacy,
+    key_id, code_version, ...); a ``row_accounting`` that does not add up is refused.
+    The same tables and facts give the same version id and byte-identical files;
+    publishing them again is a no-op (no new ledger line unless ``current`` moved).
+    ``recorded_at`` (tz-aware) only stamps the ledger line, never a published file.
+    ``expect_current``: the version the caller built on (``None``: no version yet); if
+    another publication became current meanwhile, nothing is published (a lost update).
+    """
     if recorded_at is not None and recorded_at.tzinfo is None:
         raise PublishError("recorded_at must be timezone-aware")
+    prepared = tables if isinstance(tables, PreparedTables) else prepare_tables(tables)
     accounting = manifest.get("row_accounting")
     if accounting is None:
         log.warning("manifest has no row_accounting; publishing without it")
@@ -174,16 +220,7 @@ def publish_dataset(
         if problems:
             raise PublishError("row accounting does not add up: " + "; ".join(problems))
     root = Path(root)
-    names = sorted(tables)
-    files: dict[str, bytes] = {}
-    entries: dict[str, dict[str, Any]] = {}
-    arrow_tables: dict[str, pa.Table] = {}
-    for name in names:
-        data, table = parquet_bytes(tables[name])
-        digest = sha256_hex(data)
-        files[f"{name}.parquet"] = data
-        entries[name] = table_entry(name, table, data, digest)
-        arrow_tables[name] = table
+    names, files, entries = prepared.names, dict(prepared.files), prepared.entries
 
     public_id = key_id(signing_key.public_key())
     writer = {"pyarrow": pa.__version__, "duckdb": duckdb.__version__}
@@ -221,6 +258,12 @@ def publish_dataset(
     version_dir = versions / version
     with ledger_lock(root):
         _clear_crash_leftovers(root)
+        current = read_current_version(root)
+        if expect_current is not ANY_CURRENT and current not in (expect_current, version):
+            raise PublishError(
+                f"another publication ({current}) became current after this run started "
+                f"from {expect_current or 'no version'}; run again to build on it"
+            )
         versions.mkdir(parents=True, exist_ok=True)
         created = False
         if version_dir.exists():

@@ -29,6 +29,8 @@ th,td{border:1px solid #ccc;padding:.25rem .6rem;text-align:right}
 th:first-child,td:first-child{text-align:left}th{background:#f4f4f4}
 .ok{color:#1b5e20;font-weight:bold}.bad{color:#b71c1c;font-weight:bold}
 .meta{color:#666;font-size:.9rem}svg{margin:.5rem 0}svg text{font-size:11px}
+tr.carried td{background:#fff8e1}tr.failed td{background:#ffebee}
+.status-carried{color:#8d6e00;font-weight:bold}.status-failed{color:#b71c1c;font-weight:bold}
 .legend span{display:inline-block;margin-right:1rem;font-size:.85rem}
 .legend i{display:inline-block;width:.8rem;height:.8rem;margin-right:.3rem;vertical-align:middle}
 """
@@ -134,6 +136,32 @@ def _svg_columns(
     return "".join(parts)
 
 
+def _sources_table(sources: Sequence[Mapping[str, Any]]) -> str:
+    """Where each source's data comes from; carried (stale) and failed sources stand out."""
+    head = "".join(
+        f"<th>{_e(h)}</th>"
+        for h in ("source", "department", "status", "data from run", "run started", "note")
+    )
+    body = []
+    for row in sources:
+        status = str(row.get("status", ""))
+        shown = status + (" (carried)" if row.get("carried") and status == "failed" else "")
+        cells = (
+            row.get("source", ""),
+            row.get("department", ""),
+            f"<span class='status-{_e(status)}'>{_e(shown)}</span>",
+            row.get("origin_run", ""),
+            row.get("run_at", ""),
+            row.get("problem", ""),
+        )
+        tds = "".join(
+            f"<td>{c}</td>" if i == 2 else f"<td>{_e(c)}</td>" for i, c in enumerate(cells)
+        )
+        css = "carried" if row.get("carried") and status != "failed" else status
+        body.append(f"<tr class='{_e(css)}'>{tds}</tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
 def run_report_html(
     *,
     run_id: str,
@@ -143,10 +171,17 @@ def run_report_html(
     privacy: Mapping[str, Any],
     indicators: pd.DataFrame | None = None,
     publication: Mapping[str, Any] | None = None,
+    sources: Sequence[Mapping[str, Any]] = (),
     title: str = "islandbridge run report",
 ) -> str:
-    """The report as an HTML string (see :func:`render_run_report`)."""
+    """The report as an HTML string (see :func:`render_run_report`).
+
+    ``sources``: per source ``source``, ``department``, ``status`` (fresh / carried /
+    failed), ``carried``, ``origin_run``, ``run_at``, ``problem``.
+    """
     sections = [f"<h1>{_e(title)}</h1><p class='meta'>run {_e(run_id)}</p>"]
+    if sources:
+        sections.append("<h2>Sources</h2>" + _sources_table(sources))
     if publication:
         verdict = publication.get("verify_ok")
         badge = (

@@ -20,12 +20,12 @@ def refresh_branch_participation(params: dict) -> dict:
     """
     import duckdb
 
-    from islandbridge.stages import context_from
+    from islandbridge.context import context_from
 
     ctx = context_from(params, "analyst", datetime.now(UTC).date())
-    current = ctx.expand(ctx.config.publish.root) / "current"
+    current = ctx.publish_root / "current"
     version = json.loads((current / "manifest.json").read_text("utf-8"))["version"]
-    out = ctx.data_dir / "analyst"
+    out = ctx.data.analyst
     out.mkdir(parents=True, exist_ok=True)
     target = out / "branch_participation.csv"
     with duckdb.connect(str(current / "dataset.duckdb"), read_only=True) as con:

@@ -14,10 +14,11 @@ from pathlib import Path
 import yaml
 from airflow.sdk import Asset, AssetAlias, AssetWatcher
 
+from islandbridge.run_layout import DataLayout, ready_flag_name
+
 __all__ = [
     "LANDING",
     "PUBLISHED",
-    "READY_SUFFIX",
     "configured_sources",
     "intake_assets",
     "landing_asset",
@@ -26,7 +27,6 @@ __all__ = [
 
 PUBLISHED = Asset(name="published_dataset", uri="islandbridge://published/current")
 LANDING = AssetAlias("islandbridge_landing")
-READY_SUFFIX = ".ready"
 
 
 def landing_asset(source: str) -> Asset:
@@ -35,9 +35,11 @@ def landing_asset(source: str) -> Asset:
 
 
 def landing_event(outlet_events: object, landed: dict, run_id: str) -> dict:
-    """Record an event on the extracted source's landing Asset (counts only); returns ``landed``."""
-    extra = {"run_id": run_id, "rows": landed["rows"]}
-    outlet_events[LANDING].add(landing_asset(landed["source"]), extra=extra)  # type: ignore[index]
+    """Record an event on the extracted source's landing Asset (counts only) when it was
+    extracted in this run (not carried over); returns ``landed``."""
+    if landed.get("mode") == "fresh":
+        extra = {"run_id": run_id, "rows": landed["rows"]}
+        outlet_events[LANDING].add(landing_asset(landed["source"]), extra=extra)  # type: ignore[index]
     return landed
 
 
@@ -65,7 +67,7 @@ def intake_assets() -> list[Asset]:
         watchers = []
         if data_dir:
             trigger = DirectoryFileDeleteTrigger(
-                directory=str(Path(data_dir) / "intake"), filename=name + READY_SUFFIX
+                directory=str(DataLayout(Path(data_dir)).intake), filename=ready_flag_name(name)
             )
             watchers = [AssetWatcher(name=f"intake_{name}_ready", trigger=trigger)]
         out.append(

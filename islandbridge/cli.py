@@ -52,6 +52,15 @@ def generate(
     typer.echo(str(summary))
 
 
+def _finish(summary: dict) -> None:
+    """Print a run's summary; exit 2 when the run was degraded (the summary says why)."""
+    from islandbridge.summary import print_summary
+
+    print_summary(summary)
+    if summary.get("degraded"):
+        raise typer.Exit(2)
+
+
 @app.command()
 def demo(
     members: Annotated[int, typer.Option(help="number of party members")] = 5000,
@@ -61,37 +70,50 @@ def demo(
 ) -> None:
     """The demo university end to end through Airflow, with a summary."""
     from islandbridge.demo import DemoError, run_demo
-    from islandbridge.summary import print_summary
 
     try:
         summary = run_demo(members=members, seed=seed, data_dir=data_dir, config=config)
     except DemoError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
-    print_summary(summary)
+    _finish(summary)
 
 
 @app.command()
 def run(
     sources: Annotated[
-        list[str] | None, typer.Option("--source", help="only these sources")
+        list[str] | None,
+        typer.Option("--source", help="extract only these; the others are carried over"),
     ] = None,
+    allow_shrink: Annotated[
+        bool,
+        typer.Option(
+            "--allow-shrink",
+            help="publish even if a table shrinks beyond publish.max_shrink or a source is "
+            "gone (recorded in the manifest)",
+        ),
+    ] = False,
     data_dir: DataDir = Path("data"),
     config: ConfigOpt = None,
 ) -> None:
-    """Run campus_integration through Airflow on the university already in the data folder."""
+    """Run campus_integration through Airflow on the university already in the data folder.
+
+    Exit status: 0 published with every source fresh or carried; 2 degraded (a source
+    failed, or the publication was refused — the summary says why); 1 the run failed.
+    """
     from datetime import UTC, datetime
 
     from islandbridge.demo import DemoError, run_pipeline
-    from islandbridge.summary import print_summary
 
     run_id = "manual_" + datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
     try:
-        summary = run_pipeline(data_dir.resolve(), config, run_id=run_id, sources=sources)
+        summary = run_pipeline(
+            data_dir.resolve(), config, run_id=run_id, sources=sources, allow_shrink=allow_shrink
+        )
     except DemoError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
-    print_summary(summary)
+    _finish(summary)
 
 
 @app.command()
@@ -104,7 +126,7 @@ def verify(data_dir: DataDir = Path("data"), config: ConfigOpt = None) -> None:
 
     ctx = installation(data_dir, config)
     key: Ed25519PrivateKey = load_signing_key(ctx)
-    report = verify_publication(ctx.expand(ctx.config.publish.root), key.public_key())
+    report = verify_publication(ctx.publish_root, key.public_key())
     for problem in report.problems:
         typer.echo(f"ALTERED: {problem}", err=True)
     for note in report.pending:

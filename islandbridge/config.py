@@ -52,6 +52,10 @@ class FallbackConfig(StrictModel):
 
 
 class LinkageConfig(StrictModel):
+    name_check: str | None = Field(
+        "name_bloom",
+        description="encoding column compared with the roster's on a key hit (None: no check)",
+    )
     name_threshold: float = Field(
         0.6, gt=0, le=1, description="a key hit whose name Dice is below this is not trusted"
     )
@@ -64,6 +68,13 @@ class PublishConfig(StrictModel):
     root: str = "{data_dir}/published"
     signing_key: str = "{data_dir}/secrets/service_signing.key"
     postgres: PostgresTargetConfig | None = None
+    max_shrink: float = Field(
+        0.2,
+        ge=0,
+        le=1,
+        description="largest share of a table's rows a new version may lose against the "
+        "current one; more (or a table or source gone) needs the steward's override",
+    )
 
 
 class RetentionConfig(StrictModel):

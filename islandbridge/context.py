@@ -1,25 +1,22 @@
-"""The run context: where one run of the pipeline reads and writes.
+"""The run context: the configuration a run reads and the folders it reads and writes.
 
-Stages communicate only through files under the run folder; Airflow tasks pass
-the small JSON-able summaries the stages return (paths and counts), never frames
-or personal data.
+Where files are is the run contract's business (:mod:`islandbridge.run_layout`); this
+holds the installation (data folder, configuration) and the run's identity.
 """
 
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass
 from datetime import date
 from functools import cached_property
 from pathlib import Path
 
-from connectors import ExtractContext, WatermarkStore, restricted_dir
+from connectors import ExtractContext, WatermarkStore
 from islandbridge.config import PipelineConfig, load_config
+from islandbridge.run_layout import DataLayout, RunLayout
 
-__all__ = ["RunContext"]
-
-_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
+__all__ = ["RunContext", "context_from"]
 
 
 @dataclass(frozen=True)
@@ -57,36 +54,36 @@ class RunContext:
         return self.expand(self.config.sources_dir)
 
     @property
-    def run_dir(self) -> Path:
-        return self.data_dir / "runs" / _UNSAFE.sub("_", self.run_id)
+    def publish_root(self) -> Path:
+        return self.expand(self.config.publish.root)
 
-    def zone(self, name: str) -> Path:
-        """A restricted zone of this run (landing, work, quarantine, tokens): owner-only."""
-        return restricted_dir(self.run_dir / name)
+    @cached_property
+    def data(self) -> DataLayout:
+        return DataLayout(self.data_dir)
+
+    @cached_property
+    def layout(self) -> RunLayout:
+        return self.data.run(self.run_id)
 
     @property
     def watermark_store(self) -> WatermarkStore:
         """Incremental-extraction watermarks, advanced only after a successful publish."""
-        return WatermarkStore(self.data_dir / "state" / "watermarks")
+        return WatermarkStore(self.data.watermarks)
 
     def extract_context(self) -> ExtractContext:
         return ExtractContext(
             sources_dir=self.sources_dir, env=dict(os.environ), watermarks=self.watermark_store
         )
 
-    def to_json(self) -> dict[str, str]:
-        return {
-            "data_dir": str(self.data_dir),
-            "config_path": str(self.config_path) if self.config_path else "",
-            "run_id": self.run_id,
-            "run_date": self.run_date.isoformat(),
-        }
 
-    @classmethod
-    def from_json(cls, data: dict) -> RunContext:
-        return cls(
-            data_dir=Path(data["data_dir"]),
-            config_path=Path(data["config_path"]) if data.get("config_path") else None,
-            run_id=data["run_id"],
-            run_date=date.fromisoformat(data["run_date"]),
-        )
+def context_from(params: dict, run_id: str, run_date: date) -> RunContext:
+    """A context from DAG params (``data_dir``, ``config``), else the environment, else the
+    defaults (``./data`` and the demo's configuration)."""
+    data_dir = params.get("data_dir") or os.environ.get("ISLANDBRIDGE_DATA_DIR") or "data"
+    config = params.get("config") or os.environ.get("ISLANDBRIDGE_CONFIG") or ""
+    return RunContext(
+        data_dir=Path(data_dir).resolve(),
+        config_path=Path(config).resolve() if config else None,
+        run_id=run_id,
+        run_date=run_date,
+    )

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from islandbridge.airflow_local import run_dag
 from islandbridge.progress import interactive, run_progress_line
+from islandbridge.run_layout import DataLayout
 from islandbridge.secrets import ensure_signing_key
 
 __all__ = ["DemoError", "ensure_university", "run_demo", "run_pipeline"]
@@ -60,14 +61,32 @@ def ensure_demo_secrets(data_dir: Path) -> None:
 
 
 def run_pipeline(
-    data_dir: Path, config: Path | None, *, run_id: str, sources: list[str] | None = None
+    data_dir: Path,
+    config: Path | None,
+    *,
+    run_id: str,
+    sources: list[str] | None = None,
+    allow_shrink: bool = False,
+    extra_env: dict[str, str] | None = None,
+    dag_id: str = "campus_integration",
 ) -> dict:
-    """Run ``campus_integration`` through Airflow on an existing university; the summary."""
+    """Run ``dag_id`` (``campus_integration``, or ``department_intake`` for dropped
+    ``sources``) through Airflow on an existing university; the summary.
+
+    A run that ended degraded (a source failed, or the publication was refused) still
+    returns its summary (``degraded`` is set); only a run that wrote none raises.
+    """
     from islandbridge.synth.volunteer_api import serve_volunteer_api
 
+    layout = DataLayout(data_dir)
     token = secrets.token_urlsafe(24)
-    log_path = data_dir / "logs" / f"{run_id}.log"
-    conf = {"data_dir": str(data_dir), "config": str(config or ""), "sources": sources or []}
+    log_path = layout.log(run_id)
+    conf = {
+        "data_dir": str(data_dir),
+        "config": str(config or ""),
+        "sources": sources or [],
+        "allow_shrink": allow_shrink,
+    }
     with ExitStack() as stack:
         api = stack.enter_context(
             serve_volunteer_api(
@@ -78,39 +97,35 @@ def run_pipeline(
             "ISLANDBRIDGE_VOLUNTEER_API_URL": f"{api.url}/api/v1/records",
             "ISLANDBRIDGE_VOLUNTEER_API_TOKEN": token,
             "ISLANDBRIDGE_DATA_DIR": str(data_dir),
-            "ISLANDBRIDGE_RUN_ID": run_id,
+            **(extra_env or {}),
         }
         started, wall = time.monotonic(), time.time()
         show = None
         if interactive():
             from rich.console import Console
 
-            status = stack.enter_context(Console().status("campus_integration: starting…"))
+            status = stack.enter_context(Console().status(f"{dag_id}: starting…"))
 
             def show() -> None:
-                line = run_progress_line(data_dir / "runs", wall - 1)
-                status.update(f"campus_integration: {line}")
+                line = run_progress_line(data_dir, wall - 1)
+                status.update(f"{dag_id}: {line}")
 
         code = run_dag(
-            "campus_integration",
+            dag_id,
             conf,
-            airflow_home=data_dir / "airflow",
+            airflow_home=layout.airflow_home,
             log_path=log_path,
             extra_env=env,
             on_wait=show,
         )
-    summary_path = _latest_summary(data_dir)
-    if code != 0 or summary_path is None:
-        raise DemoError(f"the campus_integration run failed (exit {code}); see {log_path}")
-    summary = json.loads(summary_path.read_text(encoding="utf-8"))
+    finished = [r for r in layout.finished_runs() if r.summary.stat().st_mtime >= wall - 1]
+    if not finished:
+        raise DemoError(f"the {dag_id} run failed (exit {code}); see {log_path}")
+    summary = json.loads(finished[0].summary.read_text(encoding="utf-8"))
     summary["log"] = str(log_path)
     summary["seconds"] = round(time.monotonic() - started, 1)
+    summary["dag_run_ok"] = code == 0
     return summary
-
-
-def _latest_summary(data_dir: Path) -> Path | None:
-    found = sorted((data_dir / "runs").glob("*/summary.json"), key=lambda p: p.stat().st_mtime)
-    return found[-1] if found else None
 
 
 def run_demo(*, members: int, seed: int, data_dir: Path, config: Path | None) -> dict:

@@ -1,67 +1,145 @@
 """The TaskFlow tasks the DAGs share, each calling one stage of :mod:`islandbridge.stages`.
 
-``process_sources`` wires the per-source part (extract → validate → pseudonymise,
-mapped over the sources) and the run-wide tail (link → publish → report), so
-campus_integration and department_intake run exactly the same stages.
+``process_sources`` wires the per-source chain (extract → validate → pseudonymise, in
+a task group mapped over the sources, so one source's failure stops only its own
+chain) and the run-wide tail (link → publish → report → outcome). Link and report run
+whatever the sources did; outcome fails the DAG run when it was degraded. A failure a
+retry cannot fix (configuration, keys, a broken contract, a refused publication)
+fails at once, without retries.
 """
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any
 
-from airflow.sdk import XComArg, task
+from airflow.sdk import TriggerRule, XComArg, task, task_group
 
 from islandbridge.assets import LANDING, PUBLISHED
 
-__all__ = ["process_sources"]
+__all__ = ["intake_run", "plan_run", "process_sources", "retry_defaults"]
 
 
-@task(outlets=[LANDING])
-def extract(run: dict, source: str, outlet_events: Any = None) -> dict:
+def retry_defaults() -> dict[str, Any]:
+    """Retries for transient failures (``ISLANDBRIDGE_TASK_RETRIES``, default 2, and
+    ``ISLANDBRIDGE_RETRY_DELAY_S``, default 30, doubling)."""
+    return {
+        "retries": int(os.environ.get("ISLANDBRIDGE_TASK_RETRIES", "2")),
+        "retry_delay": timedelta(seconds=float(os.environ.get("ISLANDBRIDGE_RETRY_DELAY_S", "30"))),
+        "retry_exponential_backoff": True,
+    }
+
+
+def _call(stage: Callable[..., Any], *args: Any) -> Any:
+    """Run a stage; a permanent failure becomes AirflowFailException (no retries)."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from islandbridge.errors import is_permanent
+
+    try:
+        return stage(*args)
+    except AirflowFailException:
+        raise
+    except Exception as exc:
+        if is_permanent(exc):
+            raise AirflowFailException(str(exc)) from exc
+        raise
+
+
+def _source_stage(name: str, run: dict, source: str) -> dict:
+    """One per-source stage, its task labelled with the source; failures are noted."""
+    from airflow.sdk import get_current_context
+
     from islandbridge import stages
+
+    get_current_context()["source"] = source  # type: ignore[index] - map_index_template
+    try:
+        return _call(getattr(stages, name), run, source)
+    except Exception as exc:
+        stages.record_failure(run, source, name, exc.__cause__ or exc)
+        raise
+
+
+@task(outlets=[LANDING], map_index_template="{{ source }}")
+def extract(run: dict, source: str, outlet_events: Any = None) -> dict:
     from islandbridge.assets import landing_event
 
-    return landing_event(outlet_events, stages.extract(run, source), run["run_id"])
+    return landing_event(outlet_events, _source_stage("extract", run, source), run["run_id"])
 
 
-@task
-def validate(run: dict, landed: dict) -> dict:
+@task(map_index_template="{{ source }}")
+def validate(run: dict, source: str) -> dict:
+    return _source_stage("validate", run, source)
+
+
+@task(map_index_template="{{ source }}")
+def pseudonymise(run: dict, source: str) -> dict:
+    return _source_stage("pseudonymise", run, source)
+
+
+@task_group
+def one_source(run: dict, source: str) -> XComArg:
+    """A source's chain; tasks of one source depend only on that source's tasks."""
+    extracted = extract(run=run, source=source)
+    validated = validate(run=run, source=source)
+    tokenised = pseudonymise(run=run, source=source)
+    extracted >> validated >> tokenised
+    return tokenised
+
+
+@task(trigger_rule=TriggerRule.ALL_DONE_MIN_ONE_SUCCESS)
+def link(run: dict) -> dict:
     from islandbridge import stages
 
-    return stages.validate(run, landed["source"])
-
-
-@task
-def pseudonymise(run: dict, validated: dict) -> dict:
-    from islandbridge import stages
-
-    return stages.pseudonymise(run, validated["source"])
-
-
-@task
-def link(run: dict, tokenised: list[dict]) -> dict:
-    from islandbridge import stages
-
-    return stages.link(run, run["sources"])
+    return _call(stages.link, run)
 
 
 @task(outlets=[PUBLISHED])
-def publish(run: dict, linked: dict) -> dict:
+def publish(run: dict) -> dict:
     from islandbridge import stages
 
-    return stages.publish(run)
+    return _call(stages.publish, run)
 
 
-@task
-def report(run: dict, published: dict) -> str:
+@task(trigger_rule=TriggerRule.ALL_DONE_MIN_ONE_SUCCESS)
+def report(run: dict) -> str:
     from islandbridge import stages
 
-    return stages.report(run)
+    return _call(stages.report, run)
+
+
+@task(trigger_rule=TriggerRule.ALL_DONE)
+def outcome(run: dict) -> dict:
+    from islandbridge import stages
+
+    return _call(stages.outcome, run)
+
+
+def plan_run(params: dict, run_id: str, logical: datetime | None) -> dict:
+    """The plan task: configuration, secrets and fresh/carried sources; no retries."""
+    from functools import partial
+
+    from islandbridge import stages
+
+    plan = partial(stages.plan, logical=logical)
+    return _call(plan, params, run_id, logical.date() if logical else None)
+
+
+def intake_run(params: dict, run_id: str, events: object) -> dict:
+    """The intake task: install the dropped exports and plan the run; no retries."""
+    from islandbridge.intake import prepare_intake_run, triggered_sources
+
+    return _call(prepare_intake_run, params, run_id, None, triggered_sources(events))
 
 
 def process_sources(run: XComArg, sources: XComArg) -> XComArg:
-    """Wire the stages for ``sources`` (mapped) of ``run``; returns the report task's output."""
-    landed = extract.partial(run=run).expand(source=sources)
-    validated = validate.partial(run=run).expand(landed=landed)
-    tokenised = pseudonymise.partial(run=run).expand(validated=validated)
-    return report(run, publish(run, link(run, tokenised)))
+    """Wire the stages for ``sources`` (mapped) of ``run``; returns the outcome task."""
+    chains = one_source.partial(run=run).expand(source=sources)
+    linked = link(run)
+    published = publish(run)
+    reported = report(run)
+    done = outcome(run)
+    chains >> linked >> published >> reported >> done
+    return done

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from pathlib import Path
+
+from islandbridge.run_layout import DataLayout, RunLayout, RunPlan, read_result
 
 __all__ = ["interactive", "run_progress_line"]
 
@@ -19,35 +20,34 @@ def interactive() -> bool:
     )
 
 
-#: stage → the files a finished stage leaves in the run folder
-_STAGE_FILES = (
-    ("extracted", "landing/*.provenance.json"),
-    ("validated", "work/*.accepted.parquet"),
-    ("pseudonymised", "tokens/*.parquet"),
-    ("linked", "link.json"),
-    ("published", "publish.json"),
-    ("reported", "summary.json"),
+_SOURCE_STAGES = (
+    ("extracted", "extract"),
+    ("validated", "validate"),
+    ("tokenised", "pseudonymise"),
 )
+_RUN_STAGES = (("linked", "link"), ("published", "publish"))
 
 
-def run_progress_line(runs_dir: Path, since: float) -> str:
+def run_progress_line(data_dir: Path, since: float) -> str:
     """One line on the newest run started after ``since``: how far each stage has come."""
-    runs = [p for p in runs_dir.glob("*") if p.is_dir() and p.stat().st_mtime >= since]
+    runs = [r for r in DataLayout(data_dir).run_folders() if r.root.stat().st_mtime >= since]
     if not runs:
         return "starting Airflow…"
-    run = max(runs, key=lambda p: p.stat().st_mtime)
-    planned = len(_planned_sources(run))
-    parts = []
-    for label, pattern in _STAGE_FILES:
-        done = len(list(run.glob(pattern)))
-        parts.append(
-            f"{label} {done}/{planned}" if "*" in pattern else f"{label} {'✓' if done else '…'}"
-        )
+    run = max(runs, key=lambda r: r.root.stat().st_mtime)
+    sources = _planned_sources(run)
+    parts = [
+        f"{label} {sum(run.result(stage, s).is_file() for s in sources)}/{len(sources)}"
+        for label, stage in _SOURCE_STAGES
+    ]
+    parts += [
+        f"{label} {'✓' if run.result(stage).is_file() else '…'}" for label, stage in _RUN_STAGES
+    ]
+    parts.append(f"reported {'✓' if run.summary.is_file() else '…'}")
     return " · ".join(parts)
 
 
-def _planned_sources(run: Path) -> list[str]:
+def _planned_sources(run: RunLayout) -> list[str]:
     try:
-        return json.loads((run / "plan.json").read_text(encoding="utf-8"))["sources"]
-    except (OSError, ValueError, KeyError):
+        return read_result(RunPlan, run.plan).sources
+    except (OSError, ValueError):
         return []

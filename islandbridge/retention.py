@@ -3,7 +3,9 @@
 Zones are the restricted folders of each run (``runs/<run>/landing``, ``quarantine``,
 ``work`` + ``tokens`` + ``linked``) and processed department drops
 (``intake/<source>/processed/<drop>``). A zone folder is destroyed whole once its
-newest file is older than the zone's retention. Before anything is deleted, a
+newest file is older than the zone's retention — except the zones of the run behind
+the current publication: later runs carry its sources over from there (a source's
+newer data replaces it, and then it ages out like any other). Before anything is deleted, a
 record of what will be destroyed — per folder: file names, sizes, row counts and
 SHA-256 checksums, never contents — is written and chained into a signed ledger
 (the same hash-chained format as the publication ledger) under
@@ -21,7 +23,8 @@ import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from islandbridge.context import RunContext
+from islandbridge.context import RunContext, context_from
+from islandbridge.run_layout import RUN_ZONES
 
 __all__ = [
     "RUN_ZONES",
@@ -34,14 +37,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-#: run sub-folder → the retention setting that governs it
-RUN_ZONES = {
-    "landing": "landing",
-    "quarantine": "quarantine",
-    "work": "work",
-    "tokens": "work",
-    "linked": "work",
-}
 RECORDS_DIR = "records"
 
 
@@ -81,15 +76,25 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _live_run(ctx: RunContext) -> str | None:
+    """The run folder the current publication's sources are carried from."""
+    from islandbridge.stages.plan import previous_publication
+
+    record = previous_publication(ctx)
+    return ctx.data.run(record.run_id).run_name if record else None
+
+
 def _candidates(ctx: RunContext) -> list[tuple[str, Path]]:
     out = []
-    runs = ctx.data_dir / "runs"
-    for run in sorted(p for p in runs.glob("*") if p.is_dir() and not p.is_symlink()):
-        out += [(zone, run / sub) for sub, zone in RUN_ZONES.items() if (run / sub).is_dir()]
-    intake = ctx.data_dir / "intake"
-    for drop in sorted(intake.glob("*/processed/*")):
-        if drop.is_dir() and not drop.is_symlink():
-            out.append(("intake", drop))
+    live = _live_run(ctx)
+    for run in ctx.data.run_folders():
+        if run.run_name == live:
+            log.info("retention keeps run %s: the current publication is carried from it", live)
+            continue
+        for sub, zone in RUN_ZONES.items():
+            if run.zone(sub).is_dir():
+                out.append((zone, run.zone(sub)))
+    out += [("intake", drop) for drop in ctx.data.processed_drops() if not drop.is_symlink()]
     return out
 
 
@@ -211,7 +216,5 @@ def record_of(ledger_root: Path, entry: dict) -> dict:
 
 def apply_retention_from_params(params: dict) -> dict:
     """The retention DAG's task: data folder and configuration from DAG params or env."""
-    from islandbridge.stages import context_from
-
     ctx = context_from(params, "retention", datetime.now(UTC).date())
     return apply_retention(ctx.data_dir, ctx.config_path, dry_run=bool(params.get("dry_run")))

@@ -13,24 +13,51 @@ __all__ = ["print_summary"]
 _COLUMNS = ("in", "accepted", "quarantined", "suppressed", "published")
 
 
+def _data_status(row: dict) -> str:
+    status = row.get("status", "")
+    if status == "fresh":
+        return "fresh"
+    if status == "carried":
+        return f"[yellow]carried[/] ({row.get('origin_run', '')})"
+    return "[red]failed[/]" + (" (carried)" if row.get("carried") else "")
+
+
 def print_summary(summary: dict, console: Console | None = None) -> None:
     """Render the summary written by the ``report`` stage."""
     console = console or Console(width=None if sys.stdout.isatty() else 120)
     table = Table(title=f"islandbridge run {summary['run_id']} — {summary.get('university', '')}")
     table.add_column("source")
     table.add_column("department")
+    table.add_column("data")
     for col in _COLUMNS:
         table.add_column(col, justify="right")
     for row in summary["sources"]:
-        table.add_row(row["source"], row["department"], *(f"{row.get(c, 0):,}" for c in _COLUMNS))
+        table.add_row(
+            row["source"],
+            row["department"],
+            _data_status(row),
+            *(f"{row.get(c, 0):,}" for c in _COLUMNS),
+        )
     totals = summary["totals"]
-    table.add_row("total", "", *(f"{totals.get(c, 0):,}" for c in _COLUMNS), style="bold")
+    table.add_row("total", "", "", *(f"{totals.get(c, 0):,}" for c in _COLUMNS), style="bold")
     console.print(table)
     for row in summary["sources"]:
+        if row.get("status") == "failed":
+            kept = "carried over from run " + row["origin_run"] if row.get("carried") else "no data"
+            console.print(f"[red]source failed[/] {row['source']}: {row['problem']} ({kept})")
+    for note in summary.get("notes", []):
+        console.print(f"note: {note}")
+    pub = summary.get("published", {})
+    if pub.get("status") != "published":
+        console.print(f"[red]NOT PUBLISHED[/] ({pub.get('status')}): {pub.get('message', '')}")
+    elif pub.get("shrink_overridden"):
+        console.print("[yellow]published with the shrink guard overridden[/] (see the manifest)")
+    for row in summary["sources"]:
         for rejected in row.get("rejected_inputs", []):
+            rows = "rows uncounted" if rejected.get("rows_unknown") else f"{rejected['rows']} rows"
             console.print(
                 f"[yellow]rejected file[/] {row['source']}: {rejected['location']} "
-                f"({rejected['reason']}, {rejected['rows']} rows quarantined)"
+                f"({rejected['reason']}, {rows} quarantined)"
             )
     rejects = summary.get("rejects", {})
     if rejects:
@@ -38,7 +65,6 @@ def print_summary(summary: dict, console: Console | None = None) -> None:
         console.print("quarantined by reason: " + ", ".join(f"{r} {n:,}" for r, n in top))
     balanced = "yes" if summary.get("balanced") else "[red]NO[/]"
     console.print(f"every input row accounted for: {balanced}")
-    pub = summary.get("published", {})
     for label, key in (
         ("dataset (DuckDB)", "duckdb"),
         ("dataset (Parquet)", "path"),

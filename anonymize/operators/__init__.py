@@ -4,6 +4,7 @@ Importing this package registers every operator in :data:`OPERATORS`.
 """
 
 from anonymize.operators import (  # noqa: F401 - imported to register
+    clk_bloom,
     date_shift,
     deterministic_encrypt,
     fpe,

@@ -67,12 +67,19 @@ class Operator(ABC):
     allowed_kinds: ClassVar[frozenset[FieldKind]] = ALL_KINDS
     #: Suffix of the output column (``hmac_token`` publishes ``id_number_token``).
     output_suffix: ClassVar[str] = ""
+    #: Whether each output value's identity goes into the re-identification vault (a token
+    #: that a steward may resolve); only for deterministic, one-value-per-identity outputs.
+    vaulted: ClassVar[bool] = False
 
     def __init__(self, params: OperatorParams | None = None) -> None:
         self.params = params if params is not None else self.Params()
 
     def output_name(self, field: str) -> str:
         return f"{field}{self.output_suffix}"
+
+    def vault_domain(self, field: str) -> str:
+        """The domain a vaulted operator's outputs of ``field`` are filed under."""
+        return field
 
     @abstractmethod
     def apply(self, values: pd.Series, ctx: OperatorContext) -> pd.Series | None: ...

@@ -89,6 +89,12 @@ class HmacTokenOperator(Operator):
     name = "hmac_token"
     Params = HmacTokenParams
     output_suffix = "_token"
+    vaulted = True
+
+    def vault_domain(self, field: str) -> str:
+        """The token domain the vault files this field's tokens under."""
+        assert isinstance(self.params, HmacTokenParams)
+        return self.params.domain or field
 
     def apply(self, values: pd.Series, ctx: OperatorContext) -> pd.Series:
         p = self.params

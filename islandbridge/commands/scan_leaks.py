@@ -15,17 +15,15 @@ import pandas as pd
 import typer
 
 from islandbridge.commands.options import ConfigOpt, DataDir, installation
+from islandbridge.run_layout import RunLayout
 
 __all__ = ["run_leak_scan", "scan_leaks_command"]
 
 
-def _raw_frames(run_dir: Path, entities: dict[str, str]) -> dict[str, pd.DataFrame]:
+def _raw_frames(run: RunLayout, entities: dict[str, str]) -> dict[str, pd.DataFrame]:
     frames: dict[str, list[pd.DataFrame]] = {}
     for source, entity in entities.items():
-        for path in (
-            run_dir / "work" / f"{source}.accepted.parquet",
-            run_dir / "quarantine" / f"{source}.quality.parquet",
-        ):
+        for path in (run.accepted(source), run.quality_quarantine(source)):
             if path.is_file():
                 frames.setdefault(entity, []).append(pd.read_parquet(path))
     return {e: pd.concat(f, ignore_index=True) for e, f in frames.items()}
@@ -36,20 +34,15 @@ def run_leak_scan(data_dir: Path, config: Path | None, run: str | None = None):
     from anonymize import RawIdentifiers, scan_leaks
 
     ctx = installation(data_dir, config)
-    runs = sorted((ctx.data_dir / "runs").glob("*/summary.json"), key=lambda p: p.stat().st_mtime)
+    runs = ctx.data.finished_runs()
     if run:
-        runs = [p for p in runs if p.parent.name == run]
+        runs = [r for r in runs if r.run_name == run]
     if not runs:
         raise typer.BadParameter(f"no finished run{' ' + run if run else ''} in {ctx.data_dir}")
-    run_dir = runs[-1].parent
+    chosen = runs[0]
     entities = {s.name: s.entity for s in ctx.config.sources}
-    raw = RawIdentifiers.from_frames(_raw_frames(run_dir, entities))
-    shared = [
-        ctx.expand(ctx.config.publish.root) / "current",
-        ctx.data_dir / "reports",
-        ctx.data_dir / "logs",
-        run_dir / "summary.json",
-    ]
+    raw = RawIdentifiers.from_frames(_raw_frames(chosen, entities))
+    shared = [ctx.publish_root / "current", ctx.data.reports, ctx.data.logs, chosen.summary]
     return scan_leaks([p for p in shared if p.exists()], raw)
 
 

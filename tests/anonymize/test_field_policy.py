@@ -115,3 +115,20 @@ def test_unreadable_policy_file(tmp_path):
     bad.write_text("entities: [unclosed")
     with pytest.raises(PolicyError, match="not valid YAML"):
         load_policy(bad)
+
+
+def test_also_publishes_more_columns_of_one_field_but_never_the_same_twice():
+    ok = _policy(
+        {"defaults": {"name": {"operator": "hmac_token", "also": [{"operator": "clk_bloom"}]}}}
+    )
+    ops = ok.field_policy("member", "name").operators()
+    assert [o.name for o in ops] == ["hmac_token", "clk_bloom"]
+    with pytest.raises(PolicyError, match="two operators publish name_token"):
+        _policy(
+            {"defaults": {"name": {"operator": "hmac_token", "also": [{"operator": "hmac_token"}]}}}
+        )
+
+
+def test_also_operator_must_be_allowed_on_the_fields_kind():
+    with pytest.raises(PolicyError, match="operator keep is not allowed"):
+        _policy({"defaults": {"name": {"operator": "hmac_token", "also": [{"operator": "keep"}]}}})

@@ -107,3 +107,24 @@ def test_hex_keys_with_a_mobile_shaped_digit_run_are_not_flagged(tmp_path):
     (tmp_path / "log.txt").write_text("tel:13812341234 and Pab13812341234cd\n", encoding="utf-8")
     report = scan_leaks([tmp_path], RawIdentifiers())
     assert [Path(f.path).name for f in report.findings] == ["log.txt"]
+
+
+@pytest.mark.parametrize(
+    ("planted", "field"),
+    [
+        ("S20221234567", "student_no"),  # a whole word
+        ("xxS20221234567", "student_no"),  # inside a longer word: its digit run
+        ("备注：张伟明同学", "name"),  # inside a run of Chinese characters
+    ],
+)
+def test_the_one_pass_gate_finds_what_the_line_scan_finds(tmp_path, planted, field):
+    raw = RawIdentifiers()
+    raw.add(["S20221234567"], "student_no")
+    raw.add(["20221234567"], "student_no")
+    raw.add(["张伟明"], "name")
+    clean = "\n".join(f"<td class='cell'>row {i} 测试数据</td>" for i in range(5000))
+    assert not raw.occurs_in(clean)
+    big = tmp_path / "page.html"
+    big.write_text(clean + f"\n<td>{planted}</td>\n" + clean, encoding="utf-8")
+    report = scan_leaks([big], raw, patterns=False)
+    assert [(f.where, f.field) for f in report.findings] == [("line 5001", field)]

@@ -23,7 +23,25 @@ def test_member_frame_is_published_with_tokens_only(members, policy, keyring):
     # nulls stay null
     assert out["student_no_token"].isna().equals(members["student_no"].isna())
     raw = set(members["id_number"]) | set(members["mobile"]) | set(members["name"])
-    assert not raw & {v for c in out.columns for v in out[c].dropna().astype(str)}
+    text = [c for c in out.columns if c != "name_bloom"]
+    assert not raw & {v for c in text for v in out[c].dropna().astype(str)}
+    # the name is also published as a keyed encoding (policy ``also``), nulls staying null
+    blooms = out["name_bloom"]
+    assert blooms.notna().equals(members["name"].notna())
+    assert {len(b) for b in blooms.dropna()} == {128}
+    assert report.operators["name_bloom"] == "clk_bloom" and report.outputs["name_bloom"] == "name"
+    raw_bytes = {v.encode() for v in raw}
+    assert not any(r in b for b in blooms.dropna() for r in raw_bytes)
+
+
+def test_only_vaulted_operators_reach_the_vault(members, policy, keyring, tmp_path):
+    from anonymize import Vault
+
+    with Vault(tmp_path / "vault.sqlite", keyring) as vault:
+        _, report = pseudonymise_frame(
+            members, entity="member", policy=policy, keyring=keyring, vault=vault
+        )
+    assert "name_token" in report.vaulted and "name_bloom" not in report.vaulted
 
 
 def test_unpoliced_field_is_dropped_and_reported(members, keyring, caplog):

@@ -33,7 +33,7 @@ def vault(tmp_path, keyring) -> Vault:
 @pytest.fixture
 def stored(vault, members, policy, keyring):
     out, report = pseudonymise_frame(members, "member", policy, keyring, vault=vault)
-    assert report.vaulted["id_number"] == members["id_number"].nunique()
+    assert report.vaulted["id_number_token"] == members["id_number"].nunique()
     return out
 
 

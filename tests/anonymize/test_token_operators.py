@@ -43,6 +43,7 @@ def _s(*values) -> pd.Series:
 def test_registry_has_every_operator_of_the_issue():
     assert set(OPERATORS) == {
         "hmac_token",
+        "clk_bloom",
         "deterministic_encrypt",
         "fpe",
         "surrogate",

@@ -101,11 +101,18 @@ def test_sign_then_verify_and_a_tampered_export_is_refused(tmp_path):
         }
     )  # fmt: skip
     ctx = ExtractContext(sources_dir=public.parents[1])
-    assert extract_to_landing(source, ctx, tmp_path / "l1").rows == 1
+    assert (
+        extract_to_landing(
+            source, ctx, tmp_path / "l1" / "rows.parquet", tmp_path / "l1" / "p.json"
+        ).rows
+        == 1
+    )
     data = bytearray(export.read_bytes())
     data[-4] ^= 0x01  # one byte changed after signing
     export.write_bytes(bytes(data))
-    landing = extract_to_landing(source, ctx, tmp_path / "l2")
+    landing = extract_to_landing(
+        source, ctx, tmp_path / "l2" / "rows.parquet", tmp_path / "l2" / "p.json"
+    )
     assert landing.rows == 0 and landing.rejected[0].rejected_reason == "signature_invalid"
 
 

@@ -62,7 +62,12 @@ def test_http_source_needs_exactly_one_way_to_name_the_url(make_source):
 def test_injected_resolver_names_the_connection_in_provenance(make_source, ctx, tmp_path):
     url = _sqlite_table(tmp_path / "dept.sqlite")
     ctx.resolve_connection = {"dept_db": url}.get
-    landing = extract_to_landing(_sql_source(make_source, conn_id="dept_db"), ctx, tmp_path / "l")
+    landing = extract_to_landing(
+        _sql_source(make_source, conn_id="dept_db"),
+        ctx,
+        tmp_path / "l" / "rows.parquet",
+        tmp_path / "l" / "provenance.json",
+    )
     assert landing.rows == 2
     assert landing.inputs[0].location == "conn:dept_db table xs_jbxx"
 
@@ -165,7 +170,9 @@ def test_reads_real_servers_through_an_airflow_connection(
     )  # fmt: skip
     try:
         source = _sql_source(make_source, conn_id="dept_db", table=table)
-        landing = extract_to_landing(source, ctx, tmp_path / "l")
+        landing = extract_to_landing(
+            source, ctx, tmp_path / "l" / "rows.parquet", tmp_path / "l" / "provenance.json"
+        )
     finally:
         with engine.begin() as conn:
             conn.execute(sa.text(f"DROP TABLE IF EXISTS {table}"))

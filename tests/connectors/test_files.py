@@ -170,7 +170,10 @@ def _signed_source(sources_dir, make_source):
 
 def test_signed_export_is_accepted(make_source, sources_dir, ctx, tmp_path):
     landing = extract_to_landing(
-        _signed_source(sources_dir, make_source), ctx, tmp_path / "landing"
+        _signed_source(sources_dir, make_source),
+        ctx,
+        tmp_path / "landing" / "rows.parquet",
+        tmp_path / "landing" / "provenance.json",
     )
     assert landing.rows == 2
     assert landing.inputs[0].signature == "valid"
@@ -182,7 +185,9 @@ def test_tampered_export_is_refused_whole(make_source, sources_dir, ctx, tmp_pat
     data = bytearray(path.read_bytes())
     data[-5] ^= 0x01  # one byte changed after signing
     path.write_bytes(bytes(data))
-    landing = extract_to_landing(source, ctx, tmp_path / "landing")
+    landing = extract_to_landing(
+        source, ctx, tmp_path / "landing" / "rows.parquet", tmp_path / "landing" / "provenance.json"
+    )
     assert landing.rows == 0
     assert landing.rejected[0].rejected_reason == "signature_invalid"
     assert landing.rejected[0].rows == 2
@@ -192,7 +197,9 @@ def test_tampered_export_is_refused_whole(make_source, sources_dir, ctx, tmp_pat
 def test_missing_signature_is_refused(make_source, sources_dir, ctx, tmp_path):
     source = _signed_source(sources_dir, make_source)
     (sources_dir / "dues.csv.sig").unlink()
-    landing = extract_to_landing(source, ctx, tmp_path / "landing")
+    landing = extract_to_landing(
+        source, ctx, tmp_path / "landing" / "rows.parquet", tmp_path / "landing" / "provenance.json"
+    )
     assert landing.rejected[0].rejected_reason == "signature_missing"
 
 

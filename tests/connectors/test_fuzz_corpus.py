@@ -202,12 +202,16 @@ def test_bad_input_is_a_clear_error_or_a_whole_file_quarantine(case, make_source
     landing_dir = tmp_path / "landing"
     if outcome == "error":
         with pytest.raises(SourceError) as err:
-            extract_to_landing(source, ctx, landing_dir)
+            extract_to_landing(
+                source, ctx, landing_dir / "rows.parquet", landing_dir / "provenance.json"
+            )
         assert message in str(err.value)
         assert "pw@" not in str(err.value)
         _assert_no_partial_landing(landing_dir)
         return
-    landing = extract_to_landing(source, ctx, landing_dir)
+    landing = extract_to_landing(
+        source, ctx, landing_dir / "rows.parquet", landing_dir / "provenance.json"
+    )
     assert landing.rows == 0 and pd.read_parquet(landing.path).empty
     if outcome == "rejected":
         assert [i.rejected_reason for i in landing.rejected] == [message]
@@ -234,5 +238,10 @@ def test_bad_api_is_a_clear_error_without_partial_landing(
               "key_prefix": "v", "retries": 1},
     )  # fmt: skip
     with pytest.raises(SourceError, match=message):
-        extract_to_landing(source, ExtractContext(sources_dir=tmp_path), tmp_path / "landing")
+        extract_to_landing(
+            source,
+            ExtractContext(sources_dir=tmp_path),
+            tmp_path / "landing" / "rows.parquet",
+            tmp_path / "landing" / "provenance.json",
+        )
     _assert_no_partial_landing(tmp_path / "landing")

@@ -131,23 +131,31 @@ def _incremental_cycle(make_source, ctx, url: str, table: str, tmp_path, column:
     source = _sql_source(make_source, url, table=table, watermark_column=column, chunk_rows=2)
     _insert(url, table, range(1, 6), create=True)
 
-    first = extract_to_landing(source, ctx, tmp_path / "run1")
+    first = extract_to_landing(
+        source, ctx, tmp_path / "run1" / "rows.parquet", tmp_path / "run1" / "provenance.json"
+    )
     assert first.rows == 5 and first.watermark["previous"] is None
     assert _keys(first) == [f"{table}:{i}" for i in range(1, 6)]
     assert ctx.watermarks.get(source.name) is None  # extraction never stores it
 
     # the run failed after extracting: nothing committed, the next run starts over
-    again = extract_to_landing(source, ctx, tmp_path / "run2")
+    again = extract_to_landing(
+        source, ctx, tmp_path / "run2" / "rows.parquet", tmp_path / "run2" / "provenance.json"
+    )
     assert again.rows == 5
 
     commit_watermarks(ctx.watermarks, [again])  # the run published
     _insert(url, table, range(6, 9))
-    second = extract_to_landing(source, ctx, tmp_path / "run3")
+    second = extract_to_landing(
+        source, ctx, tmp_path / "run3" / "rows.parquet", tmp_path / "run3" / "provenance.json"
+    )
     assert _keys(second) == [f"{table}:{i}" for i in range(6, 9)]
     assert second.watermark["previous"] == again.watermark["value"]
 
     commit_watermarks(ctx.watermarks, [second])
-    nothing = extract_to_landing(source, ctx, tmp_path / "run4")
+    nothing = extract_to_landing(
+        source, ctx, tmp_path / "run4" / "rows.parquet", tmp_path / "run4" / "provenance.json"
+    )
     assert nothing.rows == 0
     assert nothing.watermark["value"] == second.watermark["value"]  # stays where it was
 
@@ -182,10 +190,19 @@ def test_incremental_query_is_filtered_with_a_bound_parameter(make_source, ctx, 
         make_source, url, query="SELECT * FROM xs_jbxx;", key_prefix="xs", watermark_column="id"
     )
     ctx.watermarks.set("dept_roster", Watermark.of("id", 3))
-    assert _keys(extract_to_landing(source, ctx, tmp_path / "l1")) == ["xs:4", "xs:5"]
+    assert _keys(
+        extract_to_landing(
+            source, ctx, tmp_path / "l1" / "rows.parquet", tmp_path / "l1" / "provenance.json"
+        )
+    ) == ["xs:4", "xs:5"]
     # a value that would widen the query if it were spliced in is only ever compared
     ctx.watermarks.set("dept_roster", Watermark("id", "str", "0 OR 1=1"))
-    assert extract_to_landing(source, ctx, tmp_path / "l2").rows == 0
+    assert (
+        extract_to_landing(
+            source, ctx, tmp_path / "l2" / "rows.parquet", tmp_path / "l2" / "provenance.json"
+        ).rows
+        == 0
+    )
 
 
 def test_watermark_on_another_column_means_a_full_extraction(make_source, ctx, tmp_path):
@@ -194,7 +211,12 @@ def test_watermark_on_another_column_means_a_full_extraction(make_source, ctx, t
     ctx.watermarks = WatermarkStore(tmp_path / "state")
     ctx.watermarks.set("dept_roster", Watermark.of("updated_at", "2030-01-01"))
     source = _sql_source(make_source, url, table="xs_jbxx", watermark_column="id")
-    assert extract_to_landing(source, ctx, tmp_path / "l").rows == 3
+    assert (
+        extract_to_landing(
+            source, ctx, tmp_path / "l" / "rows.parquet", tmp_path / "l" / "provenance.json"
+        ).rows
+        == 3
+    )
 
 
 def test_missing_watermark_column_is_a_clear_error(make_source, ctx, tmp_path):
@@ -202,7 +224,9 @@ def test_missing_watermark_column_is_a_clear_error(make_source, ctx, tmp_path):
     _insert(url, "xs_jbxx", range(1, 3), create=True)
     source = _sql_source(make_source, url, table="xs_jbxx", watermark_column="changed_on")
     with pytest.raises(SourceError, match="table xs_jbxx"):
-        extract_to_landing(source, ctx, tmp_path / "l")
+        extract_to_landing(
+            source, ctx, tmp_path / "l" / "rows.parquet", tmp_path / "l" / "provenance.json"
+        )
     assert list((tmp_path / "l").iterdir()) == []
 
 
@@ -211,10 +235,13 @@ def test_without_watermark_column_behaviour_is_unchanged(make_source, ctx, tmp_p
     _insert(url, "xs_jbxx", range(1, 4), create=True)
     ctx.watermarks = WatermarkStore(tmp_path / "state")
     landing = extract_to_landing(
-        _sql_source(make_source, url, table="xs_jbxx"), ctx, tmp_path / "l"
+        _sql_source(make_source, url, table="xs_jbxx"),
+        ctx,
+        tmp_path / "l" / "rows.parquet",
+        tmp_path / "l" / "provenance.json",
     )
     assert landing.rows == 3 and landing.watermark is None
     assert commit_watermarks(ctx.watermarks, [landing]) == []
-    prov = json.loads((tmp_path / "l" / "dept_roster.provenance.json").read_text("utf-8"))
+    prov = json.loads((tmp_path / "l" / "provenance.json").read_text("utf-8"))
     assert prov["watermark"] is None
     assert Landing.from_json(prov).rows == 3

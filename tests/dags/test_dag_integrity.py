@@ -42,13 +42,31 @@ def test_every_dag_is_configured(dagbag, attribute):
 
 def test_campus_integration_maps_stages_per_source(dagbag):
     dag = dagbag.dags["campus_integration"]
-    mapped = {
-        t.task_id
-        for t in dag.tasks
-        if getattr(t, "_is_mapped", False) or type(t).__name__ == "MappedOperator"
+    mapped = {t.task_id for t in dag.tasks if t.get_closest_mapped_task_group() is not None}
+    chain = {f"one_source.{s}" for s in ("extract", "validate", "pseudonymise")}
+    assert chain <= mapped
+    assert {"plan", "sources", "link", "publish", "report", "outcome"} <= set(dag.task_ids)
+    for task_id in chain:  # mapped tasks are labelled with the source's name
+        assert dag.get_task(task_id).map_index_template == "{{ source }}"
+
+
+@pytest.mark.parametrize("dag_id", ["campus_integration", "department_intake"])
+def test_one_sources_failure_does_not_stop_link_report_and_outcome(dagbag, dag_id):
+    dag = dagbag.dags[dag_id]
+    rules = {
+        t: dag.get_task(t).trigger_rule.value for t in ("link", "publish", "report", "outcome")
     }
-    assert {"extract", "validate", "pseudonymise"} <= mapped
-    assert {"plan", "sources", "link", "publish", "report"} <= set(dag.task_ids)
+    assert rules == {
+        "link": "all_done_min_one_success",
+        "publish": "all_success",
+        "report": "all_done_min_one_success",
+        "outcome": "all_done",
+    }
+    # a source's chain depends on its own tasks only, inside the mapped group
+    validate = dag.get_task("one_source.validate")
+    in_chain = {t for t in validate.upstream_task_ids if t.startswith("one_source.")}
+    assert in_chain == {"one_source.extract"}
+    assert dag.get_task("link").upstream_task_ids >= {"one_source.pseudonymise"}
 
 
 def test_dag_files_only_wire():
@@ -67,9 +85,9 @@ def test_extract_emits_landing_assets_through_the_alias_and_publish_the_dataset(
 
     for dag_id in ("campus_integration", "department_intake"):
         dag = dagbag.dags[dag_id]
-        assert LANDING in dag.get_task("extract").outlets, dag_id
+        assert LANDING in dag.get_task("one_source.extract").outlets, dag_id
         assert PUBLISHED in dag.get_task("publish").outlets, dag_id
-        assert LANDING not in dag.get_task("validate").outlets, dag_id
+        assert LANDING not in dag.get_task("one_source.validate").outlets, dag_id
 
 
 def test_analyst_dag_is_scheduled_on_the_published_dataset(dagbag):

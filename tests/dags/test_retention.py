@@ -96,9 +96,9 @@ def test_never_touches_published_versions_vault_or_secrets(installation):
 
 def test_destruction_is_recorded_with_counts_and_checksums_only(installation):
     from integrate.ledger import read_entries, verify_ledger
+    from islandbridge.context import context_from
     from islandbridge.retention import record_of
     from islandbridge.secrets import load_signing_key
-    from islandbridge.stages import context_from
 
     landing = installation / "runs" / "old" / "landing" / "src.parquet"
     expected_sha = hashlib.sha256(landing.read_bytes()).hexdigest()

@@ -14,7 +14,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from islandbridge.evaluation import (
+from islandbridge.run_layout import DataLayout, RunLayout, RunPlan, read_result
+from islandbridge.synth.evaluation import (
     DETECTING_REASONS,
     UNDETECTABLE,
     Evaluation,
@@ -28,6 +29,12 @@ pytestmark = [pytest.mark.xdist_group("e2e")]
 MEMBERS = 1500
 SEED = 11
 RUN_ID = "accuracy"
+
+
+def run_sources(run: RunLayout) -> list[str]:
+    return read_result(RunPlan, run.plan).sources
+
+
 QUALITY_FLOOR = 0.99
 LINKAGE_FLOOR = 0.995
 
@@ -133,25 +140,25 @@ def test_every_named_source_of_the_demo_links_traditional_spellings_of_a_name():
 
 
 @pytest.fixture
-def damaged_run(accuracy_run, tmp_path) -> tuple[Path, Path]:
+def damaged_run(accuracy_run, tmp_path) -> tuple[Path, RunLayout]:
     """A copy of the run folder to damage; the university is shared (read only)."""
     data_dir, _ = accuracy_run
-    run_dir = tmp_path / "run"
-    shutil.copytree(data_dir / "runs" / RUN_ID, run_dir)
-    return data_dir / "university", run_dir
+    run = RunLayout(tmp_path / "run")
+    shutil.copytree(DataLayout(data_dir).run(RUN_ID).root, run.root)
+    return data_dir / "university", run
 
 
 def test_evaluation_notices_missed_and_false_quarantines(damaged_run):
-    university, run_dir = damaged_run
-    path = run_dir / "quarantine" / "league_volunteer.quality.parquet"
+    university, run = damaged_run
+    path = run.quality_quarantine("league_volunteer")
     quarantine = pd.read_parquet(path)
     missed = quarantine["reasons"].str.contains("future_date")
     assert missed.any()
-    linked = pd.read_parquet(run_dir / "linked" / "league_volunteer.parquet")
+    linked = pd.read_parquet(run.linked("league_volunteer"))
     false = linked.head(int(missed.sum()))[["record_key"]].assign(reasons="impossible_hours")
     damaged = pd.concat([quarantine[~missed], false], ignore_index=True)
     damaged.to_parquet(path)
-    scores, unexplained, _ = evaluate_quality(university, run_dir, _entities())
+    scores, unexplained, _ = evaluate_quality(university, run, _entities())
     by_class = {s.error_class: s for s in scores}
     assert by_class["future_date"].recall < QUALITY_FLOOR
     assert by_class["impossible_hours"].precision < QUALITY_FLOOR
@@ -162,8 +169,8 @@ def test_evaluation_notices_links_to_the_wrong_person(damaged_run, accuracy_run)
     from islandbridge.context import RunContext
     from islandbridge.secrets import load_run_keyring
 
-    university, run_dir = damaged_run
-    path = run_dir / "linked" / "finance_dues.parquet"
+    university, run = damaged_run
+    path = run.linked("finance_dues")
     linked = pd.read_parquet(path)
     if linked.empty:
         pytest.skip("the tampered export was the dues file")
@@ -173,7 +180,7 @@ def test_evaluation_notices_links_to_the_wrong_person(damaged_run, accuracy_run)
     linked.assign(person_key=rotated).to_parquet(path)
     data_dir, _ = accuracy_run
     keyring = load_run_keyring(RunContext(data_dir, None, RUN_ID, pd.Timestamp.now().date()))
-    scores, _ = evaluate_linkage(university, run_dir, _entities(), keyring)
+    scores, _ = evaluate_linkage(university, run, _entities(), keyring)
     dues = next(s for s in scores if s.source == "finance_dues")
     assert dues.wrong > 0 and dues.precision < LINKAGE_FLOOR
 
@@ -201,7 +208,9 @@ def test_the_same_person_has_the_same_token_in_every_source(accuracy_run):
     ]
     keyring = load_keyring(KeySource(file=data_dir / "secrets" / "keyring.json"))
     checked: dict[str, int] = {}
-    for path in sorted((data_dir / "runs" / RUN_ID / "tokens").glob("*.parquet")):
+    run = DataLayout(data_dir).run(RUN_ID)
+    for source in run_sources(run):
+        path = run.tokens(source)
         tokens = pd.read_parquet(path).merge(clean[["record_key", "person_id"]], on="record_key")
         for column, (truth_columns, domain) in _TOKEN_TRUTH.items():
             if column not in tokens.columns:
@@ -214,8 +223,8 @@ def test_the_same_person_has_the_same_token_in_every_source(accuracy_run):
                     for c in truth_columns
                     if pd.notna(person[c])
                 }
-                assert token in expected, (path.stem, column)
-            checked[path.stem] = checked.get(path.stem, 0) + len(rows)
+                assert token in expected, (source, column)
+            checked[source] = checked.get(source, 0) + len(rows)
     people_sources = {"org_members", "student_roster", "hr_roster", "branch_signins",
                       "league_volunteer", "finance_dues", "learning_platform"}  # fmt: skip
     assert people_sources <= {s for s, n in checked.items() if n > 0}, checked

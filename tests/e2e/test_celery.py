@@ -247,12 +247,14 @@ def test_campus_integration_runs_on_celery_workers(metadata_db, redis_url, unive
         (logs / f"worker{n}.log").read_text("utf-8", errors="replace") for n in (1, 2)
     )
     assert state == "success", [t for t in instances if t[2] != "success"]
-    extracts = [t for t in instances if t[0] == "extract"]
+    extracts = [t for t in instances if t[0] == "one_source.extract"]
     assert len(extracts) == 8 and all(t[1] >= 0 for t in extracts)  # mapped, one per source
     assert all(t[2] == "success" for t in instances)
     # executed through Celery: each carries its Celery task id, and the workers ran every one
     assert all(t[4] for t in extracts)
-    ran = re.findall(r"Executing workload.*?task_id='extract'.*?map_index=(\d+)", worker_logs)
+    ran = re.findall(
+        r"Executing workload.*?task_id='one_source\.extract'.*?map_index=(\d+)", worker_logs
+    )
     assert {int(i) for i in ran} == set(range(8))
     assert analyst == "success"  # scheduled on the published dataset's Asset
     # one landing event per extracted source (through the alias), one for the publication

@@ -19,6 +19,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -108,10 +109,15 @@ def _verify(data_dir: Path):
     return verify_publication(data_dir / "published", load_signing_key(ctx).public_key())
 
 
-def _run(data_dir: Path, run_id: str) -> dict:
+#: the logical time of run r3, the same for the uninterrupted and the retried one
+R3_AT = datetime(2026, 7, 1, 8, 0, tzinfo=UTC)
+
+
+def _run(data_dir: Path, run_id: str, logical: datetime | None = None) -> dict:
     from islandbridge import stages
 
-    return stages.plan({"data_dir": str(data_dir), "config": str(CONFIG["path"])}, run_id, None)
+    params = {"data_dir": str(data_dir), "config": str(CONFIG["path"])}
+    return stages.plan(params, run_id, None, logical=logical)
 
 
 def _kill_inside(stage: str, run: dict, target: str, *, when: str, nth: int = 1, source: str = ""):
@@ -162,20 +168,31 @@ def volunteer_api(tmp_path_factory) -> Iterator[Path]:
                 os.environ.pop(key) if value is None else os.environ.__setitem__(key, value)
 
 
+def _first_config() -> Path:
+    """The lenient configuration with only FIRST_SOURCES (a university that grew later)."""
+    import yaml
+
+    full = CONFIG["path"]
+    document = yaml.safe_load(full.read_text("utf-8"))
+    document["sources"] = [s for s in document["sources"] if s["name"] in FIRST_SOURCES]
+    first = full.with_name("first.yaml")
+    first.write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
+    return first
+
+
 @pytest.fixture(scope="module")
 def template(volunteer_api: Path) -> dict:
     """Version 1 published (a subset of sources); run ``r2`` (all sources) done up to link."""
     from islandbridge import stages
 
     data = volunteer_api
-    params = {"data_dir": str(data), "config": str(CONFIG["path"]), "sources": FIRST_SOURCES}
-    first = stages.run_inline(params, "r1")
+    first = stages.run_inline({"data_dir": str(data), "config": str(_first_config())}, "r1")
     run = _run(data, "r2")
     for source in run["sources"]:
         stages.extract(run, source)
         stages.validate(run, source)
         stages.pseudonymise(run, source)
-    stages.link(run, run["sources"])
+    stages.link(run)
     published = data / "published"
     return {
         "data": data,
@@ -195,16 +212,13 @@ def _retarget(run: dict, data: Path) -> dict:
     return {**run, "data_dir": str(data)}
 
 
-@pytest.fixture(scope="module")
-def reference(template: dict, tmp_path_factory) -> dict:
-    """The uninterrupted publish of run r2, on its own copy."""
-    from islandbridge import stages
-    from islandbridge.io import read_json
+def _plan_of(data: Path, run_id: str) -> dict:
+    from islandbridge.run_layout import DataLayout, RunPlan, read_result
 
-    data = _copy(template, tmp_path_factory.mktemp("reference"))
-    run = _retarget(read_json(template["data"] / "runs" / "r2" / "plan.json"), data)
-    result = stages.publish(run)
-    summary = read_json(Path(stages.report(run)))
+    return read_result(RunPlan, DataLayout(data).run(run_id).plan).to_json()
+
+
+def _reference(data: Path, result: dict, summary: dict, template: dict) -> dict:
     published = data / "published"
     assert result["version"] != template["v1"]
     return {
@@ -216,6 +230,29 @@ def reference(template: dict, tmp_path_factory) -> dict:
         "accounting": {r["source"]: r for r in summary["sources"]},
         "totals": summary["totals"],
     }
+
+
+@pytest.fixture(scope="module")
+def reference(template: dict, tmp_path_factory) -> dict:
+    """The uninterrupted publish of run r2, on its own copy."""
+    from islandbridge import stages
+    from islandbridge.io import read_json
+
+    data = _copy(template, tmp_path_factory.mktemp("reference"))
+    run = _retarget(_plan_of(template["data"], "r2"), data)
+    result = stages.publish(run)
+    return _reference(data, result, read_json(Path(stages.report(run))), template)
+
+
+@pytest.fixture(scope="module")
+def reference_r3(template: dict, tmp_path_factory) -> dict:
+    """An uninterrupted run r3 (every source extracted) on its own copy."""
+    from islandbridge import stages
+
+    data = _copy(template, tmp_path_factory.mktemp("reference_r3"))
+    params = {"data_dir": str(data), "config": str(CONFIG["path"])}
+    summary = stages.run_inline(params, "r3", logical=R3_AT)
+    return _reference(data, summary["published"], summary, template)
 
 
 def _assert_previous_version_serves(data: Path, template: dict) -> None:
@@ -271,7 +308,7 @@ def test_kill_inside_publish_keeps_previous_version_and_rerun_converges(
     from islandbridge.io import read_json
 
     data = _copy(template, tmp_path)
-    run = _retarget(read_json(data / "runs" / "r2" / "plan.json"), data)
+    run = _retarget(_plan_of(data, "r2"), data)
     target, when, nth, trace = PUBLISH_POINTS[point]
     assert _kill_inside("publish", run, target, when=when, nth=nth) == -signal.SIGKILL
 
@@ -284,24 +321,26 @@ def test_kill_inside_publish_keeps_previous_version_and_rerun_converges(
     _assert_converged(data, reference, summary)
 
 
-def test_kill_inside_one_sources_extraction_then_rerun_converges(template, reference, tmp_path):
+def test_kill_inside_one_sources_extraction_then_rerun_converges(template, reference_r3, tmp_path):
     from islandbridge import stages
 
     data = _copy(template, tmp_path)
-    run = _run(data, "r3")
-    landing = data / "runs" / "r3" / "landing"
+    run = _run(data, "r3", R3_AT)
+    from islandbridge.run_layout import DataLayout
+
+    landing = DataLayout(data).run("r3")
     code = _kill_inside(
         "extract", run, "connectors.landing.check_contract", when="after", source="finance_dues"
     )
     assert code == -signal.SIGKILL
-    assert not (landing / "finance_dues.parquet").exists()
-    assert not (landing / "finance_dues.provenance.json").exists()
+    assert not landing.landing("finance_dues").exists()
+    assert not landing.provenance("finance_dues").exists()
     _assert_previous_version_serves(data, template)
     assert _verify(data).ok
 
     params = {"data_dir": str(data), "config": str(CONFIG["path"])}
-    summary = stages.run_inline(params, "r3")  # the retried run
-    _assert_converged(data, reference, summary)
+    summary = stages.run_inline(params, "r3", logical=R3_AT)  # the retried run
+    _assert_converged(data, reference_r3, summary)
     generated = json.loads((data / "university" / "manifest.json").read_text("utf-8"))
     dues = next(r for r in summary["sources"] if r["source"] == "finance_dues")
     assert dues["in"] == generated["rows"]["finance_dues.csv"]

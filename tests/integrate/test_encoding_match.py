@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from integrate import clk_encode, dice_matrix, match_encodings, match_encodings_detailed
+from anonymize import clk_encode
+from integrate import dice_matrix, match_encodings, match_encodings_detailed
 
 KEY = b"test-linkage-key-not-a-real-one"
 

@@ -98,3 +98,22 @@ def test_inactive_members_listed_by_key_only(unified):
 def test_as_of_defaults_to_the_latest_activity(unified):
     ind = compute_indicators(unified)["indicator_branch_month"]
     assert ind["month"].min() == "2026-01" and ind["month"].max() == "2026-06"
+
+
+def test_indicators_of_a_roster_without_any_activity_do_not_crash():
+    """A publication whose fact tables are all empty (only rosters) still gets indicators."""
+    from integrate import build_unified_dataset
+
+    tables = build_unified_dataset(
+        {
+            "dim_person": pd.DataFrame(
+                {"person_key": ["P1", "P2"], "branch_id": ["b1", "b1"], "college": ["c", "c"]}
+            ),
+            "fact_attendance": pd.DataFrame(columns=["person_key", "branch_id", "attendance"]),
+            "fact_study": pd.DataFrame(columns=["person_key"]),
+            "fact_dues": pd.DataFrame(columns=["person_key"]),
+        }
+    )
+    out = compute_indicators(tables, as_of=date(2026, 6, 30))
+    assert out["indicator_branch_month"]["org_life_records"].sum() == 0
+    assert sorted(out["inactive_members"]["person_key"]) == ["P1", "P2"]

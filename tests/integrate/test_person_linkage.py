@@ -12,12 +12,11 @@ import pandas as pd
 import pytest
 from pypinyin import Style, lazy_pinyin
 
+from anonymize import bloom_column, clk_encode
 from integrate import (
     AMBIGUOUS_MATCH,
     UNKNOWN_PERSON,
-    bloom_column,
     build_person_index,
-    clk_encode,
     link_records,
     person_key_for,
 )

@@ -241,3 +241,30 @@ def test_empty_table_keeps_its_schema(tmp_path, run_facts, signing_key):
     res = _publish({"person": empty}, tmp_path, run_facts | {"row_accounting": {}}, signing_key)
     schema = pq.read_schema(res.path / "person.parquet")
     assert [str(t) for t in schema.types] == ["string", "int64"]
+
+
+def test_a_publication_built_on_an_older_current_is_refused(
+    tmp_path, tables, run_facts, signing_key
+):
+    """Two runs started from the same current: the second to finish may not silently
+    replace the first one's version (a lost update)."""
+    first = _publish(tables, tmp_path, run_facts, signing_key)
+    other = {n: t.head(2) for n, t in tables.items()}
+    with pytest.raises(PublishError, match="became current after this run started"):
+        publish_dataset(
+            other,
+            root=tmp_path,
+            manifest={**run_facts, "row_accounting": None},
+            signing_key=signing_key,
+            expect_current=None,  # it started when nothing was published
+        )
+    assert (tmp_path / "current").resolve() == first.path.resolve()
+    # built on the current version, it publishes
+    second = publish_dataset(
+        other,
+        root=tmp_path,
+        manifest={**run_facts, "row_accounting": None},
+        signing_key=signing_key,
+        expect_current=first.version,
+    )
+    assert (tmp_path / "current").resolve() == second.path.resolve()

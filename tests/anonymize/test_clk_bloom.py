@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from integrate import bloom_column, bloom_matrix, clk_encode, dice_matrix, dice_rows
-from integrate.clk import clk_features
+from anonymize import bloom_column, clk_encode, clk_features
+from integrate import bloom_matrix, dice_matrix, dice_rows
 
 KEY = b"test-linkage-key-not-a-real-one"
 

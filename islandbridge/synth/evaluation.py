@@ -61,6 +61,8 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
+from islandbridge.run_layout import RunLayout
+
 if TYPE_CHECKING:
     from anonymize import Keyring
 
@@ -192,20 +194,18 @@ class _Run:
     entities: dict[str, str]
 
 
-def _read_run(run_dir: Path, entities: Mapping[str, str]) -> _Run:
+def _read_run(run: RunLayout, entities: Mapping[str, str]) -> _Run:
     import json
 
     key_parts, quarantine_parts, rejected = [], [], []
     for source in entities:
-        landing = run_dir / "landing"
-        prov = json.loads((landing / f"{source}.provenance.json").read_text(encoding="utf-8"))
+        prov = json.loads(run.provenance(source).read_text(encoding="utf-8"))
         for item in prov["inputs"]:
             if item.get("rejected_reason"):
                 rejected.append((source, item["location"], item["rejected_reason"]))
-        landed = pd.read_parquet(landing / f"{source}.parquet", columns=["record_key"])
+        landed = pd.read_parquet(run.landing(source), columns=["record_key"])
         key_parts.append(landed.assign(source=source))
-        for stage in ("quality", "link"):
-            path = run_dir / "quarantine" / f"{source}.{stage}.parquet"
+        for path in run.quarantine_files(source):
             if not path.is_file():
                 continue
             present = set(pq.read_schema(path).names)
@@ -290,7 +290,7 @@ def _labelled_rows(university: Path, run: _Run) -> tuple[pd.DataFrame, int]:
 
 def evaluate_quality(
     university: Path,
-    run_dir: Path,
+    layout: RunLayout,
     entities: Mapping[str, str],
     *,
     unknown_ok: set[str] | None = None,
@@ -301,7 +301,7 @@ def evaluate_quality(
     record keys of real persons on no accepted roster (their ``unknown_person`` is right
     but proves nothing about ``nonexistent_person``); see the module docstring.
     """
-    run = _read_run(run_dir, entities)
+    run = _read_run(layout, entities)
     rows, unmapped = _labelled_rows(university, run)
     q = run.quarantine
     reasons = _sets_by_key(q["record_key"], q["reasons"])
@@ -417,7 +417,7 @@ def _file_score(university: Path, run: _Run) -> ClassScore:
 
 
 def expected_person_keys(
-    university: Path, run_dir: Path, keyring: Keyring
+    university: Path, run: RunLayout, keyring: Keyring
 ) -> tuple[pd.Series, set[int]]:
     """truth person_id → the person key the run should give them (if on an accepted roster).
 
@@ -434,13 +434,13 @@ def expected_person_keys(
     keys = pd.Series(
         person_keys_for(tokens.astype(str)), index=persons["person_id"].to_numpy(dtype=np.int64)
     )
-    indexed = set(pd.read_parquet(run_dir / "linked" / "_persons.parquet")["person_key"])
+    indexed = set(pd.read_parquet(run.persons)["person_key"])
     on_roster = {int(p) for p, k in keys.items() if k in indexed}
     return keys, on_roster
 
 
 def evaluate_linkage(
-    university: Path, run_dir: Path, entities: Mapping[str, str], keyring: Keyring
+    university: Path, run: RunLayout, entities: Mapping[str, str], keyring: Keyring
 ) -> tuple[list[LinkScore], set[str]]:
     """Per activity source linkage scores; also the record keys of real persons on no roster.
 
@@ -452,16 +452,14 @@ def evaluate_linkage(
     person_of = pd.Series(
         truth["person_id"].to_numpy(), index=truth["record_key"].astype(str).to_numpy()
     )
-    keys, on_roster = expected_person_keys(university, run_dir, keyring)
+    keys, on_roster = expected_person_keys(university, run, keyring)
     scores: list[LinkScore] = []
     unknown_ok: set[str] = set()
     for source, entity in entities.items():
         if entity not in ACTIVITY_ENTITIES:
             continue
-        linked = pd.read_parquet(
-            run_dir / "linked" / f"{source}.parquet", columns=["record_key", "person_key"]
-        )
-        link_q = run_dir / "quarantine" / f"{source}.link.parquet"
+        linked = pd.read_parquet(run.linked(source), columns=["record_key", "person_key"])
+        link_q = run.link_quarantine(source)
         rejected = pd.read_parquet(link_q, columns=["record_key", "reasons"])
         rejected = rejected[rejected["reasons"].astype(str).isin(list(LINK_REASONS))]
         frame = pd.concat(
@@ -508,16 +506,17 @@ def evaluate_run(data_dir: Path, run_id: str, config: Path | None = None) -> Eva
     from datetime import date
 
     from islandbridge.context import RunContext
-    from islandbridge.io import read_json
+    from islandbridge.run_layout import RunPlan, read_result
     from islandbridge.secrets import load_run_keyring
 
     ctx = RunContext(Path(data_dir).resolve(), config, run_id, date.today())  # noqa: DTZ011
     university = ctx.sources_dir.parent
-    plan = read_json(ctx.run_dir / "plan.json")
-    entities = {name: ctx.config.source(name).entity for name in plan["sources"]}
-    linkage, unknown_ok = evaluate_linkage(university, ctx.run_dir, entities, load_run_keyring(ctx))
+    plan = read_result(RunPlan, ctx.layout.plan)
+    entities = {name: ctx.config.source(name).entity for name in plan.sources}
+    run = ctx.layout
+    linkage, unknown_ok = evaluate_linkage(university, run, entities, load_run_keyring(ctx))
     classes, unexplained, unmapped = evaluate_quality(
-        university, ctx.run_dir, entities, unknown_ok=unknown_ok
+        university, run, entities, unknown_ok=unknown_ok
     )
     log.info("evaluated run %s: %d classes, %d sources", run_id, len(classes), len(linkage))
     return Evaluation(classes, linkage, unexplained, unmapped)

@@ -1,0 +1,177 @@
+"""Who is who across departments: every source of a run linked on tokens only.
+
+What linkage does with a source follows its entity's role in the canonical schema
+(:class:`domain.EntityRole`), not its name:
+
+* **roster** sources define the persons (the person index is built from them); a
+  roster row is linked to the person of its ID token;
+* **calendar** sources (meetings) belong to branches, not people: passed through;
+* **activity** sources are linked to persons by their key tokens (in the order of
+  trust :data:`KEY_PRIORITY`), with a keyed name check where the source carries the
+  configured name encoding, and an optional probabilistic fallback per source. An
+  activity whose entity names a calendar (sign-ins → meetings) is first checked
+  against it: a sign-in on a day its branch held no meeting is quarantined.
+
+Every input row ends in exactly one of ``linked`` or ``quarantined`` (with reasons).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from domain import EntityRole, entity
+from integrate.person_index import PersonIndex, build_person_index
+from integrate.record_linkage import UNKNOWN_PERSON, link_records
+
+__all__ = [
+    "KEY_PRIORITY",
+    "FallbackRule",
+    "LinkageOutcome",
+    "LinkageRules",
+    "SourceLinkage",
+    "link_sources",
+]
+
+log = logging.getLogger(__name__)
+
+#: Token columns tried in this order of trust.
+KEY_PRIORITY = (
+    "id_number_token",
+    "student_no_token",
+    "staff_no_token",
+    "person_no_token",
+    "mobile_token",
+)
+
+
+@dataclass(frozen=True)
+class FallbackRule:
+    """Probabilistic linkage, on keyed encodings, of a source's rows that no token links."""
+
+    on: tuple[str, ...] = ("name_bloom",)
+    block_on: str | None = None
+    threshold: float = 0.85
+    ambiguity_margin: float = 0.02
+
+
+@dataclass(frozen=True)
+class LinkageRules:
+    """How activity records are linked: the name check and per-source fallbacks."""
+
+    name_check: str | None = "name_bloom"
+    name_threshold: float = 0.6
+    fallback: Mapping[str, FallbackRule] = field(default_factory=dict)
+    #: roster attributes the index keeps per person (for blocking a fallback)
+    attributes: tuple[str, ...] = ("branch_id",)
+
+
+@dataclass(frozen=True)
+class SourceLinkage:
+    """One source's linkage: its linked rows (with ``person_key``), its quarantine."""
+
+    linked: pd.DataFrame
+    quarantined: pd.DataFrame
+
+    def counts(self) -> dict[str, object]:
+        reasons = self.quarantined["reasons"].astype("string").str.split(";").explode()
+        return {
+            "in": len(self.linked) + len(self.quarantined),
+            "linked": len(self.linked),
+            "quarantined": len(self.quarantined),
+            "reasons": {str(k): int(v) for k, v in reasons.value_counts().items()},
+        }
+
+
+@dataclass(frozen=True)
+class LinkageOutcome:
+    index: PersonIndex
+    sources: dict[str, SourceLinkage]
+
+
+def _keys_of(frame: pd.DataFrame) -> list[str]:
+    return [c for c in KEY_PRIORITY if c in frame.columns and frame[c].notna().any()]
+
+
+def _no_rows_rejected(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.iloc[0:0].assign(reasons=pd.Series(dtype="string"))
+
+
+def _link_roster(frame: pd.DataFrame, index: PersonIndex) -> SourceLinkage:
+    has_id = frame["id_number_token"].notna()
+    keys = index.persons.set_index("id_number_token")["person_key"]
+    linked = frame[has_id].assign(person_key=frame.loc[has_id, "id_number_token"].map(keys))
+    rejected = frame[~has_id].assign(reasons=UNKNOWN_PERSON)
+    return SourceLinkage(linked, rejected)
+
+
+def _link_activity(
+    name: str,
+    frame: pd.DataFrame,
+    index: PersonIndex,
+    rules: LinkageRules,
+    calendar: pd.DataFrame | None,
+) -> SourceLinkage:
+    from quality import check_meeting_signins
+
+    if frame.empty:  # e.g. the source's only export was refused
+        return SourceLinkage(
+            frame.assign(person_key=pd.Series(dtype="string")), _no_rows_rejected(frame)
+        )
+    rejected = [_no_rows_rejected(frame)]
+    if calendar is not None:
+        frame, no_event = check_meeting_signins(frame, calendar)
+        rejected.append(no_event)
+    name_check = rules.name_check if rules.name_check in frame.columns else None
+    fallback = rules.fallback.get(name)
+    result = link_records(
+        frame,
+        index,
+        keys=_keys_of(frame),
+        name_check=name_check,
+        name_threshold=rules.name_threshold,
+        fallback_on=list(fallback.on) if fallback else None,
+        block_on=fallback.block_on if fallback else None,
+        fallback_threshold=fallback.threshold if fallback else 0.85,
+        ambiguity_margin=fallback.ambiguity_margin if fallback else 0.02,
+    )
+    rejected.append(result.quarantined)
+    return SourceLinkage(result.linked, pd.concat(rejected, ignore_index=True))
+
+
+def link_sources(
+    frames: Mapping[str, tuple[str, pd.DataFrame]], rules: LinkageRules | None = None
+) -> LinkageOutcome:
+    """Link every source (name → (entity, tokenised frame)) of a run.
+
+    Raises ``ValueError`` when no source has a roster entity: nobody to link to.
+    """
+    rules = rules or LinkageRules()
+    roles = {name: entity(ent).role for name, (ent, _) in frames.items()}
+    rosters = [f for name, (_, f) in frames.items() if roles[name] == EntityRole.ROSTER]
+    if not rosters:
+        raise ValueError("no roster source in this run: nobody to link activity records to")
+    index = build_person_index(rosters, attributes=rules.attributes)
+    calendars: dict[str, list[pd.DataFrame]] = {}
+    for name, (ent, frame) in frames.items():
+        if roles[name] == EntityRole.CALENDAR:
+            calendars.setdefault(ent, []).append(frame)
+    out: dict[str, SourceLinkage] = {}
+    for name, (ent, frame) in frames.items():
+        if roles[name] == EntityRole.ROSTER:
+            out[name] = _link_roster(frame, index)
+        elif roles[name] == EntityRole.CALENDAR:
+            out[name] = SourceLinkage(frame, _no_rows_rejected(frame))
+        else:
+            wanted = entity(ent).calendar
+            calendar = (
+                pd.concat(calendars[wanted], ignore_index=True)
+                if wanted and wanted in calendars
+                else None
+            )
+            out[name] = _link_activity(name, frame, index, rules, calendar)
+        log.info("linkage %s: %s", name, {k: v for k, v in out[name].counts().items()})
+    return LinkageOutcome(index=index, sources=out)

@@ -1,0 +1,127 @@
+"""The link stage: who is who across departments, on tokens only.
+
+It runs once every source's chain has finished, whatever its outcome. A source whose
+chain failed in this run is carried over from the last publication (tokenised again
+under the active key if needed) and marked ``failed``; one that no publication holds
+is left out and marked ``failed`` without data (publish then refuses, unless the
+steward overrides). The linkage itself is :func:`integrate.linkage_plan.link_sources`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import TYPE_CHECKING
+
+from islandbridge.io import read_parquet, write_parquet
+from islandbridge.run_layout import (
+    ExtractResult,
+    LinkResult,
+    RunPlan,
+    SourceStatus,
+    read_result,
+    write_result,
+)
+from islandbridge.stages.plan import run_context
+from islandbridge.stages.sources import carried_tokens, carry
+
+if TYPE_CHECKING:
+    from integrate.linkage_plan import LinkageRules
+    from islandbridge.config import LinkageConfig
+
+__all__ = ["link", "linkage_rules", "source_statuses"]
+
+log = logging.getLogger(__name__)
+
+
+def _failure_of(plan: RunPlan, source: str) -> str:
+    _, ctx = run_context(plan)
+    path = ctx.layout.failures
+    found = ""
+    if path.is_file():
+        for line in path.read_text(encoding="utf-8").splitlines():
+            entry = json.loads(line)
+            if entry.get("source") == source:
+                found = f"{entry['stage']}: {entry['problem']}"
+    return found or "its tasks did not finish"
+
+
+def _recover(plan: RunPlan, source: str) -> SourceStatus:
+    """A source whose chain failed: carried from the last publication when possible."""
+    problem = _failure_of(plan, source)
+    if plan.previous is None or source not in plan.previous.sources:
+        return SourceStatus(source=source, status="failed", carried=False, problem=problem)
+    try:
+        result = carry(plan, source)
+        carried_tokens(plan, source)
+    except Exception as exc:  # any failure to recover leaves the source out
+        log.warning("source %s: cannot be carried over (%s)", source, type(exc).__name__)
+        return SourceStatus(source=source, status="failed", carried=False, problem=problem)
+    return SourceStatus(
+        source=source, status="failed", carried=True, origin=result.origin, problem=problem
+    )
+
+
+def source_statuses(plan: RunPlan) -> dict[str, SourceStatus]:
+    """How each source stands after its chain: fresh, carried, or failed (± carried)."""
+    _, ctx = run_context(plan)
+    out = {}
+    for source in plan.sources:
+        if ctx.layout.result("pseudonymise", source).is_file():
+            extracted = read_result(ExtractResult, ctx.layout.result("extract", source))
+            out[source] = SourceStatus(
+                source=source,
+                status=extracted.mode,
+                carried=extracted.mode == "carried",
+                origin=extracted.origin,
+            )
+        else:
+            out[source] = _recover(plan, source)
+    return out
+
+
+def linkage_rules(config: LinkageConfig) -> LinkageRules:
+    """The configured linkage as the library's rules."""
+    from integrate.linkage_plan import FallbackRule, LinkageRules
+
+    return LinkageRules(
+        name_check=config.name_check,
+        name_threshold=config.name_threshold,
+        fallback={
+            name: FallbackRule(
+                on=tuple(f.on),
+                block_on=f.block_on,
+                threshold=f.threshold,
+                ambiguity_margin=f.ambiguity_margin,
+            )
+            for name, f in config.fallback.items()
+        },
+    )
+
+
+def link(run: dict) -> dict:
+    """Link every source that has data; writes linked rows, link quarantine, the index and
+    the LinkResult; returns a compact summary (persons, each source's status) for XCom."""
+    from integrate.linkage_plan import link_sources
+
+    plan, ctx = run_context(run)
+    layout, config = ctx.layout, ctx.config
+    statuses = source_statuses(plan)
+    present = [s for s in plan.sources if statuses[s].status != "failed" or statuses[s].carried]
+    frames = {s: (config.source(s).entity, read_parquet(layout.tokens(s))) for s in present}
+    outcome = link_sources(frames, linkage_rules(config.linkage))
+    write_parquet(outcome.index.persons, layout.persons)
+    for name, linkage in outcome.sources.items():
+        write_parquet(linkage.linked, layout.linked(name))
+        write_parquet(linkage.quarantined, layout.link_quarantine(name))
+    result = LinkResult(
+        persons=len(outcome.index.persons),
+        index=outcome.index.stats,
+        sources={name: linkage.counts() for name, linkage in outcome.sources.items()},
+        status=statuses,
+    )
+    failed = [s for s, st in statuses.items() if st.status == "failed"]
+    if failed:
+        log.warning("sources that failed in this run: %s", ", ".join(failed))
+    write_result(result, layout.result("link"))
+    return {"persons": result.persons, "status": {s: st.status for s, st in statuses.items()}}

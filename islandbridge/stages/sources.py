@@ -1,0 +1,214 @@
+"""The per-source stages: extract, validate, pseudonymise (mapped over the sources).
+
+A source the plan carries over is not read again: its finished files are linked
+from the run behind the current publication, and it is tokenised again only when
+the active key is not the one its tokens were made under (after ``keys rotate``).
+Each stage writes its typed result to the run folder and returns it for XCom.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import asdict
+
+import pandas as pd
+
+from islandbridge.errors import StageRefused, describe_failure
+from islandbridge.io import read_parquet, write_parquet
+from islandbridge.run_layout import (
+    ExtractResult,
+    PseudonymiseResult,
+    RefusedInput,
+    RunPlan,
+    SourceOrigin,
+    ValidateResult,
+    read_result,
+    write_result,
+)
+from islandbridge.stages.plan import run_context
+
+__all__ = [
+    "carried_tokens",
+    "carry",
+    "extract",
+    "pseudonymise",
+    "record_failure",
+    "retokenise",
+    "validate",
+]
+
+log = logging.getLogger(__name__)
+
+
+def carry(plan: RunPlan, source: str) -> ExtractResult:
+    """Link a source's files of the last publication's run into this run."""
+    plan, ctx = run_context(plan)
+    if plan.previous is None:
+        raise StageRefused(f"source {source}: nothing published yet to carry over")
+    try:
+        ctx.layout.carry_from(ctx.data.run(plan.previous.run_id), source)
+    except FileNotFoundError as exc:
+        raise StageRefused(f"cannot carry source {source} over: missing {exc}") from None
+    before = read_result(ExtractResult, ctx.layout.result("extract", source))
+    result = before.model_copy(update={"mode": "carried", "watermark": None})
+    write_result(result, ctx.layout.result("extract", source))
+    log.info("source %s: carried over from run %s", source, plan.previous.run_id)
+    return result
+
+
+def _origin(plan: RunPlan, source: str, inputs: list[dict]) -> SourceOrigin:
+    """Unchanged inputs keep the origin they had, so the publication stays the same."""
+    digests = [str(i.get("sha256", "")) for i in inputs]
+    earlier = plan.previous.sources.get(source) if plan.previous else None
+    if earlier is not None and earlier.inputs_sha256 == digests:
+        return earlier
+    return SourceOrigin(run_id=plan.run_id, run_at=plan.started_at, inputs_sha256=digests)
+
+
+def extract(run: dict, source: str) -> dict:
+    """Land one source's raw rows with provenance (or carry it over, as planned)."""
+    from connectors import extract_to_landing
+
+    plan, ctx = run_context(run)
+    if source not in plan.fresh:
+        return carry(plan, source).to_json()
+    layout = ctx.layout
+    landing = extract_to_landing(
+        ctx.config.source(source),
+        ctx.extract_context(),
+        layout.landing(source),
+        layout.provenance(source),
+        layout.refused_quarantine(source),
+    )
+    inputs = [asdict(i) for i in landing.inputs]
+    result = ExtractResult(
+        source=source,
+        mode="fresh",
+        rows=landing.rows,
+        refused=[
+            RefusedInput(
+                location=i.location,
+                reason=i.rejected_reason,
+                rows=i.rows,
+                rows_unknown=i.rows_unknown,
+            )
+            for i in landing.rejected
+        ],
+        inputs=inputs,
+        origin=_origin(plan, source, inputs),
+        watermark=landing.watermark,
+    )
+    return write_result(result, layout.result("extract", source))
+
+
+def validate(run: dict, source: str) -> dict:
+    """Standardise to the canonical schema, run the quality gate, quarantine false rows."""
+    from connectors import standardise
+    from islandbridge.settings import quality_config
+    from quality import collapse_duplicates, validate_frame
+
+    plan, ctx = run_context(run)
+    layout = ctx.layout
+    if source not in plan.fresh:
+        return read_result(ValidateResult, layout.result("validate", source)).to_json()
+    spec = ctx.config.source(source)
+    frame = standardise(read_parquet(layout.landing(source)), spec)
+    verdict = validate_frame(
+        frame,
+        entity=spec.entity,
+        config=quality_config(ctx),
+        as_of=ctx.as_of,
+        data_docs_dir=ctx.data.data_docs(layout, source),
+    )
+    kept, merged = collapse_duplicates(
+        verdict.accepted, entity=spec.entity, rejected=verdict.quarantined
+    )
+    kept = kept.drop(columns=["parse_errors", "flags"], errors="ignore")
+    quarantined = pd.concat([verdict.quarantined, merged], ignore_index=True)
+    write_parquet(kept, layout.accepted(source))
+    write_parquet(quarantined, layout.quality_quarantine(source))
+    counts = quarantined["reasons"].str.split(";").explode().value_counts().to_dict()
+    result = ValidateResult(
+        source=source,
+        rows_in=len(frame),
+        accepted=len(kept),
+        quarantined=len(quarantined),
+        reasons={str(k): int(v) for k, v in counts.items()},
+        data_docs=str(verdict.data_docs_index or ""),
+    )
+    return write_result(result, layout.result("validate", source))
+
+
+def retokenise(plan: RunPlan, source: str, *, carried: bool) -> PseudonymiseResult:
+    """Pseudonymise a source's accepted rows under the active key (the field policy)."""
+    from anonymize import Vault, pseudonymise_frame
+    from islandbridge.secrets import load_run_keyring, vault_location
+    from islandbridge.settings import privacy_policy
+
+    plan, ctx = run_context(plan)
+    layout = ctx.layout
+    keyring = load_run_keyring(ctx)
+    if keyring.active_id != plan.key_id:
+        raise StageRefused(
+            f"the active token key changed during this run ({plan.key_id} → "
+            f"{keyring.active_id}); run again so that every source uses one key"
+        )
+    frame = read_parquet(layout.accepted(source))
+    with Vault(vault_location(ctx), keyring) as vault:
+        tokens, report = pseudonymise_frame(
+            frame,
+            entity=ctx.config.source(source).entity,
+            policy=privacy_policy(ctx),
+            keyring=keyring,
+            vault=vault,
+        )
+    write_parquet(tokens, layout.tokens(source))
+    result = PseudonymiseResult(
+        source=source,
+        rows=len(tokens),
+        key_id=keyring.active_id,
+        operators=report.operators,
+        unpoliced=sorted(report.unpoliced),
+        vaulted=report.vaulted,
+        retokenised=carried,
+    )
+    write_result(result, layout.result("pseudonymise", source))
+    return result
+
+
+def carried_tokens(plan: RunPlan, source: str) -> PseudonymiseResult:
+    """A carried source's tokens under the active key: kept when they were made under it,
+    else made again from its accepted rows (after ``keys rotate``)."""
+    _, ctx = run_context(plan)
+    before = read_result(PseudonymiseResult, ctx.layout.result("pseudonymise", source))
+    if before.key_id == plan.key_id:
+        return before
+    log.info(
+        "source %s: tokens of key %s, active key %s: tokenised again",
+        source,
+        before.key_id,
+        plan.key_id,
+    )
+    return retokenise(plan, source, carried=True)
+
+
+def pseudonymise(run: dict, source: str) -> dict:
+    """Replace personal fields by tokens per the field policy (see :func:`carried_tokens`
+    for a carried source)."""
+    plan, _ = run_context(run)
+    if source not in plan.fresh:
+        return carried_tokens(plan, source).to_json()
+    return retokenise(plan, source, carried=False).to_json()
+
+
+def record_failure(run: dict, source: str, stage: str, exc: BaseException) -> None:
+    """Note why a source's stage failed (for the summary); never a value, only our own
+    messages or the exception's type."""
+    _, ctx = run_context(run)
+    path = ctx.layout.failures
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    line = {"source": source, "stage": stage, "problem": describe_failure(exc)}
+    with path.open("a", encoding="utf-8") as handle:
+        handle.write(json.dumps(line, ensure_ascii=False) + "\n")
+    path.chmod(0o600)

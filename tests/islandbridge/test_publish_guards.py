@@ -1,0 +1,210 @@
+"""The publish stage's guards, each with its known-bad case: rows lost between link and
+publish, a refused file miscounted, a table that shrinks, a source with no data, a
+publication that would mix key versions."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from islandbridge.run_layout import DataLayout, ExtractResult, read_result, write_result
+
+pytestmark = [pytest.mark.xdist_group("guards")]
+
+MEMBERS, SEED = 400, 17
+
+
+def _lenient_config(folder: Path) -> Path:
+    """The demo configuration with a larger suppression budget (a university this small
+    cannot meet k=5 within the demo's 5% budget; the gate is not under test here)."""
+    from islandbridge.config import default_config_path
+
+    shutil.copytree(default_config_path().parent, folder)
+    privacy = folder / "privacy.yaml"
+    privacy.write_text(
+        privacy.read_text("utf-8").replace(
+            "max_suppression_rate: 0.05", "max_suppression_rate: 0.5"
+        )
+    )
+    return folder / "islandbridge.yaml"
+
+
+@pytest.fixture(scope="module")
+def base(tmp_path_factory) -> Iterator[dict]:
+    """A university with one complete run published, its youth-league API served."""
+    from islandbridge import stages
+    from islandbridge.demo import ensure_demo_secrets, ensure_university
+    from islandbridge.synth.volunteer_api import serve_volunteer_api
+
+    data = tmp_path_factory.mktemp("guards") / "data"
+    config = _lenient_config(data.parent / "config")
+    ensure_university(data, members=MEMBERS, seed=SEED)
+    ensure_demo_secrets(data)
+    names = ("ISLANDBRIDGE_VOLUNTEER_API_URL", "ISLANDBRIDGE_VOLUNTEER_API_TOKEN")
+    saved = {k: os.environ.get(k) for k in names}
+    token = secrets.token_urlsafe(16)
+    records = data / "university" / "sources" / "volunteer_records.json"
+    with serve_volunteer_api(records, token=token) as api:
+        os.environ[names[0]], os.environ[names[1]] = f"{api.url}/api/v1/records", token
+        try:
+            summary = stages.run_inline({"data_dir": str(data), "config": str(config)}, "base")
+            yield {"data": data, "config": config, "summary": summary}
+        finally:
+            for key, value in saved.items():
+                os.environ.pop(key) if value is None else os.environ.__setitem__(key, value)
+
+
+@pytest.fixture
+def installation(base, tmp_path) -> dict:
+    """A private copy of the base installation (the tests change it)."""
+    data = tmp_path / "data"
+    shutil.copytree(base["data"], data, symlinks=True)
+    return {**base, "data": data, "params": {"data_dir": str(data), "config": str(base["config"])}}
+
+
+def _until_link(params: dict, run_id: str) -> dict:
+    """A run planned, its sources processed and linked; publish is left to the test."""
+    from islandbridge import stages
+
+    run = stages.plan(params, run_id, None)
+    for source in run["sources"]:
+        for stage in (stages.extract, stages.validate, stages.pseudonymise):
+            stage(run, source)
+    stages.link(run)
+    return run
+
+
+def _current(data: Path) -> str:
+    return (data / "published" / "current").readlink().name
+
+
+def test_a_row_dropped_between_link_and_publish_refuses_the_publication(installation, monkeypatch):
+    import integrate.assembly
+    from integrate import PublishError
+    from islandbridge import stages
+
+    run = _until_link({**installation["params"], "sources": ["branch_signins"]}, "dropped")
+    real = integrate.assembly.build_unified_dataset
+
+    def losing_a_row(frames, **kwargs):
+        frames = dict(frames)
+        frames["fact_attendance"] = frames["fact_attendance"].iloc[1:]
+        return real(frames, **kwargs)
+
+    monkeypatch.setattr(integrate.assembly, "build_unified_dataset", losing_a_row)
+    before = _current(installation["data"])
+    with pytest.raises(PublishError, match=r"branch_signins\]: accepted \d+ != suppressed"):
+        stages.publish(run)
+    assert _current(installation["data"]) == before
+
+
+def test_a_miscounted_refused_file_refuses_the_publication(installation):
+    from integrate import PublishError
+    from islandbridge import stages
+
+    run = _until_link({**installation["params"], "sources": ["finance_dues"]}, "miscounted")
+    path = DataLayout(installation["data"]).run("miscounted").result("extract", "finance_dues")
+    result = read_result(ExtractResult, path)
+    assert result.refused, "the demo's finance export is tampered: refused whole"
+    wrong = result.refused[0].model_copy(update={"rows": result.refused[0].rows + 1})
+    write_result(result.model_copy(update={"refused": [wrong, *result.refused[1:]]}), path)
+    with pytest.raises(PublishError, match=r"finance_dues\]: in \d+ != accepted"):
+        stages.publish(run)
+
+
+def _halve_learning_export(data: Path) -> None:
+    """The learning platform re-sends a signed export with half of its records."""
+    from connectors.signatures import load_private_key, sign_file
+
+    export = data / "university" / "sources" / "learning_platform.jsonl"
+    lines = export.read_text("utf-8").splitlines(keepends=True)
+    export.write_text("".join(lines[: len(lines) // 2]), encoding="utf-8")
+    sign_file(load_private_key(data / "university" / "department_keys" / "learning.key"), export)
+
+
+def test_a_table_shrinking_beyond_the_limit_is_refused_unless_overridden(installation):
+    from islandbridge import stages
+    from islandbridge.errors import PublishRefused
+
+    data, params = installation["data"], installation["params"]
+    before = _current(data)
+    _halve_learning_export(data)
+    with pytest.raises(PublishRefused, match=r"fact_study would shrink from [\d,]+ to [\d,]+"):
+        stages.run_inline({**params, "sources": ["learning_platform"]}, "shrunk")
+    assert _current(data) == before
+    summary = json.loads(DataLayout(data).run("shrunk").summary.read_text("utf-8"))
+    assert summary["published"]["status"] == "refused" and summary["degraded"]
+    assert "--allow-shrink" in summary["published"]["message"]
+
+    allowed = stages.run_inline(
+        {**params, "sources": ["learning_platform"], "allow_shrink": True}, "allowed"
+    )
+    assert allowed["published"]["status"] == "published"
+    manifest = json.loads((data / "published" / "current" / "manifest.json").read_text("utf-8"))
+    [override] = manifest["shrink_override"]["tables"]
+    assert override["table"] == "fact_study" and override["after"] < override["before"]
+
+
+def test_a_source_without_any_data_is_refused_unless_overridden(tmp_path, base, monkeypatch):
+    """The first run of an installation, with the youth league's API down: nothing to carry."""
+    from islandbridge import stages
+    from islandbridge.errors import PublishRefused
+
+    data = tmp_path / "fresh"
+    shutil.copytree(base["data"] / "university", data / "university")
+    shutil.copytree(base["data"] / "secrets", data / "secrets")
+    params = {"data_dir": str(data), "config": str(base["config"])}
+    monkeypatch.setenv("ISLANDBRIDGE_VOLUNTEER_API_URL", "http://127.0.0.1:9/api")
+    with pytest.raises(PublishRefused, match="source league_volunteer has no data"):
+        stages.run_inline(params, "first", isolate=True)
+    assert not (data / "published" / "current").exists()
+    summary = stages.run_inline({**params, "allow_shrink": True}, "first_allowed", isolate=True)
+    assert summary["failed_sources"] == ["league_volunteer"] and summary["degraded"]
+    assert "fact_volunteer" not in summary["published"]["tables"]
+    manifest = json.loads((data / "published" / "current" / "manifest.json").read_text("utf-8"))
+    assert manifest["shrink_override"]["missing_sources"] == ["league_volunteer"]
+
+
+def test_a_failed_source_is_carried_and_the_run_is_degraded(installation, monkeypatch):
+    from islandbridge import stages
+
+    monkeypatch.setenv("ISLANDBRIDGE_VOLUNTEER_API_URL", "http://127.0.0.1:9/api")
+    summary = stages.run_inline(installation["params"], "api_down", isolate=True)
+    row = next(r for r in summary["sources"] if r["source"] == "league_volunteer")
+    assert row["status"] == "failed" and row["carried"] and row["origin_run"] == "base"
+    assert "ConnectError" in row["problem"]
+    assert summary["degraded"] and summary["published"]["status"] == "published"
+    assert summary["published"]["tables"] == installation["summary"]["published"]["tables"]
+
+
+def test_a_carried_source_is_tokenised_again_after_key_rotation(installation):
+    from anonymize import rotate_keyring_file
+    from islandbridge import stages
+
+    data, params = installation["data"], installation["params"]
+    old = pd.read_parquet(data / "published" / "current" / "dim_person.parquet")
+    new_key = rotate_keyring_file(data / "secrets" / "keyring.json")
+    summary = stages.run_inline({**params, "sources": ["hr_roster"]}, "rotated")
+    assert summary["published"]["tables"] == installation["summary"]["published"]["tables"]
+    run = DataLayout(data).run("rotated")
+    for source in run_sources(run):
+        tokens = pd.read_parquet(run.tokens(source))
+        for column in (c for c in tokens.columns if c.endswith("_token")):
+            assert tokens[column].dropna().str.startswith(f"{new_key}:").all(), (source, column)
+    manifest = json.loads((data / "published" / "current" / "manifest.json").read_text("utf-8"))
+    assert manifest["key_id"] == new_key
+    new = pd.read_parquet(data / "published" / "current" / "dim_person.parquet")
+    assert len(new) == len(old) and not set(new["person_key"]) & set(old["person_key"])
+
+
+def run_sources(run) -> list[str]:
+    from islandbridge.run_layout import RunPlan
+
+    return read_result(RunPlan, run.plan).sources
