@@ -25,8 +25,9 @@ REASONS: dict[str, ReasonText] = {
         "resident ID number malformed (18 characters, 17 digits then a digit or X)",
     ),
     "id_region": ReasonText(
-        "身份证号地区码不在GB/T 2260行政区划代码中",
-        "resident ID number region code is not a GB/T 2260 code",
+        "身份证号地区码不是GB/T 2260行政区划代码（含历史代码），或在出生前已撤销",
+        "resident ID number region code is no GB/T 2260 division code (current or historical), "
+        "or was abolished before the birth",
     ),
     "id_birth_date": ReasonText(
         "身份证号中的出生日期不存在或不合理",
@@ -61,6 +62,10 @@ REASONS: dict[str, ReasonText] = {
     "mobile_format": ReasonText(
         "手机号码格式错误（应为1[3-9]开头的11位数字）",
         "mobile number malformed (11 digits starting 1[3-9])",
+    ),
+    "mobile_unallocated": ReasonText(
+        "手机号码不在已分配的号段内（依据libphonenumber号段数据）",
+        "mobile number is in no allocated Chinese mobile range (libphonenumber metadata)",
     ),
     "dues_amount_out_of_range": ReasonText(
         "党费金额不符合该类人员的缴纳标准", "dues amount is outside the rule for the person type"

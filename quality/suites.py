@@ -94,7 +94,7 @@ def _resident_id(rule: ResidentIdRule, cols: set[str], as_of: date) -> list[Expe
 
 
 def _mobile(rule: MobileRule, cols: set[str], as_of: date) -> list[Expectation]:
-    return [ExpectColumnValuesToBeCnMobile(column=rule.column)]
+    return [ExpectColumnValuesToBeCnMobile(column=rule.column, check=rule.check)]
 
 
 def _hours(rule: HoursWithinDayRule, cols: set[str], as_of: date) -> list[Expectation]:

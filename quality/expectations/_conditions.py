@@ -13,7 +13,12 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from domain.identifiers import MOBILE_PATTERN, PROVINCE_CODES, check_digits_ok
+from domain.identifiers import (
+    MOBILE_PATTERN,
+    check_digits_ok,
+    cn_mobile_allocated,
+    region_codes_ok,
+)
 
 __all__ = [
     "RESIDENT_ID_CHECKS",
@@ -25,6 +30,7 @@ __all__ = [
     "ladder_in_order",
     "min_age_at",
     "min_age_on_id",
+    "mobile_allocated",
     "mobile_ok",
     "resident_id_ok",
     "span_days_between",
@@ -51,7 +57,8 @@ def _embedded_birth(text: pd.Series) -> pd.Series:
 
 def resident_id_ok(ids: pd.Series, checks: list[str], as_of: date | None = None) -> pd.Series:
     """GB 11643 checks on ID numbers: any of ``format`` (18 chars, 17 digits + digit/X),
-    ``region`` (GB/T 2260 province code), ``birth_date`` (embedded date real, 1900..as_of),
+    ``region`` (a GB/T 2260 division code, historical ones included, still in force in or after
+    the embedded birth year), ``birth_date`` (embedded date real, 1900..as_of),
     ``check_digit`` (ISO 7064 MOD 11-2). Only well-formed numbers are judged by the last three.
     """
     unknown = set(checks) - set(RESIDENT_ID_CHECKS)
@@ -66,7 +73,7 @@ def resident_id_ok(ids: pd.Series, checks: list[str], as_of: date | None = None)
         return ok
     sub = pd.Series(True, index=good.index)
     if "region" in checks:
-        sub &= good.str[:2].isin(PROVINCE_CODES).astype(bool)
+        sub &= region_codes_ok(good.str[:6], good.str[6:10])
     if "birth_date" in checks:
         born = _embedded_birth(good)
         limit = pd.Timestamp(as_of) if as_of else pd.Timestamp.today().normalize()
@@ -102,6 +109,11 @@ def mobile_ok(mobiles: pd.Series) -> pd.Series:
     # domain.MOBILE_PATTERN, with ASCII digits only (\d would admit full-width ones)
     pattern = MOBILE_PATTERN.pattern.strip("^$").replace("\\d", "[0-9]")
     return mobiles.astype("string").str.fullmatch(pattern).fillna(False).astype(bool)
+
+
+def mobile_allocated(mobiles: pd.Series) -> pd.Series:
+    """A well-formed mobile is in a range libphonenumber lists for China (others pass)."""
+    return _bool(cn_mobile_allocated(mobiles))
 
 
 def dates_not_after(dates: pd.Series, as_of: date) -> pd.Series:

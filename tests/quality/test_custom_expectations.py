@@ -228,3 +228,24 @@ def test_dues_amount_expectation_uses_the_person_type_range() -> None:
         column_list=["amount", "kind"], ranges={"student": [20, 240], "faculty": [500, 300000]}
     )
     assert _unexpected(frame, expectation) == [1, 3]
+
+
+def test_cn_mobile_allocated_expectation_refuses_unallocated_ranges() -> None:
+    frame = pd.DataFrame(
+        {
+            "mobile": pd.array(
+                ["13800001111", "14012345678", "16312345678", "19412345678", "1280000", None],
+                dtype="string",
+            )
+        }
+    )
+    expectation = ExpectColumnValuesToBeCnMobile(column="mobile", check="allocated")
+    assert _unexpected(frame, expectation) == [1, 2, 3]  # the malformed one is format's
+
+
+def test_resident_id_region_is_checked_against_the_division_table() -> None:
+    frame = _ids(GOOD_ID, make_id(region="999999"), make_id(region="110199"), None)
+    expectation = ExpectColumnValuesToBeValidResidentId(
+        column="id_number", checks=["region"], as_of="2026-06-30"
+    )
+    assert _unexpected(frame, expectation) == [1, 2]
