@@ -1,9 +1,12 @@
 """Extraction into the landing zone, with provenance.
 
 One extraction writes ``<landing>/<source>.parquet`` (the department's own
-columns as text, plus ``record_key``) and ``<source>.provenance.json``: inputs
-with SHA-256, size, encoding, rows and signature verdict, and for incremental
-SQL sources the watermark reached (committed only after the run publishes).
+columns as text, plus ``record_key`` and the reader's row problems, ``__problems``)
+and ``<source>.provenance.json``: inputs with SHA-256, size, encoding, rows,
+signature verdict and spreadsheet findings (hidden sheets and rows, merged ranges),
+and for incremental SQL sources the watermark reached (committed only after the run
+publishes). A third-party error while landing is reduced to its type (it may quote a
+value).
 Files are written to a temporary name and renamed, so a crash never leaves a
 half-written landing.
 The landing zone is restricted: owner-only folder and files.
@@ -20,7 +23,13 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from connectors.base import Connector, ExtractContext, InputFile
+from connectors.base import (
+    READER_PROBLEMS,
+    Connector,
+    ExtractContext,
+    InputFile,
+    reduced_error,
+)
 from connectors.files import FileConnector
 from connectors.http import HttpConnector
 from connectors.mapping import check_contract
@@ -115,6 +124,7 @@ def extract_to_landing(source: SourceConfig, context: ExtractContext, landing_di
     keep = ["record_key", *source.columns]
     if source.file:
         keep += [f"__file_{f}" for f in source.file.filename_fields]
+    keep.append(READER_PROBLEMS)
     schema = pa.schema([(c, pa.string()) for c in keep])
     inputs: dict[str, InputFile] = {}
     rows = 0
@@ -128,8 +138,14 @@ def extract_to_landing(source: SourceConfig, context: ExtractContext, landing_di
                 chunk.input.rows = _count_lines(path) if path.is_file() else 0
                 continue
             check_contract(list(chunk.frame.columns), source, chunk.input.location)
-            frame = chunk.frame[keep].astype("string")
-            writer.write_table(pa.Table.from_pandas(frame, schema=schema, preserve_index=False))
+            frame = chunk.frame.reindex(columns=keep).astype("string")
+            try:
+                table = pa.Table.from_pandas(frame, schema=schema, preserve_index=False)
+            except Exception as exc:  # pyarrow's text quotes the value it cannot convert
+                raise reduced_error(
+                    source.name, chunk.input.location, "cannot be landed", exc
+                ) from None
+            writer.write_table(table)
             rows += len(frame)
     except BaseException:
         writer.close()

@@ -21,7 +21,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
-from connectors.base import Connector, InputFile, RawChunk, SourceError
+from connectors.base import Connector, InputFile, RawChunk, SourceError, reduced_error
 from connectors.connections import connection_url
 from connectors.watermarks import Watermark
 
@@ -96,6 +96,12 @@ class SqlConnector(Connector):
             problem = type(exc.orig).__name__ if getattr(exc, "orig", None) else type(exc).__name__
             raise SourceError(
                 self.source.name, f"{_redacted(url)} {where}", f"database error ({problem})"
+            ) from None
+        except SourceError:
+            raise
+        except Exception as exc:  # a driver's or pandas' text may quote a row's value
+            raise reduced_error(
+                self.source.name, f"{_redacted(url)} {where}", "cannot be read", exc
             ) from None
         finally:
             engine.dispose()
