@@ -617,7 +617,7 @@ class FileConnector(Connector):
             data = next(iter(data.values()))
         if not isinstance(data, list) or not all(isinstance(x, dict) for x in data):
             raise SourceError(self.source.name, rel, "expected a JSON list of objects")
-        frame = pd.DataFrame.from_records(data)
+        frame = pd.DataFrame(data, dtype=object)  # object: an int ID never becomes a float
         frame.insert(0, "record_key", [f"{rel}:{i + 1}" for i in range(len(frame))])
         yield frame
 
@@ -674,7 +674,7 @@ class FileConnector(Connector):
 
     def _read_parquet(self, path: Path, rel: str, info: InputFile) -> Iterator[pd.DataFrame]:
         info.encoding = "parquet"
-        frame = pd.read_parquet(path)
+        frame = pd.read_parquet(path, dtype_backend="numpy_nullable")  # ints stay ints
         frame.insert(0, "record_key", [f"{rel}:{i + 1}" for i in range(len(frame))])
         yield frame
 
@@ -695,7 +695,7 @@ def _csv_frame(
 
 def _jsonl_frame(records: list[dict], keys: list[str], mapped: list[str]) -> pd.DataFrame:
     """A chunk of JSON Lines records; a mapped key absent from every record here is null."""
-    frame = pd.DataFrame.from_records(records)
+    frame = pd.DataFrame(records, dtype=object)  # object: an int ID never becomes a float
     for column in mapped:
         if column not in frame.columns:
             frame[column] = pd.Series(pd.NA, index=frame.index, dtype="string")

@@ -81,7 +81,7 @@ class HttpConnector(Connector):
             for where, items in self._pages(client, url):
                 if not items:
                     break
-                frame = pd.DataFrame.from_records(items)
+                frame = pd.DataFrame(items, dtype=object)  # an int ID never becomes a float
                 if spec.key_field not in frame.columns:
                     raise SourceError(
                         self.source.name, where, "key field missing", column=spec.key_field

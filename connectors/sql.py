@@ -160,7 +160,9 @@ def _chunks(
     emitted = False
     while rows := result.fetchmany(size):
         emitted = True
-        yield pd.DataFrame.from_records(rows, columns=columns, coerce_float=True)
+        # object columns: an integer ID next to a NULL never becomes a float (which would
+        # lose its last digits), a DECIMAL stays exact
+        yield pd.DataFrame([tuple(r) for r in rows], columns=columns, dtype=object)
     if not emitted:
         yield pd.DataFrame({c: pd.Series([], dtype="string") for c in columns})
 

@@ -206,7 +206,7 @@ def test_sql_library_errors_are_reduced_to_their_type(
     def failing(*args, **kwargs):
         raise ValueError(f"could not convert {PLANTED!r}")
 
-    monkeypatch.setattr(sql.pd.DataFrame, "from_records", failing)
+    monkeypatch.setattr(sql, "_chunks", failing)
     source = make_source(
         connector="sql",
         file=None,
@@ -282,7 +282,7 @@ def test_http_library_errors_are_reduced_to_their_type(
     def failing(*args, **kwargs):
         raise ValueError(f"bad item {PLANTED}")
 
-    monkeypatch.setattr(http.pd.DataFrame, "from_records", failing)
+    monkeypatch.setattr(http.HttpConnector, "_items", failing)
     source = make_source(
         connector="http",
         file=None,
