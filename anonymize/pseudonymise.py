@@ -12,7 +12,7 @@ from anonymize.errors import PolicyError
 from anonymize.keys import Keyring
 from anonymize.operators import OperatorContext
 from anonymize.policy import PrivacyPolicy
-from domain import PROVENANCE_FIELDS, FieldKind, entity
+from domain import PROVENANCE_FIELDS, FieldKind, entity, precision_columns
 
 if TYPE_CHECKING:
     from anonymize.vault import Vault
@@ -66,12 +66,27 @@ def pseudonymise_frame(
     Provenance columns (``source``, ``record_key``) are kept as they are. Every other
     column is published only through its field's operator: a canonical field with no
     policy, or a column that is no canonical field, is dropped and listed in the report
-    (default deny). A field may have several operators (its policy's ``also``), each
+    (default deny). A date's precision companion (``<field>_precision``) follows its
+    date: published when the date is, as the coarser of its own precision and the
+    operator's. A field may have several operators (its policy's ``also``), each
     publishing one column (``hmac_token`` → ``<field>_token``, ``clk_bloom`` →
     ``<field>_bloom``); with a ``vault``, the identity behind each output of a *vaulted*
     operator is stored in it for controlled re-identification.
     """
     return _pseudonymise(frame, entity, policy, keyring, vault)
+
+
+_ORDER = {"day": 0, "month": 1, "year": 2}
+
+
+def _coarser(precision: pd.Series, after: str | None) -> pd.Series:
+    """A date's precision once published: its own, or the operator's if coarser."""
+    own = precision.astype("string")
+    if after is None:
+        return own
+    rank = own.map(_ORDER).astype("Float64")
+    out = pd.Series(after, index=own.index, dtype="string").mask(rank > _ORDER[after], own)
+    return out.mask(own.isna())
 
 
 def _pseudonymise(
@@ -86,11 +101,15 @@ def _pseudonymise(
         raise PolicyError("pseudonymise_frame needs a keyring")
     report = PseudonymisationReport(entity=entity_name, rows=len(frame))
     out: dict[str, pd.Series] = {}
+    companions = precision_columns(entity_name)
+    precision_after: dict[str, str | None] = {}
     for column in frame.columns:
         name = str(column)
         if name in PROVENANCE_FIELDS:
             out[name] = frame[column]
             continue
+        if name in companions:
+            continue  # follows its date (below)
         if name not in ent.field_names:
             report.unknown_columns.append(name)
             continue
@@ -113,11 +132,16 @@ def _pseudonymise(
             out[out_name] = result.rename(out_name)
             report.operators[out_name] = op.name
             report.outputs[out_name] = name
+            if out_name == name:
+                precision_after[name] = op.output_precision()
             if vault is not None and op.vaulted:
                 domain = op.vault_domain(name)
                 report.vaulted[out_name] = vault.store(
                     result, frame[column], field=name, domain=domain
                 )
+    for column, date_field in companions.items():
+        if column in frame.columns and date_field in precision_after:
+            out[column] = _coarser(frame[column], precision_after[date_field]).rename(column)
     if report.unpoliced or report.unknown_columns:
         log.warning(
             "%s: not published (no policy): %s%s",

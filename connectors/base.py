@@ -21,7 +21,20 @@ from connectors.specs import SourceConfig
 if TYPE_CHECKING:
     from connectors.watermarks import Watermark, WatermarkStore
 
-__all__ = ["Connector", "ExtractContext", "InputFile", "RawChunk", "SourceError"]
+__all__ = [
+    "READER_PROBLEMS",
+    "Connector",
+    "ExtractContext",
+    "InputFile",
+    "RawChunk",
+    "SourceError",
+    "reduced_error",
+]
+
+#: Raw column a reader may add: ``;``-joined problems it found in a row, either
+#: ``<department column>:<problem>`` (a cell) or a row-level reason code. The
+#: standardiser turns them into ``parse_errors`` so the quality gate quarantines the row.
+READER_PROBLEMS = "__problems"
 
 
 class SourceError(RuntimeError):
@@ -58,9 +71,32 @@ class SourceError(RuntimeError):
         self.transient = transient
 
 
+def reduced_error(
+    source: str,
+    where: str,
+    what: str,
+    exc: BaseException,
+    *,
+    row: int | None = None,
+    column: str = "",
+) -> SourceError:
+    """A third-party reader's exception reduced to where it happened and its type.
+
+    The exception's text is dropped: parsers quote the value they choke on (an ID
+    number in a date-formatted cell, a field of a CSV line), and that text would reach
+    the run log. Raise the result ``from None`` so the original is not chained either.
+    """
+    return SourceError(source, where, f"{what} ({type(exc).__name__})", row=row, column=column)
+
+
 @dataclass
 class InputFile:
-    """Provenance of one physical input (a file, a table or query, an API)."""
+    """Provenance of one physical input (a file, a table or query, an API).
+
+    Spreadsheets also record what was not plain data: ``hidden_sheets`` (names of the
+    workbook's hidden sheets), ``hidden_rows`` (hidden data rows, each quarantined as
+    ``hidden_row``) and ``merged_ranges`` (merged ranges over mapped data cells).
+    """
 
     location: str
     sha256: str = ""
@@ -71,6 +107,9 @@ class InputFile:
     rejected_reason: str = ""
     #: a refused input whose records its reader could not count (``rows`` is then 0)
     rows_unknown: bool = False
+    hidden_sheets: list[str] = field(default_factory=list)
+    hidden_rows: int = 0
+    merged_ranges: list[str] = field(default_factory=list)
 
 
 @dataclass

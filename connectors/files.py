@@ -16,6 +16,7 @@ import hashlib
 import itertools
 import json
 import logging
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -26,7 +27,14 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from connectors.base import Connector, InputFile, RawChunk, SourceError
+from connectors.base import (
+    READER_PROBLEMS,
+    Connector,
+    InputFile,
+    RawChunk,
+    SourceError,
+    reduced_error,
+)
 from connectors.signatures import SignatureVerdict, load_public_key, verify_file
 from connectors.specs import FileSpec
 
@@ -156,6 +164,129 @@ def _decode_error_line(path: Path, encoding: str) -> int | None:
     return None
 
 
+class _Formula(str):
+    """A formula cell's text (refused: its value is not in the file as data)."""
+
+
+class _XlsxSheet:
+    """One worksheet read cell by cell with openpyxl's streaming parser.
+
+    Cells come as typed values turned into text here, never through openpyxl's own
+    conversions, whose warnings and errors quote the cell's value: numbers exactly
+    (``int``; a whole ``float`` below 2**53 as its digits; any other float as its
+    ``repr``, which the identifier rules recognise as having lost digits); numbers in
+    date-formatted cells as ISO dates in the workbook's date system (a number too large
+    for a date stays a number); Excel error values and cells that cannot be parsed
+    become empty with a problem (``error_cell``, ``unreadable_cell``). The same single
+    pass collects the merged ranges and the hidden rows (openpyxl's read-only worksheet
+    offers neither), so their cost is that of reading the sheet.
+    """
+
+    def __init__(self) -> None:
+        self.rows: list[tuple[object, ...]] = []
+        self.cell_problems: dict[tuple[int, int], str] = {}
+        self.merged: list[str] = []
+        self.hidden_rows: list[int] = []
+
+    @classmethod
+    def read(cls, wb: object, ws: object) -> _XlsxSheet:
+        from openpyxl.utils.cell import coordinate_to_tuple
+        from openpyxl.utils.datetime import from_excel
+        from openpyxl.worksheet._reader import WorkSheetParser
+
+        class CellParser(WorkSheetParser):
+            def parse_cell(self, element):  # type: ignore[no-untyped-def]
+                try:
+                    return super().parse_cell(element)
+                except Exception as exc:  # the text may quote the value: keep its type only
+                    try:
+                        row, column = coordinate_to_tuple(element.get("r"))
+                    except Exception:  # no (usable) reference: the next cell of the row
+                        row, column = self.row_counter, self.col_counter + 1
+                    self.col_counter = column
+                    return {
+                        "row": row,
+                        "column": column,
+                        "value": None,
+                        "data_type": "unreadable",
+                        "style_id": 0,
+                        "error": type(exc).__name__,
+                    }
+
+        sheet = cls()
+        date_styles = set(getattr(wb, "_date_formats", ()))
+        epoch = wb.epoch  # type: ignore[attr-defined]
+        grid: dict[int, dict[int, object]] = {}
+        with ws._get_source() as src:  # type: ignore[attr-defined]
+            parser = CellParser(
+                src,
+                ws._shared_strings,  # type: ignore[attr-defined]
+                data_only=False,
+                epoch=epoch,
+                date_formats=set(),  # dates are converted below, without quoting warnings
+                timedelta_formats=set(),
+            )
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                for row_no, cells in parser.parse():
+                    values = grid.setdefault(row_no, {})
+                    for cell in cells:
+                        value = sheet._value(cell, date_styles, epoch, from_excel)
+                        if value is not None:
+                            values[cell["column"]] = value
+            if parser.merged_cells is not None:
+                sheet.merged = [str(m.ref) for m in parser.merged_cells.mergeCell]
+            sheet.hidden_rows = sorted(
+                int(r)
+                for r, attrs in parser.row_dimensions.items()
+                if str(attrs.get("hidden", "0")).lower() in ("1", "true")
+            )
+        if grid:
+            width = max((max(v) for v in grid.values() if v), default=0)
+            for row_no in range(1, max(grid) + 1):
+                values = grid.get(row_no, {})
+                sheet.rows.append(tuple(values.get(c) for c in range(1, width + 1)))
+        return sheet
+
+    def _value(self, cell: dict, date_styles: set, epoch: object, from_excel: object) -> object:
+        kind, value = cell["data_type"], cell["value"]
+        where = (cell["row"], cell["column"])
+        if kind == "unreadable":
+            self.cell_problems[where] = "unreadable_cell"
+            return None
+        if kind == "e":
+            self.cell_problems[where] = "error_cell"
+            return None
+        if kind == "f" or (isinstance(value, str) and value.startswith("=")):
+            return _Formula(str(value))
+        if value is None:
+            return None
+        if isinstance(value, bool):
+            return "TRUE" if value else "FALSE"
+        if isinstance(value, (int, float)) and cell["style_id"] in date_styles:
+            try:
+                stamp = from_excel(value, epoch)  # type: ignore[operator]
+            except Exception:  # too large for a date (an ID number in a date cell)
+                stamp = None
+            if stamp is not None:
+                return _iso(stamp)
+        if isinstance(value, int):
+            return str(value)
+        if isinstance(value, float):
+            exact = value.is_integer() and abs(value) <= 2**53
+            return str(int(value)) if exact else repr(value)
+        if hasattr(value, "isoformat"):
+            return _iso(value)
+        return str(value)
+
+
+def _iso(stamp: object) -> str:
+    """``YYYY-MM-DD`` for a midnight datetime or a date, else ``YYYY-MM-DD HH:MM:SS``."""
+    if hasattr(stamp, "hour") and (stamp.hour, stamp.minute, stamp.second) != (0, 0, 0):  # type: ignore[attr-defined]
+        return stamp.strftime("%Y-%m-%d %H:%M:%S")  # type: ignore[attr-defined]
+    return stamp.strftime("%Y-%m-%d")  # type: ignore[attr-defined]
+
+
 class FileConnector(Connector):
     name = "file"
 
@@ -223,8 +354,8 @@ class FileConnector(Connector):
                 yield frame
         except SourceError:
             raise
-        except Exception as exc:  # any parser failure becomes a clear, located error
-            raise SourceError(self.source.name, rel, f"cannot be read as {fmt}: {exc}") from None
+        except Exception as exc:  # any parser failure: where and its type, never its text
+            raise reduced_error(self.source.name, rel, f"cannot be read as {fmt}", exc) from None
 
     def _encoding(self, path: Path, info: InputFile) -> str:
         """The declared encoding, else one detected on the file's first MiB."""
@@ -329,8 +460,8 @@ class FileConnector(Connector):
                     raise self._too_long(rel, start, column, limit) from None
                 if "unexpected end of data" in text:
                     problem = "truncated file: ends inside a quoted field"
-                else:
-                    problem = f"malformed CSV: {text}"
+                else:  # the csv module's own words, never a field's text
+                    problem = f"malformed CSV ({type(exc).__name__})"
                 raise SourceError(self.source.name, rel, problem, row=start) from None
             done = lines.number
             if not row or (len(row) == 1 and not row[0].strip()):
@@ -364,41 +495,118 @@ class FileConnector(Connector):
         raise SourceError(self.source.name, rel, f"no header row with column {marker!r}")
 
     def _read_xlsx(self, path: Path, rel: str, info: InputFile) -> Iterator[pd.DataFrame]:
+        """The sheet's cells by type, merged ranges and hidden rows handled (see ``_XlsxSheet``)."""
         import openpyxl
 
         info.encoding = "xlsx"
-        wb = openpyxl.load_workbook(path, read_only=True, data_only=False)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # openpyxl's warnings may quote a cell's value
+            wb = openpyxl.load_workbook(path, read_only=True, data_only=False)
         try:
-            sheet_name = self.source.file.sheet  # type: ignore[union-attr]
+            sheet_name = self._spec.sheet
             if sheet_name and sheet_name not in wb.sheetnames:
                 raise SourceError(self.source.name, rel, f"no sheet {sheet_name!r}")
-            ws = wb[sheet_name] if sheet_name else wb.worksheets[0]
-            rows = list(ws.iter_rows(values_only=True))
+            info.hidden_sheets = [ws.title for ws in wb.worksheets if ws.sheet_state != "visible"]
+            visible = [ws for ws in wb.worksheets if ws.sheet_state == "visible"]
+            ws = wb[sheet_name] if sheet_name else (visible or wb.worksheets)[0]
+            if info.hidden_sheets:
+                log.warning(
+                    "source %s: %s has %d hidden sheet(s) %s; %s read",
+                    self.source.name,
+                    rel,
+                    len(info.hidden_sheets),
+                    info.hidden_sheets,
+                    "the hidden sheet is" if ws.title in info.hidden_sheets else "not",
+                )
+            sheet = _XlsxSheet.read(wb, ws)
         finally:
             wb.close()
-        if not rows:
+        if not sheet.rows:
             raise SourceError(self.source.name, rel, "empty workbook")
+        yield self._xlsx_frame(sheet, rel, info)
+
+    def _xlsx_frame(self, sheet: _XlsxSheet, rel: str, info: InputFile) -> pd.DataFrame:
+        rows = sheet.rows
         header_idx = self._header_index([list(r) for r in rows[:_HEADER_SEARCH_ROWS]], rel)
+        header_row = header_idx + 1  # sheet row numbers are 1-based
         header = [
             str(c).strip() if c is not None else f"_col{i}" for i, c in enumerate(rows[header_idx])
         ]
-        body = rows[header_idx + 1 :]
-        for offset, row in enumerate(body):
-            for col, value in zip(header, row, strict=False):
-                if isinstance(value, str) and value.startswith("="):
+        width = len(header)
+        body = [list(r[:width]) + [None] * (width - len(r)) for r in rows[header_idx + 1 :]]
+        problems: list[list[str]] = [[] for _ in body]
+        mapped = {i for i, name in enumerate(header) if name in self.source.columns}
+        for (row, col), problem in sorted(sheet.cell_problems.items()):
+            if row > header_row and col - 1 < width:
+                problems[row - header_row - 1].append(f"{header[col - 1]}:{problem}")
+        for offset, values in enumerate(body):
+            for col, value in enumerate(values):
+                if isinstance(value, _Formula):
                     raise SourceError(
                         self.source.name,
                         rel,
                         "formula cell",
-                        row=header_idx + offset + 2,
-                        column=col,
+                        row=header_row + offset + 1,
+                        column=header[col],
                     )
+        self._merged(sheet, header, header_row, mapped, body, problems, info)
+        for row in sheet.hidden_rows:
+            offset = row - header_row - 1
+            if 0 <= offset < len(body) and any(v is not None for v in body[offset]):
+                problems[offset].append("hidden_row")
+                info.hidden_rows += 1
+        if info.hidden_rows:
+            log.warning(
+                "source %s: %s: %d hidden data rows quarantined (hidden_row)",
+                self.source.name,
+                rel,
+                info.hidden_rows,
+            )
         frame = pd.DataFrame(body, columns=header, dtype=object)
-        frame = frame.dropna(how="all")
-        keys = [f"{rel}:{header_idx + 2 + i}" for i in frame.index]
-        frame = frame.reset_index(drop=True)
+        frame[READER_PROBLEMS] = [";".join(p) or None for p in problems]
+        keep = frame[header].notna().any(axis=1)
+        keys = [f"{rel}:{header_row + 1 + i}" for i in frame.index[keep]]
+        frame = frame[keep].reset_index(drop=True)
         frame.insert(0, "record_key", keys)
-        yield frame
+        return frame
+
+    def _merged(
+        self,
+        sheet: _XlsxSheet,
+        header: list[str],
+        header_row: int,
+        mapped: set[int],
+        body: list[list[object]],
+        problems: list[list[str]],
+        info: InputFile,
+    ) -> None:
+        """Merged ranges over mapped data cells: fill every cell, or quarantine every row."""
+        from openpyxl.utils.cell import range_boundaries
+
+        for ref in sheet.merged:
+            min_col, min_row, max_col, max_row = range_boundaries(ref)
+            columns = [c - 1 for c in range(min_col, max_col + 1) if c - 1 in mapped]
+            if max_row <= header_row or not columns:
+                continue  # a title or header merge, or no mapped column: not data
+            info.merged_ranges.append(ref)
+            first = max(min_row, header_row + 1) - header_row - 1
+            last = min(max_row - header_row - 1, len(body) - 1)
+            if self._spec.merged_cells == "fill_down" and min_row > header_row:
+                top = body[min_row - header_row - 1][min_col - 1]
+                for offset in range(first, last + 1):
+                    for col in range(min_col - 1, min(max_col, len(header))):
+                        body[offset][col] = top
+                continue
+            for offset in range(first, last + 1):
+                problems[offset].extend(f"{header[c]}:merged_cell[{ref}]" for c in columns)
+        if info.merged_ranges:
+            log.warning(
+                "source %s: %d merged range(s) over data cells (%s): %s",
+                self.source.name,
+                len(info.merged_ranges),
+                self._spec.merged_cells,
+                ", ".join(info.merged_ranges),
+            )
 
     def _read_json(self, path: Path, rel: str, info: InputFile) -> Iterator[pd.DataFrame]:
         text = self._text(path, rel, info)
@@ -406,7 +614,7 @@ class FileConnector(Connector):
             data = json.loads(text)
         except json.JSONDecodeError as exc:
             raise SourceError(
-                self.source.name, rel, f"invalid JSON: {exc.msg}", row=exc.lineno
+                self.source.name, rel, f"invalid JSON ({type(exc).__name__})", row=exc.lineno
             ) from None
         if (
             isinstance(data, dict)
@@ -416,7 +624,7 @@ class FileConnector(Connector):
             data = next(iter(data.values()))
         if not isinstance(data, list) or not all(isinstance(x, dict) for x in data):
             raise SourceError(self.source.name, rel, "expected a JSON list of objects")
-        frame = pd.DataFrame.from_records(data)
+        frame = pd.DataFrame(data, dtype=object)  # object: an int ID never becomes a float
         frame.insert(0, "record_key", [f"{rel}:{i + 1}" for i in range(len(frame))])
         yield frame
 
@@ -448,7 +656,10 @@ class FileConnector(Connector):
                     obj = json.loads(line)
                 except json.JSONDecodeError as exc:
                     raise SourceError(
-                        self.source.name, rel, f"invalid JSON: {exc.msg}", row=lines.number
+                        self.source.name,
+                        rel,
+                        f"invalid JSON ({type(exc).__name__})",
+                        row=lines.number,
                     ) from None
                 if not isinstance(obj, dict):
                     raise SourceError(
@@ -470,7 +681,7 @@ class FileConnector(Connector):
 
     def _read_parquet(self, path: Path, rel: str, info: InputFile) -> Iterator[pd.DataFrame]:
         info.encoding = "parquet"
-        frame = pd.read_parquet(path)
+        frame = pd.read_parquet(path, dtype_backend="numpy_nullable")  # ints stay ints
         frame.insert(0, "record_key", [f"{rel}:{i + 1}" for i in range(len(frame))])
         yield frame
 
@@ -491,7 +702,7 @@ def _csv_frame(
 
 def _jsonl_frame(records: list[dict], keys: list[str], mapped: list[str]) -> pd.DataFrame:
     """A chunk of JSON Lines records; a mapped key absent from every record here is null."""
-    frame = pd.DataFrame.from_records(records)
+    frame = pd.DataFrame(records, dtype=object)  # object: an int ID never becomes a float
     for column in mapped:
         if column not in frame.columns:
             frame[column] = pd.Series(pd.NA, index=frame.index, dtype="string")

@@ -22,7 +22,7 @@ from typing import Any
 import httpx
 import pandas as pd
 
-from connectors.base import Connector, InputFile, RawChunk, SourceError
+from connectors.base import Connector, InputFile, RawChunk, SourceError, reduced_error
 from connectors.connections import connection_url
 
 __all__ = ["HttpConnector"]
@@ -60,9 +60,17 @@ class HttpConnector(Connector):
         return url, token, shown
 
     def read(self) -> Iterator[RawChunk]:
+        url, token, shown = self._endpoint()
+        try:
+            yield from self._read(url, token, shown)
+        except SourceError:
+            raise
+        except Exception as exc:  # a library's text may quote an item's value
+            raise reduced_error(self.source.name, shown, "cannot be read", exc) from None
+
+    def _read(self, url: str, token: str | None, shown: str) -> Iterator[RawChunk]:
         spec = self.source.http
         assert spec is not None
-        url, token, shown = self._endpoint()
         headers = {"Accept": "application/json"}
         if token:
             headers["Authorization"] = f"Bearer {token}"
@@ -73,7 +81,7 @@ class HttpConnector(Connector):
             for where, items in self._pages(client, url):
                 if not items:
                     break
-                frame = pd.DataFrame.from_records(items)
+                frame = pd.DataFrame(items, dtype=object)  # an int ID never becomes a float
                 if spec.key_field not in frame.columns:
                     raise SourceError(
                         self.source.name, where, "key field missing", column=spec.key_field

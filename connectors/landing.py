@@ -1,13 +1,15 @@
 """Extraction into the landing zone, with provenance.
 
 One extraction writes the landed rows (the department's own columns as text, plus
-``record_key``) and their provenance — inputs with SHA-256, size, encoding, rows
-and signature verdict, and for incremental SQL sources the watermark reached
-(committed only after the run publishes) — to the two paths the caller names (the
-run contract owns the names). A refused input (bad or missing signature) is counted
-in records by the reader that would have read it. Files are written to a temporary
-name and renamed, so a crash never leaves a half-written landing. The landing zone
-is restricted: owner-only folder and files.
+``record_key`` and the reader's row problems, ``__problems``) and their provenance —
+inputs with SHA-256, size, encoding, rows, signature verdict and spreadsheet findings
+(hidden sheets and rows, merged ranges), and for incremental SQL sources the watermark
+reached (committed only after the run publishes) — to the paths the caller names (the
+run contract owns the names). A refused input (bad or missing signature) is read by
+the reader that would have read it, counted and written to a quarantine file. A
+third-party error while landing is reduced to its type (it may quote a value). Files
+are written to a temporary name and renamed, so a crash never leaves a half-written
+landing. The landing zone is restricted: owner-only folder and files.
 """
 
 from __future__ import annotations
@@ -22,7 +24,14 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from connectors.base import Connector, ExtractContext, InputFile, SourceError
+from connectors.base import (
+    READER_PROBLEMS,
+    Connector,
+    ExtractContext,
+    InputFile,
+    SourceError,
+    reduced_error,
+)
 from connectors.files import FileConnector
 from connectors.http import HttpConnector
 from connectors.mapping import check_contract
@@ -163,6 +172,7 @@ def extract_to_landing(
     keep = ["record_key", *source.columns]
     if source.file:
         keep += [f"__file_{f}" for f in source.file.filename_fields]
+    keep.append(READER_PROBLEMS)
     schema = pa.schema([(c, pa.string()) for c in keep])
     inputs: dict[str, InputFile] = {}
     rows = 0
@@ -176,8 +186,14 @@ def extract_to_landing(
                 refused_frames += _refused_frames(connector, chunk.input, keep)
                 continue
             check_contract(list(chunk.frame.columns), source, chunk.input.location)
-            frame = chunk.frame[keep].astype("string")
-            writer.write_table(pa.Table.from_pandas(frame, schema=schema, preserve_index=False))
+            frame = chunk.frame.reindex(columns=keep).astype("string")
+            try:
+                table = pa.Table.from_pandas(frame, schema=schema, preserve_index=False)
+            except Exception as exc:  # pyarrow's text quotes the value it cannot convert
+                raise reduced_error(
+                    source.name, chunk.input.location, "cannot be landed", exc
+                ) from None
+            writer.write_table(table)
             rows += len(frame)
     except BaseException:
         writer.close()

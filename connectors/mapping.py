@@ -1,14 +1,23 @@
 """Map a department's raw rows to the canonical schema and normalise the values.
 
-Text is half-width, trimmed and space-collapsed; fields listed in a source's
-``to_simplified`` are also converted from traditional to simplified Chinese with
-OpenCC (``t2s``), before value maps apply.
+Text is half-width, stripped of invisible characters (BOM, zero-width), trimmed and
+space-collapsed; fields listed in a source's ``to_simplified`` are also converted from
+traditional to simplified Chinese with OpenCC (``t2s``), before value maps apply.
+
+Values are parsed exactly or refused: dates in the shapes the source's ``parse``
+section accepts for the field (:mod:`domain.dates`; defaults: the common Chinese day
+spellings, plus month precision for membership step dates), numbers and amounts in
+its decimal mark, identifiers recovered from spreadsheet floats when every digit is
+there. A date field read at month or year precision gets a companion
+``<field>_precision`` column (:func:`domain.precision_column`).
 
 The schema contract: every mapped department column must be present, and a
 column that is neither mapped nor listed in ``ignore_columns`` is an error
 (unless the source says ``unexpected_columns: ignore``). Values that cannot be
 understood become null and are recorded in ``parse_errors`` as
-``<field>:<code>`` so the quality gate can quarantine the row with a reason.
+``<field>:<code>`` (or a code of their own, ``id_precision_lost`` and
+``mobile_precision_lost``), together with the problems a reader found in the row
+(:data:`connectors.base.READER_PROBLEMS`), so the quality gate can quarantine the row.
 """
 
 from __future__ import annotations
@@ -18,19 +27,39 @@ from typing import Any
 
 import pandas as pd
 
-from connectors.base import SourceError
+from connectors.base import READER_PROBLEMS, SourceError
 from connectors.specs import SourceConfig
-from domain import NormaliseError, entity, normalise_amount_cents, normalise_dates
+from domain import (
+    DEFAULT_DATE_SHAPES,
+    DEFAULT_STEP_DATE_SHAPES,
+    STATUS_DATE_FIELDS,
+    clean_text,
+    entity,
+    identifier_text,
+    parse_amounts_cents,
+    parse_dates,
+    parse_numbers,
+    precision_column,
+    recover_identifiers,
+)
 
-__all__ = ["check_contract", "standardise", "to_simplified"]
+__all__ = ["check_contract", "date_shapes_for", "standardise", "to_simplified"]
 
 _GENDER_VALUES = {"男": "M", "女": "F", "M": "M", "F": "F", "m": "M", "f": "F", "1": "M", "2": "F"}
 _DTYPES = {"string": "string", "date": "datetime64[us]", "int": "Int64", "float": "Float64"}
+#: Identifier fields → the code for one whose digits a float lost (``None``: ``<field>:``).
+_IDENTIFIERS: dict[str, str | None] = {
+    "id_number": "id_precision_lost",
+    "mobile": "mobile_precision_lost",
+    "student_no": None,
+    "staff_no": None,
+    "person_no": None,
+}
 
 
 def check_contract(columns: list[str], source: SourceConfig, where: str) -> None:
     """Raise :class:`SourceError` for a missing mapped column or an unexpected one."""
-    present = {c for c in columns if c != "record_key" and not c.startswith("__file_")}
+    present = {c for c in columns if c != "record_key" and not c.startswith("__")}
     missing = [c for c in source.columns if c not in present]
     if missing:
         raise SourceError(source.name, where, "required column missing", column=missing[0])
@@ -41,24 +70,30 @@ def check_contract(columns: list[str], source: SourceConfig, where: str) -> None
 
 
 def _text(values: pd.Series) -> pd.Series:
-    text = values.astype("string").str.normalize("NFKC").str.strip()
-    text = text.str.replace(r"\s+", " ", regex=True)
-    return text.mask(text == "")
+    return clean_text(values)
 
 
-def _identifier(values: pd.Series) -> pd.Series:
-    text = _text(values).str.replace(r"[\s\-]", "", regex=True).str.upper()
-    return text.mask(text == "")
-
-
-def _mobile(values: pd.Series) -> pd.Series:
-    text = _identifier(values).str.replace(r"^(\+?86)(?=1\d{10}$)", "", regex=True)
-    return text
+def _identifier(values: pd.Series, field_name: str) -> tuple[pd.Series, pd.Series]:
+    """Identifier text recovered from spreadsheet floats, and where its digits were lost."""
+    text = identifier_text(values)
+    if field_name == "mobile":
+        text = text.str.replace(r"^(?:\+|00)?86(?=1[0-9]{10}(?:\.0+)?$)", "", regex=True)
+    return recover_identifiers(text)
 
 
 def _name(values: pd.Series) -> pd.Series:
     text = _text(values).str.replace(" ", "", regex=False)
     return text.mask(text == "")
+
+
+def date_shapes_for(source: SourceConfig, field_name: str) -> tuple[str, ...]:
+    """The date shapes ``source`` accepts for ``field_name`` (configured, else the default)."""
+    how = source.parse.get(field_name)
+    if how is not None and how.dates is not None:
+        return tuple(how.dates)
+    if field_name in STATUS_DATE_FIELDS.values():
+        return DEFAULT_STEP_DATE_SHAPES
+    return DEFAULT_DATE_SHAPES
 
 
 @cache
@@ -79,33 +114,32 @@ def to_simplified(values: pd.Series) -> pd.Series:
     return text.map(table, na_action="ignore").astype("string")
 
 
-_FIELD_NORMALISERS = {
-    "id_number": _identifier,
-    "student_no": _identifier,
-    "staff_no": _identifier,
-    "person_no": _identifier,
-    "mobile": _mobile,
-    "name": _name,
-}
+def _decimal(source: SourceConfig, field_name: str) -> Any:
+    how = source.parse.get(field_name)
+    return (how.decimal if how is not None else None) or "point"
 
 
-def _amount(values: pd.Series) -> tuple[pd.Series, pd.Series]:
-    out, bad = [], []
-    for v in values.astype("string"):
-        try:
-            out.append(normalise_amount_cents(None if v is pd.NA else v))
-            bad.append(False)
-        except NormaliseError:
-            out.append(None)
-            bad.append(True)
-    return (
-        pd.Series(out, index=values.index, dtype="Int64"),
-        pd.Series(bad, index=values.index, dtype=bool),
-    )
+def _reader_problems(raw: pd.DataFrame, source: SourceConfig) -> pd.Series:
+    """A reader's row problems with department columns renamed to canonical fields."""
+    problems = raw[READER_PROBLEMS].astype("string").fillna("")
+    if not problems.str.len().any():
+        return problems
+    renames = {f"{src}:": f"{dst}:" for src, dst in source.columns.items()}
+
+    def canonical(joined: str) -> str:
+        out = []
+        for code in filter(None, joined.split(";")):
+            column, sep, _ = code.partition(":")
+            out.append(renames.get(column + sep, "") + code[len(column + sep) :] if sep else code)
+        return ";".join(out)
+
+    distinct = problems.unique()
+    return problems.map(dict(zip(distinct, map(canonical, distinct), strict=True)))
 
 
 def standardise(raw: pd.DataFrame, source: SourceConfig) -> pd.DataFrame:
-    """Canonical frame: ``source``, ``record_key``, every field of the entity, ``parse_errors``."""
+    """Canonical frame: ``source``, ``record_key``, every field of the entity (with
+    ``<field>_precision`` beside a date field read coarser than a day), ``parse_errors``."""
     ent = entity(source.entity)
     check_contract(list(raw.columns), source, "landing")
     out = pd.DataFrame(index=raw.index)
@@ -113,14 +147,24 @@ def standardise(raw: pd.DataFrame, source: SourceConfig) -> pd.DataFrame:
     out["record_key"] = raw["record_key"].astype("string")
     errors = pd.Series("", index=raw.index, dtype="string")
 
-    def note(field: str, code: str, mask: pd.Series) -> None:
+    def add(codes: pd.Series) -> None:
+        """Append per-row codes ('' = none) to ``errors``."""
         nonlocal errors
-        tag = f"{field}:{code}"
-        mask = mask.fillna(False).astype(bool)
-        errors = errors.mask(mask & (errors == ""), tag).mask(
-            mask & (errors != ""), errors + ";" + tag
+        codes = codes.astype("string").fillna("")
+        has = codes != ""
+        errors = errors.mask(has & (errors == ""), codes).mask(
+            has & (errors != ""), errors + ";" + codes
         )
 
+    def note(field: str, code: str, mask: pd.Series) -> None:
+        mask = mask.fillna(False).astype(bool)
+        add(pd.Series("", index=raw.index, dtype="string").mask(mask, f"{field}:{code}"))
+
+    def note_problems(field: str, problems: pd.Series) -> None:
+        add((field + ":" + problems).where(problems != "", ""))
+
+    if READER_PROBLEMS in raw.columns:
+        add(_reader_problems(raw, source))
     columns: dict[str, pd.Series] = {dst: raw[src] for src, dst in source.columns.items()}
     for field_name in source.file.filename_fields if source.file else {}:
         columns[field_name] = raw[f"__file_{field_name}"]
@@ -133,21 +177,34 @@ def standardise(raw: pd.DataFrame, source: SourceConfig) -> pd.DataFrame:
             continue
         values = columns[f.name]
         if f.dtype == "date":
-            parsed, bad = normalise_dates(values)
-            note(f.name, "unparseable_date", bad.astype(bool))
-            out[f.name] = parsed.astype("datetime64[us]")
+            parsed = parse_dates(values, date_shapes_for(source, f.name))
+            note_problems(f.name, parsed.problem)
+            out[f.name] = parsed.dates.astype("datetime64[us]")
+            if not parsed.all_day:
+                out[precision_column(f.name)] = parsed.precision
             continue
         if f.name == "amount_cents":
-            out[f.name], bad = _amount(values)
-            note(f.name, "unparseable_amount", bad)
+            out[f.name], problem = parse_amounts_cents(values, _decimal(source, f.name))
+            note_problems(f.name, problem)
             continue
         if f.dtype in ("int", "float"):
-            text = _text(values)
-            number = pd.to_numeric(text, errors="coerce")
-            note(f.name, "not_a_number", text.notna() & number.isna())
+            number, problem = parse_numbers(values, _decimal(source, f.name))
+            if f.dtype == "int":
+                fraction = number.notna() & (number != number.round())
+                problem = problem.mask(fraction, "not_a_number")
+                number = number.mask(fraction)
+            note_problems(f.name, problem)
             out[f.name] = number.astype(_DTYPES[f.dtype])
             continue
-        text = _FIELD_NORMALISERS.get(f.name, _text)(values)
+        if f.name in _IDENTIFIERS:
+            text, lost = _identifier(values, f.name)
+            code = _IDENTIFIERS[f.name]
+            if code:
+                add(pd.Series("", index=raw.index, dtype="string").mask(lost, code))
+            else:
+                note(f.name, "precision_lost", lost)
+        else:
+            text = (_name if f.name == "name" else _text)(values)
         if f.name in source.to_simplified:
             text = to_simplified(text)
         mapping = source.values.get(f.name) or (_GENDER_VALUES if f.name == "gender" else None)

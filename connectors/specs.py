@@ -11,9 +11,17 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from domain import ENTITIES, PROVENANCE_FIELDS
+from domain import ENTITIES, PROVENANCE_FIELDS, check_date_shapes
 
-__all__ = ["FileSpec", "HttpSpec", "SignatureSpec", "SourceConfig", "SqlSpec", "StrictModel"]
+__all__ = [
+    "ColumnParse",
+    "FileSpec",
+    "HttpSpec",
+    "SignatureSpec",
+    "SourceConfig",
+    "SqlSpec",
+    "StrictModel",
+]
 
 
 class StrictModel(BaseModel):
@@ -36,6 +44,11 @@ class FileSpec(StrictModel):
         1_000_000,
         gt=0,
         description="longest CSV field (or JSON Lines record) accepted; longer is an error",
+    )
+    merged_cells: Literal["reject", "fill_down"] = Field(
+        "reject",
+        description="xlsx: rows of a merged range over mapped data cells are quarantined with "
+        "a reason naming the range (reject), or every cell takes the range's value (fill_down)",
     )
 
 
@@ -97,6 +110,24 @@ class HttpSpec(StrictModel):
         return self
 
 
+class ColumnParse(StrictModel):
+    """How one canonical field's values are written in a source (absent: the defaults)."""
+
+    dates: list[str] | None = Field(
+        None,
+        description="accepted date shapes (domain.DATE_SHAPES), e.g. [ymd_sep, ym_cn, excel_1900]",
+    )
+    decimal: Literal["point", "comma"] | None = Field(
+        None, description="decimal mark of a number or amount; the other mark groups thousands"
+    )
+
+    @model_validator(mode="after")
+    def _shapes(self) -> ColumnParse:
+        if self.dates is not None:
+            check_date_shapes(self.dates)
+        return self
+
+
 class SignatureSpec(StrictModel):
     required: bool = False
     public_key: str | None = Field(None, description="PEM file, relative to the sources folder")
@@ -127,6 +158,10 @@ class SourceConfig(StrictModel):
         default_factory=list,
         description="fields the source lacks, taken from the resident ID number (GB 11643)",
     )
+    parse: dict[str, ColumnParse] = Field(
+        default_factory=dict,
+        description="canonical field → accepted value shapes (dates, decimal mark)",
+    )
     signature: SignatureSpec = SignatureSpec()
     encoding_for_feedback: str = "utf-8-sig"
 
@@ -139,7 +174,13 @@ class SourceConfig(StrictModel):
         if spec is None:
             raise ValueError(f"connector {self.connector!r} needs a '{self.connector}' section")
         known = set(ent.field_names)
-        targets = [*self.columns.values(), *self.constants, *self.values, *self.derive_from_id]
+        targets = [
+            *self.columns.values(),
+            *self.constants,
+            *self.values,
+            *self.derive_from_id,
+            *self.parse,
+        ]
         if self.file:
             targets += list(self.file.filename_fields)
         for target in targets:
@@ -153,6 +194,18 @@ class SourceConfig(StrictModel):
                 raise ValueError(
                     f"source {self.name!r}: to_simplified names {target!r}, "
                     f"not a text field of {self.entity!r}"
+                )
+        for target, how in self.parse.items():
+            dtype = ent.field(target).dtype if target in known else None
+            if how.dates is not None and dtype != "date":
+                raise ValueError(
+                    f"source {self.name!r}: parse.{target}.dates names a field that is not a "
+                    f"date of {self.entity!r}"
+                )
+            if how.decimal is not None and dtype not in ("int", "float"):
+                raise ValueError(
+                    f"source {self.name!r}: parse.{target}.decimal names a field that is not a "
+                    f"number of {self.entity!r}"
                 )
         if any(t in PROVENANCE_FIELDS for t in self.columns.values()):
             raise ValueError("provenance fields are set by the connector, not mapped")

@@ -21,7 +21,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 
-from connectors.base import Connector, InputFile, RawChunk, SourceError
+from connectors.base import Connector, InputFile, RawChunk, SourceError, reduced_error
 from connectors.connections import connection_url
 from connectors.watermarks import Watermark
 
@@ -102,6 +102,12 @@ class SqlConnector(Connector):
                 transient=isinstance(exc, OperationalError | InterfaceError)
                 and not url.startswith("sqlite"),
             ) from None
+        except SourceError:
+            raise
+        except Exception as exc:  # a driver's or pandas' text may quote a row's value
+            raise reduced_error(
+                self.source.name, f"{_redacted(url)} {where}", "cannot be read", exc
+            ) from None
         finally:
             engine.dispose()
         if spec.watermark_column:
@@ -159,7 +165,9 @@ def _chunks(
     emitted = False
     while rows := result.fetchmany(size):
         emitted = True
-        yield pd.DataFrame.from_records(rows, columns=columns, coerce_float=True)
+        # object columns: an integer ID next to a NULL never becomes a float (which would
+        # lose its last digits), a DECIMAL stays exact
+        yield pd.DataFrame([tuple(r) for r in rows], columns=columns, dtype=object)
     if not emitted:
         yield pd.DataFrame({c: pd.Series([], dtype="string") for c in columns})
 

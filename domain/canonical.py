@@ -12,16 +12,21 @@ from enum import StrEnum
 
 __all__ = [
     "ENTITIES",
+    "PRECISION_SUFFIX",
     "PROVENANCE_FIELDS",
     "STATUS_DATE_FIELDS",
     "STATUS_LADDER",
+    "DatePrecision",
     "Entity",
     "EntityRole",
     "Field",
     "FieldKind",
     "PersonType",
     "Status",
+    "date_of_precision_column",
     "entity",
+    "precision_column",
+    "precision_columns",
 ]
 
 
@@ -55,6 +60,18 @@ class EntityRole(StrEnum):
     ROSTER = "roster"  # each record is a person (defines who exists)
     CALENDAR = "calendar"  # records of a branch, not of a person (never linked)
     ACTIVITY = "activity"  # each record is something a person did (linked to a roster person)
+
+
+class DatePrecision(StrEnum):
+    """How much of a date a source wrote: the canonical date is the first day of the period."""
+
+    DAY = "day"
+    MONTH = "month"
+    YEAR = "year"
+
+
+#: ``<date field><PRECISION_SUFFIX>`` is the companion column holding a date's precision.
+PRECISION_SUFFIX = "_precision"
 
 
 class PersonType(StrEnum):
@@ -200,3 +217,24 @@ def entity(name: str) -> Entity:
         return ENTITIES[name]
     except KeyError:
         raise KeyError(f"unknown entity {name!r}; known: {sorted(ENTITIES)}") from None
+
+
+def precision_column(field_name: str) -> str:
+    """The companion column carrying the precision of date field ``field_name``.
+
+    A canonical frame has it only when some value of the field is coarser than a day
+    (``day`` / ``month`` / ``year``; null where the date is null). Without it every
+    date is exact to the day.
+    """
+    return f"{field_name}{PRECISION_SUFFIX}"
+
+
+def precision_columns(entity_name: str) -> dict[str, str]:
+    """Companion column → its date field, for every date field of the entity."""
+    ent = entity(entity_name)
+    return {precision_column(f.name): f.name for f in ent.fields if f.dtype == "date"}
+
+
+def date_of_precision_column(entity_name: str, column: str) -> str | None:
+    """The date field ``column`` is the precision companion of, or ``None``."""
+    return precision_columns(entity_name).get(column)

@@ -3,6 +3,17 @@
 Every rule returns reason codes (stable, machine-readable strings) rather than
 raising, so callers can quarantine a row with its reasons. No function here
 logs or echoes the identifier it checks.
+
+Rules come from well-kept sources, not hand-written lists: region codes are the
+GB/T 2260 division codes, current and historical, from python-stdnum's table
+(``stdnum/cn/loc.dat``); mobile ranges are the ones Google's libphonenumber
+(``phonenumbers``) metadata lists as Chinese mobile numbers.
+
+Spreadsheets mangle identifiers: :func:`recover_identifiers` undoes what can be
+undone exactly (``15639811899.0``, ``1.5639811899e+10``, full-width digits, invisible
+characters, Excel's ``'`` and ``="..."`` text guards) and flags what cannot (a float
+holds at most 2**53 exactly, so an 18-digit ID number that went through one has
+lost digits).
 """
 
 from __future__ import annotations
@@ -10,9 +21,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
+from functools import cache
+from importlib import resources
 
 import numpy as np
 import pandas as pd
+
+from domain.text import clean_text
 
 __all__ = [
     "ID_WEIGHTS",
@@ -20,10 +35,15 @@ __all__ = [
     "PROVINCE_CODES",
     "ResidentId",
     "check_digits_ok",
+    "cn_mobile_allocated",
     "gb11643_check_digit",
+    "identifier_text",
     "is_cn_mobile",
     "mask_mobile",
+    "mobile_problems",
     "parse_resident_id",
+    "recover_identifiers",
+    "region_codes_ok",
     "resident_id_problems",
     "resident_id_problems_series",
 ]
@@ -32,7 +52,8 @@ __all__ = [
 ID_WEIGHTS: tuple[int, ...] = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK_CHARS = "10X98765432"
 
-#: GB/T 2260 province-level codes (first two digits of an ID number).
+#: GB/T 2260 province-level codes (first two digits of an ID number). The region check
+#: uses the full six-digit table (:func:`region_codes_ok`), not this list.
 PROVINCE_CODES: frozenset[str] = frozenset(
     [
         "11",
@@ -73,7 +94,56 @@ PROVINCE_CODES: frozenset[str] = frozenset(
 )
 
 _ID_SHAPE = re.compile(r"^[0-9]{17}[0-9X]$")  # ASCII only: \d admits full-width digits
+#: The shape of a mainland mobile number (``mobile_format``); whether its range is
+#: allocated is :func:`cn_mobile_allocated` (``mobile_unallocated``).
 MOBILE_PATTERN = re.compile(r"^1[3-9][0-9]{9}$")
+#: Largest integer a binary64 float holds exactly: beyond it a float has lost digits.
+_FLOAT_EXACT = 2**53
+_OPEN_END = 9999
+
+
+@cache
+def _region_last_years() -> dict[str, int]:
+    """GB/T 2260 code → last year it was in force (9999 while current), from python-stdnum.
+
+    ``loc.dat`` lists each six-digit code with the names it has had, each optionally
+    tagged ``[start-end]`` with the years it was in force.
+    """
+    text = resources.files("stdnum.cn").joinpath("loc.dat").read_text(encoding="utf-8")
+    last: dict[str, int] = {}
+    province = ""
+    for line in text.splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        if not line.startswith(" "):
+            province = line.split()[0]
+            continue
+        sub, _, rest = line.strip().partition(" ")
+        names = rest.partition("=")[2].strip('"')
+        end = 0
+        for name in names.split(","):
+            tag = re.match(r"^\[(\d*)-(\d*)\]", name)
+            end = max(end, int(tag.group(2)) if tag and tag.group(2) else _OPEN_END)
+        last[province + sub] = end
+    return last
+
+
+def region_codes_ok(codes: pd.Series, birth_years: pd.Series | None = None) -> pd.Series:
+    """True where the six-digit code is a GB/T 2260 division code that could be on the number.
+
+    A code stays valid after it was abolished (a number keeps the code it was issued
+    with), so the only historical test is that the code was still in force in or after
+    the year of birth: a number cannot be issued before its holder is born. (python-stdnum's
+    own ``cn.ric`` asks for the code to be in force in the birth year, which refuses real
+    numbers issued years later under a code created after the birth.) Without a usable
+    birth year, being in the table is enough.
+    """
+    last = codes.astype("string").map(_region_last_years()).astype("Float64")
+    ok = last.notna()
+    if birth_years is not None:
+        years = pd.to_numeric(birth_years, errors="coerce").astype("Float64")
+        ok &= (years.isna() | (last >= years)).fillna(True)
+    return ok.fillna(False).astype(bool)
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,9 +186,10 @@ def resident_id_problems(value: object, *, today: date | None = None) -> list[st
     if not _ID_SHAPE.match(text):
         return ["id_format"]
     problems: list[str] = []
-    if text[:2] not in PROVINCE_CODES:
-        problems.append("id_region")
     born = _embedded_date(text)
+    year = pd.Series([born.year if born else int(text[6:10])])
+    if not region_codes_ok(pd.Series([text[:6]]), year).iloc[0]:
+        problems.append("id_region")
     limit = today or date.today()  # noqa: DTZ011 - a calendar date, no time zone involved
     if born is None or born > limit or born.year < 1900:
         problems.append("id_birth_date")
@@ -156,7 +227,7 @@ def resident_id_problems_series(ids: pd.Series, *, today: date | None = None) ->
     if good.empty:
         return out
     codes: list[pd.Series] = []
-    region_bad = ~good.str[:2].isin(PROVINCE_CODES)
+    region_bad = ~region_codes_ok(good.str[:6], good.str[6:10])
     codes.append(region_bad.map({True: "id_region", False: ""}))
     born = pd.to_datetime(good.str[6:14], format="%Y%m%d", errors="coerce")
     limit = pd.Timestamp(today or date.today())  # noqa: DTZ011
@@ -181,9 +252,49 @@ def check_digits_ok(well_formed: pd.Series) -> np.ndarray:
     return _CHECK_BYTES[totals % 11] == raw[:, 17]
 
 
+@cache
+def _cn_mobile_pattern() -> str:
+    """libphonenumber's pattern of Chinese mobile national numbers (ASCII digits only)."""
+    import phonenumbers
+
+    meta = phonenumbers.PhoneMetadata.metadata_for_region("CN")
+    if meta is None or meta.mobile is None or not meta.mobile.national_number_pattern:
+        raise RuntimeError("phonenumbers has no metadata for Chinese mobile numbers")
+    lengths = set(meta.mobile.possible_length or ())
+    if lengths and lengths != {11}:  # the shape check below assumes 11 digits
+        raise RuntimeError("phonenumbers' Chinese mobile numbers are no longer 11 digits")
+    return meta.mobile.national_number_pattern.replace("\\d", "[0-9]")
+
+
+def cn_mobile_allocated(mobiles: pd.Series) -> pd.Series:
+    """True where the value is a mobile number in a range libphonenumber lists for China.
+
+    Only well-formed numbers (:data:`MOBILE_PATTERN`) are judged; others count as
+    meeting this rule (they fail ``mobile_format``), so a defect is reported once.
+    """
+    text = mobiles.astype("string")
+    shaped = text.str.fullmatch(MOBILE_PATTERN.pattern.strip("^$")).fillna(False).astype(bool)
+    allocated = text.str.fullmatch(_cn_mobile_pattern()).fillna(False).astype(bool)
+    return (~shaped | allocated).astype(bool)
+
+
+def mobile_problems(value: object) -> list[str]:
+    """``mobile_missing``, ``mobile_format`` or ``mobile_unallocated``; empty when valid."""
+    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
+        return ["mobile_missing"]
+    text = str(value).strip()
+    if not text:
+        return ["mobile_missing"]
+    if not MOBILE_PATTERN.match(text):
+        return ["mobile_format"]
+    if not cn_mobile_allocated(pd.Series([text], dtype="string")).iloc[0]:
+        return ["mobile_unallocated"]
+    return []
+
+
 def is_cn_mobile(value: object) -> bool:
-    """True for an 11-digit mainland mobile number with a ``1[3-9]`` prefix."""
-    return isinstance(value, str) and bool(MOBILE_PATTERN.match(value.strip()))
+    """True for an 11-digit mainland mobile number in an allocated range (libphonenumber)."""
+    return isinstance(value, str) and not mobile_problems(value)
 
 
 def mask_mobile(value: str) -> str:
@@ -192,3 +303,57 @@ def mask_mobile(value: str) -> str:
     if not is_cn_mobile(text):
         raise ValueError("not a mainland mobile number")
     return f"{text[:3]}****{text[7:]}"
+
+
+def identifier_text(values: pd.Series) -> pd.Series:
+    """Identifier text: cleaned (:func:`domain.text.clean_text`), Excel's text guards
+    (a leading ``'``, ``="..."``) removed, spaces and hyphens dropped, upper case."""
+    text = clean_text(values)
+    text = text.str.replace(r'^="(.*)"$', r"\1", regex=True).str.replace(r"^'", "", regex=True)
+    text = text.str.replace(r"[\s\-]", "", regex=True).str.upper()
+    return text.mask(text == "")
+
+
+_FLOAT_FORM = r"(?P<int>[0-9]+)(?:\.(?P<frac>[0-9]*))?(?:E(?P<exp>[+-]?[0-9]{1,3}))?"
+
+
+def recover_identifiers(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Identifiers a spreadsheet wrote as numbers → (exact digit text, precision-lost mask).
+
+    ``values`` is identifier text (:func:`identifier_text`). A value in float form
+    (``15639811899.0``, ``1.5639811899E+10``) becomes its digits when they are all
+    there: the number is a whole number below 2**53 and the exponent pads no digits the
+    text does not show. Otherwise (``3.205081956081715E+17``, ``1.56398E+10``, any float
+    form of an 18-digit ID number) the mask is True. Other values are left as they are.
+    """
+    text = values.astype("string")
+    parts = text.str.extract(f"^(?:{_FLOAT_FORM})$")
+    float_form = parts["int"].notna() & (parts["frac"].notna() | parts["exp"].notna())
+    lost = pd.Series(False, index=values.index)
+    out = text.copy()
+    if not float_form.any():
+        return out, lost
+    rows = parts[float_form]
+    digits = rows["int"] + rows["frac"].fillna("")
+    shift = pd.to_numeric(rows["exp"].fillna("0")).astype(int) - rows["frac"].fillna("").str.len()
+    recovered: list[str | None] = []
+    lost_rows: list[bool] = []
+    for mantissa, by in zip(digits.tolist(), shift.tolist(), strict=True):
+        if by > 0:  # the exponent pads zeros the text never showed
+            recovered.append(None)
+            lost_rows.append(True)
+            continue
+        whole, dropped = (mantissa[:by], mantissa[by:]) if by < 0 else (mantissa, "")
+        if dropped.strip("0"):  # not a whole number: no identifier; left for the format rules
+            recovered.append(None)
+            lost_rows.append(False)
+            continue
+        whole = whole.lstrip("0") or "0"
+        too_big = int(whole) > _FLOAT_EXACT
+        recovered.append(None if too_big else whole)
+        lost_rows.append(too_big)
+    fixed = pd.Series(recovered, index=rows.index, dtype="string")
+    lost_mask = pd.Series(lost_rows, index=rows.index, dtype=bool)
+    out[fixed.index] = fixed.where(fixed.notna(), text[fixed.index]).where(~lost_mask)
+    lost[lost_mask.index] = lost_mask
+    return out, lost

@@ -54,6 +54,15 @@ COLUMN_DOCS: dict[str, tuple[str, str, str]] = {
     "dues_month": ("month the dues are for (YYYY-MM)", "none", "finance_dues"),
     "amount_cents": ("amount paid, in fen", "none", "finance_dues"),
     "paid_on": ("date paid", "none", "finance_dues"),
+    **{
+        f"{date}_precision": (
+            f"how precise {date} is where the source gave less than a day: month or year "
+            f"({date} is then the first day of that period); empty: exact to the day",
+            "none",
+            "the department's export",
+        )
+        for date in ("meeting_date", "studied_on", "served_on", "paid_on")
+    },
     "source": ("source system the row came from", "none (provenance)", "pipeline"),
     "month": ("calendar month (YYYY-MM)", "none", "derived"),
     "org_life_records": ("attendance records, present or absent", "aggregate", "derived"),

@@ -13,7 +13,10 @@ Definitions (one place, also in the data dictionary):
   service in the last ``inactive_months`` months up to ``as_of`` — listed by
   person_key only (re-identification, for a reminder, goes through the vault).
 
-Facts other than attendance are assigned to the member's branch in dim_person.
+Facts other than attendance are assigned to the member's branch in dim_person. A fact
+whose date the source gave only to the year (``<date>_precision`` = ``year``) belongs to
+no month and is left out of the monthly indicators (a month-precision date is exact
+enough: its month is known).
 """
 
 from __future__ import annotations
@@ -45,6 +48,22 @@ def _month(values: pd.Series) -> pd.Series:
     return pd.to_datetime(values).dt.strftime("%Y-%m")
 
 
+_FACT_DATES = {
+    "fact_attendance": "meeting_date",
+    "fact_study": "studied_on",
+    "fact_volunteer": "served_on",
+    "fact_dues": "paid_on",
+}
+
+
+def _monthly(name: str, frame: pd.DataFrame) -> pd.DataFrame:
+    """The fact's rows that can be placed in a month (not known only to the year)."""
+    column = f"{_FACT_DATES.get(name, '')}_precision"
+    if name not in _FACT_DATES or column not in frame.columns:
+        return frame
+    return frame[~(frame[column] == "year").fillna(False).to_numpy(dtype=bool)]
+
+
 def _empty(columns: list[str]) -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype="object") for c in columns})
 
@@ -65,6 +84,7 @@ def compute_indicators(
     activity).
     """
     person = tables["dim_person"][["person_key", "branch_id"]].drop_duplicates("person_key")
+    tables = {name: _monthly(name, frame) for name, frame in tables.items()}
     attendance = tables.get(
         "fact_attendance", _empty(["person_key", "branch_id", "meeting_date", "attendance"])
     )

@@ -50,6 +50,7 @@ TABLE_COLUMNS: dict[str, dict[str, str]] = {
         "branch_id": "string",
         "meeting_type": "string",
         "meeting_date": "datetime64[us]",
+        "meeting_date_precision": "string",
         "attendance": "string",
         "source": "string",
     },
@@ -57,6 +58,7 @@ TABLE_COLUMNS: dict[str, dict[str, str]] = {
         "branch_id": "string",
         "meeting_type": "string",
         "meeting_date": "datetime64[us]",
+        "meeting_date_precision": "string",
         "source": "string",
     },
     "fact_study": {
@@ -66,6 +68,7 @@ TABLE_COLUMNS: dict[str, dict[str, str]] = {
         "minutes": "float64",
         "score": "float64",
         "studied_on": "datetime64[us]",
+        "studied_on_precision": "string",
         "source": "string",
     },
     "fact_volunteer": {
@@ -73,6 +76,7 @@ TABLE_COLUMNS: dict[str, dict[str, str]] = {
         "activity": "string",
         "hours": "float64",
         "served_on": "datetime64[us]",
+        "served_on_precision": "string",
         "source": "string",
     },
     "fact_dues": {
@@ -80,6 +84,7 @@ TABLE_COLUMNS: dict[str, dict[str, str]] = {
         "dues_month": "string",
         "amount_cents": "Int64",
         "paid_on": "datetime64[us]",
+        "paid_on_precision": "string",
         "source": "string",
     },
 }

@@ -89,7 +89,10 @@ class ResidentIdRule(_OneColumn):
 
 
 class MobileRule(_OneColumn):
+    """``format``: 11 digits, ``1[3-9]``; ``allocated``: in a range libphonenumber lists."""
+
     rule: Literal["mobile"]
+    check: Literal["format", "allocated"] = "format"
 
 
 class HoursWithinDayRule(_OneColumn):

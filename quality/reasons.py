@@ -3,14 +3,16 @@
 Codes are stable snake_case strings written into quarantine files and department
 feedback. Two families are described by pattern rather than listed:
 ``<field>_missing`` (a required field is empty) and ``<field>:<problem>`` (the
-standardiser could not parse a value, e.g. ``birth_date:unparseable``).
+standardiser could not parse a value, e.g. ``birth_date:unparseable_date``), whose
+problems are listed in :data:`PARSE_PROBLEMS`. A problem may carry a detail in
+brackets, e.g. ``college:merged_cell[B5:B8]`` (the merged range).
 """
 
 from __future__ import annotations
 
 from typing import NamedTuple
 
-__all__ = ["REASONS", "ReasonText", "describe_reason", "is_known_reason"]
+__all__ = ["PARSE_PROBLEMS", "REASONS", "ReasonText", "describe_reason", "is_known_reason"]
 
 
 class ReasonText(NamedTuple):
@@ -25,8 +27,9 @@ REASONS: dict[str, ReasonText] = {
         "resident ID number malformed (18 characters, 17 digits then a digit or X)",
     ),
     "id_region": ReasonText(
-        "身份证号地区码不在GB/T 2260行政区划代码中",
-        "resident ID number region code is not a GB/T 2260 code",
+        "身份证号地区码不是GB/T 2260行政区划代码（含历史代码），或在出生前已撤销",
+        "resident ID number region code is no GB/T 2260 division code (current or historical), "
+        "or was abolished before the birth",
     ),
     "id_birth_date": ReasonText(
         "身份证号中的出生日期不存在或不合理",
@@ -62,6 +65,10 @@ REASONS: dict[str, ReasonText] = {
         "手机号码格式错误（应为1[3-9]开头的11位数字）",
         "mobile number malformed (11 digits starting 1[3-9])",
     ),
+    "mobile_unallocated": ReasonText(
+        "手机号码不在已分配的号段内（依据libphonenumber号段数据）",
+        "mobile number is in no allocated Chinese mobile range (libphonenumber metadata)",
+    ),
     "dues_amount_out_of_range": ReasonText(
         "党费金额不符合该类人员的缴纳标准", "dues amount is outside the rule for the person type"
     ),
@@ -82,15 +89,57 @@ REASONS: dict[str, ReasonText] = {
     "unknown_person": ReasonText(
         "人员不在任何名册中", "activity of a person absent from every roster"
     ),
+    "id_precision_lost": ReasonText(
+        "身份证号以数值形式存储（如3.205081956081715e+17），位数已丢失，请以文本格式重新导出",
+        "resident ID number was stored as a number and lost digits (e.g. 3.2E+17); "
+        "export it as text",
+    ),
+    "mobile_precision_lost": ReasonText(
+        "手机号码以数值形式存储，位数已丢失，请以文本格式重新导出",
+        "mobile number was stored as a number and lost digits; export it as text",
+    ),
+    "hidden_row": ReasonText(
+        "该行在表格中被隐藏：请删除或取消隐藏后重新提交",
+        "the row is hidden in the sheet: delete or unhide it and send the export again",
+    ),
     "birth_date_conflict": ReasonText(
         "各部门登记的出生日期不一致（已按来源优先级取值）",
         "departments record different birth dates (resolved by source priority)",
     ),
 }
 
-_PARSE_PROBLEMS: dict[str, ReasonText] = {
+#: The problems of ``<field>:<problem>`` codes (what the standardiser and readers report).
+PARSE_PROBLEMS: dict[str, ReasonText] = {
     "unparseable": ReasonText("无法解析", "could not be parsed"),
     "impossible": ReasonText("日期不存在", "is not a real date"),
+    "unparseable_date": ReasonText(
+        "不是本来源接受的日期格式", "is not a date in a shape this source accepts"
+    ),
+    "impossible_date": ReasonText(
+        "形似日期但该日不存在（如2月30日）", "has the shape of a date but no such day exists"
+    ),
+    "ambiguous_date": ReasonText(
+        "可按多种日期格式解读且结果不同，无法确定",
+        "reads as different dates in two accepted shapes, so it is refused",
+    ),
+    "unparseable_amount": ReasonText(
+        "不是有效金额（最多两位小数，千位分隔须规范）",
+        "is not an amount (at most two decimals, thousands grouped by three)",
+    ),
+    "not_a_number": ReasonText("不是本来源格式的数字", "is not a number in this source's format"),
+    "unknown_value": ReasonText("不是已知的代码值", "is not a known code"),
+    "precision_lost": ReasonText(
+        "以数值形式存储，位数已丢失，请以文本格式重新导出",
+        "was stored as a number and lost digits; export it as text",
+    ),
+    "merged_cell": ReasonText(
+        "位于合并单元格中，无法确定属于哪一行",
+        "lies in merged cells, so which rows it belongs to is unknown",
+    ),
+    "unreadable_cell": ReasonText("单元格无法读取", "is in a cell that cannot be read"),
+    "error_cell": ReasonText(
+        "单元格为Excel错误值（如#N/A、#VALUE!）", "is an Excel error value (#N/A, #VALUE!, ...)"
+    ),
 }
 
 
@@ -105,8 +154,13 @@ def describe_reason(code: str) -> ReasonText:
         return REASONS[code]
     if ":" in code:
         field, _, problem = code.partition(":")
-        text = _PARSE_PROBLEMS.get(problem, ReasonText(problem, problem))
-        return ReasonText(f"字段 {field} 的值{text.zh}", f"value of {field} {text.en}")
+        problem, _, detail = problem.partition("[")
+        text = PARSE_PROBLEMS.get(problem, ReasonText(problem, problem))
+        where = f"（{detail.rstrip(']')}）" if detail else ""
+        where_en = f" ({detail.rstrip(']')})" if detail else ""
+        return ReasonText(
+            f"字段 {field} 的值{text.zh}{where}", f"value of {field} {text.en}{where_en}"
+        )
     if code.endswith("_missing"):
         field = code.removesuffix("_missing")
         return ReasonText(f"缺少必填字段 {field}", f"required field {field} is missing")

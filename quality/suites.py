@@ -17,6 +17,7 @@ import great_expectations as gx
 from great_expectations.expectations.expectation import Expectation
 from great_expectations.expectations.metadata_types import FailureSeverity
 
+from domain.canonical import precision_column
 from quality.config import (
     BetweenRule,
     DuesAmountRule,
@@ -36,6 +37,7 @@ from quality.config import (
 )
 from quality.expectations import (
     ExpectApplicantToBeOfMinimumAge,
+    ExpectApplicantToBeOfMinimumAgeAtPrecision,
     ExpectApplicantToBeOfMinimumAgeOnId,
     ExpectColumnValuesToBeCnMobile,
     ExpectColumnValuesToBeHoursWithinADay,
@@ -43,7 +45,9 @@ from quality.expectations import (
     ExpectColumnValuesToNotBeAfterDate,
     ExpectDuesAmountWithinRule,
     ExpectProbationToLastAboutOneYear,
+    ExpectProbationToLastAboutOneYearAtPrecision,
     ExpectResidentIdToMatchBirthDate,
+    ExpectResidentIdToMatchBirthDateAtPrecision,
     ExpectResidentIdToMatchGender,
     ExpectStatusDatesInLadderOrder,
 )
@@ -63,6 +67,11 @@ class SuiteRule:
     expectation: Expectation
     code: str
     severity: str  # "error" | "warning"
+
+
+def _precisions(cols: set[str], *dates: str) -> list[str]:
+    """The precision companions (``<date>_precision``) of ``dates`` present in the frame."""
+    return [precision_column(d) for d in dates if precision_column(d) in cols]
 
 
 def _required(rule: RequiredRule, cols: set[str], as_of: date) -> list[Expectation]:
@@ -94,7 +103,7 @@ def _resident_id(rule: ResidentIdRule, cols: set[str], as_of: date) -> list[Expe
 
 
 def _mobile(rule: MobileRule, cols: set[str], as_of: date) -> list[Expectation]:
-    return [ExpectColumnValuesToBeCnMobile(column=rule.column)]
+    return [ExpectColumnValuesToBeCnMobile(column=rule.column, check=rule.check)]
 
 
 def _hours(rule: HoursWithinDayRule, cols: set[str], as_of: date) -> list[Expectation]:
@@ -106,6 +115,13 @@ def _not_future(rule: NotFutureRule, cols: set[str], as_of: date) -> list[Expect
 
 
 def _id_birth(rule: IdBirthDateRule, cols: set[str], as_of: date) -> list[Expectation]:
+    companions = _precisions(cols, rule.birth_date_column)
+    if companions:
+        return [
+            ExpectResidentIdToMatchBirthDateAtPrecision(
+                column_list=[rule.id_column, rule.birth_date_column, *companions]
+            )
+        ]
     return [
         ExpectResidentIdToMatchBirthDate(column_A=rule.id_column, column_B=rule.birth_date_column)
     ]
@@ -117,15 +133,22 @@ def _id_gender(rule: IdGenderRule, cols: set[str], as_of: date) -> list[Expectat
 
 def _ladder(rule: LadderOrderRule, cols: set[str], as_of: date) -> list[Expectation]:
     steps = [c for c in rule.step_columns if c in cols]
-    return [ExpectStatusDatesInLadderOrder(column_list=steps)]
+    return [ExpectStatusDatesInLadderOrder(column_list=[*steps, *_precisions(cols, *steps)])]
 
 
 def _min_age(rule: MinAgeRule, cols: set[str], as_of: date) -> list[Expectation]:
+    dates = [rule.birth_date_column, rule.event_column]
+    companions = _precisions(cols, *dates)
     if rule.id_column and rule.id_column in cols:
         return [
             ExpectApplicantToBeOfMinimumAgeOnId(
-                column_list=[rule.id_column, rule.birth_date_column, rule.event_column],
-                min_age=rule.years,
+                column_list=[rule.id_column, *dates, *companions], min_age=rule.years
+            )
+        ]
+    if companions:
+        return [
+            ExpectApplicantToBeOfMinimumAgeAtPrecision(
+                column_list=[*dates, *companions], min_age=rule.years
             )
         ]
     return [
@@ -136,6 +159,15 @@ def _min_age(rule: MinAgeRule, cols: set[str], as_of: date) -> list[Expectation]
 
 
 def _span(rule: SpanDaysRule, cols: set[str], as_of: date) -> list[Expectation]:
+    companions = _precisions(cols, rule.start_column, rule.end_column)
+    if companions:
+        return [
+            ExpectProbationToLastAboutOneYearAtPrecision(
+                column_list=[rule.start_column, rule.end_column, *companions],
+                min_days=rule.min_days,
+                max_days=rule.max_days,
+            )
+        ]
     return [
         ExpectProbationToLastAboutOneYear(
             column_A=rule.start_column,

@@ -81,6 +81,11 @@ class Operator(ABC):
         """The domain a vaulted operator's outputs of ``field`` are filed under."""
         return field
 
+    def output_precision(self) -> str | None:
+        """How precise a date is after this operator (``month``, ``year``), or ``None`` when
+        it keeps the date's own precision."""
+        return None
+
     @abstractmethod
     def apply(self, values: pd.Series, ctx: OperatorContext) -> pd.Series | None: ...
 

@@ -109,6 +109,26 @@ class GeneraliseOperator(Operator):
     def apply(self, values: pd.Series, ctx: OperatorContext) -> pd.Series:
         assert isinstance(self.params, GeneraliseParams)
         out = generalise_values(values, self.params).astype("string")
+        if self.params.to == "month":  # a date known only to the year stays a year
+            year_only = _year_precision(values, ctx)
+            if year_only.any():
+                out = out.mask(year_only, _leading_year(values).astype("string"))
         out.index = values.index
         out.name = values.name
         return out
+
+    def output_precision(self) -> str | None:
+        assert isinstance(self.params, GeneraliseParams)
+        if self.params.to == "month":
+            return "month"
+        return "year" if self.params.to in ("year", "band", "age_band", "top") else None
+
+
+def _year_precision(values: pd.Series, ctx: OperatorContext) -> pd.Series:
+    """Rows whose date the source gave only to the year (its precision companion)."""
+    from domain import precision_column
+
+    column = precision_column(ctx.field)
+    if ctx.frame is None or column not in ctx.frame.columns:
+        return pd.Series(False, index=values.index)
+    return (ctx.frame[column] == "year").fillna(False).reindex(values.index, fill_value=False)

@@ -7,20 +7,24 @@ from quality.expectations.dates import ExpectColumnValuesToNotBeAfterDate
 from quality.expectations.dues import ExpectDuesAmountWithinRule
 from quality.expectations.id_consistency import (
     ExpectResidentIdToMatchBirthDate,
+    ExpectResidentIdToMatchBirthDateAtPrecision,
     ExpectResidentIdToMatchGender,
 )
 from quality.expectations.mobile import ExpectColumnValuesToBeCnMobile
 from quality.expectations.resident_id import ExpectColumnValuesToBeValidResidentId
 from quality.expectations.status_ladder import (
     ExpectApplicantToBeOfMinimumAge,
+    ExpectApplicantToBeOfMinimumAgeAtPrecision,
     ExpectApplicantToBeOfMinimumAgeOnId,
     ExpectProbationToLastAboutOneYear,
+    ExpectProbationToLastAboutOneYearAtPrecision,
     ExpectStatusDatesInLadderOrder,
 )
 from quality.expectations.volunteer import ExpectColumnValuesToBeHoursWithinADay
 
 __all__ = [
     "ExpectApplicantToBeOfMinimumAge",
+    "ExpectApplicantToBeOfMinimumAgeAtPrecision",
     "ExpectApplicantToBeOfMinimumAgeOnId",
     "ExpectColumnValuesToBeCnMobile",
     "ExpectColumnValuesToBeHoursWithinADay",
@@ -28,7 +32,9 @@ __all__ = [
     "ExpectColumnValuesToNotBeAfterDate",
     "ExpectDuesAmountWithinRule",
     "ExpectProbationToLastAboutOneYear",
+    "ExpectProbationToLastAboutOneYearAtPrecision",
     "ExpectResidentIdToMatchBirthDate",
+    "ExpectResidentIdToMatchBirthDateAtPrecision",
     "ExpectResidentIdToMatchGender",
     "ExpectStatusDatesInLadderOrder",
 ]

@@ -4,6 +4,12 @@ Each function returns a plain ``bool`` Series aligned with its input: ``True`` w
 the value meets the rule. Values the rule does not apply to (for example a malformed
 ID number in the birth-date comparison) count as meeting it, so that one defect is
 reported once, under the rule that names it.
+
+Dates may come with a precision (``<field>_precision``: ``day`` / ``month`` / ``year``;
+the date is the first day of its period). Rules comparing dates compare their periods:
+a row breaks a rule only when every day the periods allow breaks it, which is the same
+as comparing at the coarser precision of the two sides (``2021-09`` is not before
+``2021-09-15``; a month-precision date in the reference month is not in the future).
 """
 
 from __future__ import annotations
@@ -13,7 +19,14 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from domain.identifiers import MOBILE_PATTERN, PROVINCE_CODES, check_digits_ok
+from domain.canonical import PRECISION_SUFFIX
+from domain.dates import period_end
+from domain.identifiers import (
+    MOBILE_PATTERN,
+    check_digits_ok,
+    cn_mobile_allocated,
+    region_codes_ok,
+)
 
 __all__ = [
     "RESIDENT_ID_CHECKS",
@@ -25,9 +38,11 @@ __all__ = [
     "ladder_in_order",
     "min_age_at",
     "min_age_on_id",
+    "mobile_allocated",
     "mobile_ok",
     "resident_id_ok",
     "span_days_between",
+    "split_precision",
 ]
 
 RESIDENT_ID_CHECKS: tuple[str, ...] = ("format", "region", "birth_date", "check_digit")
@@ -37,6 +52,29 @@ _ID_REGEX = r"[0-9]{17}[0-9X]"  # ASCII only: \d would admit full-width digits
 def _bool(values: pd.Series) -> pd.Series:
     """Nullable booleans → plain bool, missing counting as *meets the rule*."""
     return values.fillna(True).astype(bool)
+
+
+def split_precision(frame: pd.DataFrame) -> tuple[list[str], dict[str, pd.Series]]:
+    """Columns of ``frame`` that are not precision companions, and date column → precision.
+
+    A column ``<x>_precision`` is a companion only when ``<x>`` is also in the frame.
+    """
+    columns = [str(c) for c in frame.columns]
+    companions = {
+        c.removesuffix(PRECISION_SUFFIX): c
+        for c in columns
+        if c.endswith(PRECISION_SUFFIX) and c.removesuffix(PRECISION_SUFFIX) in columns
+    }
+    values = [c for c in columns if c not in companions.values()]
+    return values, {date: frame[col] for date, col in companions.items()}
+
+
+def _start(dates: pd.Series) -> pd.Series:
+    return pd.to_datetime(dates, errors="coerce")
+
+
+def _end(dates: pd.Series, precision: pd.Series | None) -> pd.Series:
+    return period_end(dates, precision) if precision is not None else _start(dates)
 
 
 def _id_text(ids: pd.Series) -> tuple[pd.Series, pd.Series]:
@@ -51,7 +89,8 @@ def _embedded_birth(text: pd.Series) -> pd.Series:
 
 def resident_id_ok(ids: pd.Series, checks: list[str], as_of: date | None = None) -> pd.Series:
     """GB 11643 checks on ID numbers: any of ``format`` (18 chars, 17 digits + digit/X),
-    ``region`` (GB/T 2260 province code), ``birth_date`` (embedded date real, 1900..as_of),
+    ``region`` (a GB/T 2260 division code, historical ones included, still in force in or after
+    the embedded birth year), ``birth_date`` (embedded date real, 1900..as_of),
     ``check_digit`` (ISO 7064 MOD 11-2). Only well-formed numbers are judged by the last three.
     """
     unknown = set(checks) - set(RESIDENT_ID_CHECKS)
@@ -66,7 +105,7 @@ def resident_id_ok(ids: pd.Series, checks: list[str], as_of: date | None = None)
         return ok
     sub = pd.Series(True, index=good.index)
     if "region" in checks:
-        sub &= good.str[:2].isin(PROVINCE_CODES).astype(bool)
+        sub &= region_codes_ok(good.str[:6], good.str[6:10])
     if "birth_date" in checks:
         born = _embedded_birth(good)
         limit = pd.Timestamp(as_of) if as_of else pd.Timestamp.today().normalize()
@@ -77,13 +116,17 @@ def resident_id_ok(ids: pd.Series, checks: list[str], as_of: date | None = None)
     return ok.astype(bool)
 
 
-def id_birth_date_matches(ids: pd.Series, birth_dates: pd.Series) -> pd.Series:
-    """The birth date column equals the date embedded in a well-formed ID number."""
+def id_birth_date_matches(
+    ids: pd.Series, birth_dates: pd.Series, precision: pd.Series | None = None
+) -> pd.Series:
+    """The date embedded in a well-formed ID number lies in the stated birth date's period
+    (equals it at day precision)."""
     text, shape_ok = _id_text(ids)
     born = _embedded_birth(text.where(shape_ok))
-    stated = pd.to_datetime(birth_dates, errors="coerce").dt.normalize()
+    stated = _start(birth_dates).dt.normalize()
+    last = _end(birth_dates, precision).dt.normalize()
     judged = born.notna() & stated.notna()
-    return (~judged | (born == stated)).astype(bool)
+    return (~judged | ((born >= stated) & (born <= last))).astype(bool)
 
 
 def id_gender_matches(ids: pd.Series, genders: pd.Series) -> pd.Series:
@@ -104,53 +147,96 @@ def mobile_ok(mobiles: pd.Series) -> pd.Series:
     return mobiles.astype("string").str.fullmatch(pattern).fillna(False).astype(bool)
 
 
+def mobile_allocated(mobiles: pd.Series) -> pd.Series:
+    """A well-formed mobile is in a range libphonenumber lists for China (others pass)."""
+    return _bool(cn_mobile_allocated(mobiles))
+
+
 def dates_not_after(dates: pd.Series, as_of: date) -> pd.Series:
-    """No date after ``as_of`` (the run's reference date)."""
+    """No date after ``as_of`` (the run's reference date).
+
+    Needs no precision: a date is the first day of its period, so it is after ``as_of``
+    exactly when the whole period is (``2026-06`` is not after 2026-06-30).
+    """
     return _bool(pd.to_datetime(dates, errors="coerce") <= pd.Timestamp(as_of))
 
 
 def ladder_in_order(steps: pd.DataFrame) -> pd.Series:
-    """Status step dates (columns in ladder order) never go backwards; gaps are allowed."""
-    values = np.column_stack(
-        [pd.to_datetime(steps[c], errors="coerce").to_numpy(dtype="datetime64[ns]") for c in steps]
+    """Status step dates (columns in ladder order) never go backwards; gaps are allowed.
+
+    ``steps`` may hold ``<step>_precision`` companions: a later step goes backwards only
+    when its whole period ends before an earlier step's period begins.
+    """
+    columns, precisions = split_precision(steps)
+    starts = np.column_stack([_start(steps[c]).to_numpy(dtype="datetime64[ns]") for c in columns])
+    ends = np.column_stack(
+        [_end(steps[c], precisions.get(c)).to_numpy(dtype="datetime64[ns]") for c in columns]
     )
-    ints = values.view(np.int64)  # NaT is the smallest int64, so it never raises the running max
-    running = np.maximum.accumulate(ints, axis=1)
-    backwards = ~np.isnat(values[:, 1:]) & (ints[:, 1:] < running[:, :-1])
+    # NaT is the smallest int64, so it never raises the running maximum of the starts
+    running = np.maximum.accumulate(starts.view(np.int64), axis=1)
+    backwards = ~np.isnat(ends[:, 1:]) & (ends[:, 1:].view(np.int64) < running[:, :-1])
     return pd.Series(~backwards.any(axis=1), index=steps.index)
 
 
-def min_age_at(birth_dates: pd.Series, event_dates: pd.Series, years: int) -> pd.Series:
-    """Age on the event date is at least ``years`` (birthday counted as reached)."""
-    born = pd.to_datetime(birth_dates, errors="coerce")
-    event = pd.to_datetime(event_dates, errors="coerce")
+def _age(born: pd.Series, event: pd.Series) -> pd.Series:
     age = event.dt.year - born.dt.year
     before_birthday = (event.dt.month < born.dt.month) | (
         (event.dt.month == born.dt.month) & (event.dt.day < born.dt.day)
     )
-    age = age - before_birthday.astype("Int64")
-    return _bool(age >= years)
+    return age - before_birthday.astype("Int64")
+
+
+def min_age_at(
+    birth_dates: pd.Series,
+    event_dates: pd.Series,
+    years: int,
+    birth_precision: pd.Series | None = None,
+    event_precision: pd.Series | None = None,
+) -> pd.Series:
+    """Age on the event date is at least ``years`` (birthday counted as reached).
+
+    With precisions, the age is taken at its largest the periods allow (earliest birth,
+    latest event): an applicant of ``2008-05`` born 1990-05-15 is not under 18.
+    """
+    born = _start(birth_dates)
+    event = _end(event_dates, event_precision)
+    del birth_precision  # the earliest possible birth is the stored first day
+    return _bool(_age(born, event) >= years)
 
 
 def min_age_on_id(columns: pd.DataFrame, years: int) -> pd.Series:
-    """Like :func:`min_age_at` on columns ``[id number, birth date, event date]``.
+    """Like :func:`min_age_at` on columns ``[id number, birth date, event date]``
+    (+ optional precision companions of the two dates).
 
     The age comes from the birth date embedded in a well-formed ID number (GB 11643, the
     authoritative one) and from the birth-date column only where the ID has none: a birth
     date column that disagrees with the ID is its own defect (``id_birth_mismatch``) and
     must neither raise nor hide an under-age verdict.
     """
-    ids, birth_dates, event_dates = (columns[c] for c in columns.columns)
+    names, precisions = split_precision(columns)
+    ids, birth_dates, event_dates = (columns[c] for c in names[:3])
     text, shape_ok = _id_text(ids)
     from_id = _embedded_birth(text.where(shape_ok))
-    stated = pd.to_datetime(birth_dates, errors="coerce")
-    return min_age_at(from_id.fillna(stated), event_dates, years)
+    stated = _start(birth_dates)
+    return min_age_at(from_id.fillna(stated), event_dates, years, None, precisions.get(names[2]))
 
 
-def span_days_between(start: pd.Series, end: pd.Series, min_days: int, max_days: int) -> pd.Series:
-    """``end - start`` in days lies in ``[min_days, max_days]``."""
-    days = (pd.to_datetime(end, errors="coerce") - pd.to_datetime(start, errors="coerce")).dt.days
-    return _bool((days >= min_days) & (days <= max_days))
+def span_days_between(
+    start: pd.Series,
+    end: pd.Series,
+    min_days: int,
+    max_days: int,
+    start_precision: pd.Series | None = None,
+    end_precision: pd.Series | None = None,
+) -> pd.Series:
+    """``end - start`` in days lies in ``[min_days, max_days]``.
+
+    With precisions, a row fails only when no choice of days within the two periods
+    gives a span in range (the longest possible span too short, or the shortest too long).
+    """
+    shortest = (_start(end) - _end(start, start_precision)).dt.days
+    longest = (_end(end, end_precision) - _start(start)).dt.days
+    return _bool(~((longest < min_days) | (shortest > max_days)))
 
 
 def hours_within_day(hours: pd.Series, max_hours: float) -> pd.Series:

@@ -86,3 +86,43 @@ def test_tokens_agree_with_hmac_tokens(members, policy, keyring):
     assert out["id_number_token"].equals(
         hmac_tokens(members["id_number"], keyring, "id_number").rename("id_number_token")
     )
+
+
+def test_a_dates_precision_follows_it_and_a_year_never_becomes_a_month(keyring):
+    from anonymize import parse_policy
+
+    policy = parse_policy(
+        {
+            "entities": {
+                "member": {
+                    "fields": {
+                        "applicant_on": {"operator": "generalise", "params": {"to": "month"}},
+                        "activist_on": {"operator": "keep"},
+                        "full_on": {"operator": "generalise", "params": {"to": "year"}},
+                    }
+                }
+            }
+        }
+    )
+    dates = pd.to_datetime(["2021-09-01", "2021-01-01", None])
+    frame = pd.DataFrame(
+        {
+            "source": "s",
+            "record_key": ["a", "b", "c"],
+            "applicant_on": dates,
+            "applicant_on_precision": pd.array(["month", "year", None], dtype="string"),
+            "activist_on": dates,
+            "activist_on_precision": pd.array(["month", "day", None], dtype="string"),
+            "full_on": dates,
+            "full_on_precision": pd.array(["day", "month", None], dtype="string"),
+            # the companion of a field with no policy is not published either
+            "candidate_on_precision": pd.array(["month", "day", None], dtype="string"),
+        }
+    )
+    out, report = pseudonymise_frame(frame, "member", policy, keyring)
+    assert out["applicant_on"].tolist()[:2] == ["2021-09", "2021"]  # not "2021-01"
+    assert out["applicant_on_precision"].tolist()[:2] == ["month", "year"]
+    assert out["activist_on_precision"].tolist()[:2] == ["month", "day"]
+    assert out["full_on_precision"].tolist()[:2] == ["year", "year"]
+    assert out[["applicant_on_precision", "full_on_precision"]].iloc[2].isna().all()
+    assert "candidate_on_precision" not in out.columns and report.unknown_columns == []

@@ -342,3 +342,22 @@ def test_jsonl_record_longer_than_the_limit_is_refused(make_source, sources_dir,
     }
     with pytest.raises(SourceError, match=r"learn\.jsonl, row 1: record longer than 50"):
         read_all(make_source(**spec), ctx)
+
+
+def test_integer_ids_next_to_missing_values_keep_every_digit(make_source, sources_dir, ctx):
+    """pandas turns an int column with a null into floats: an 18-digit ID would lose digits."""
+    ident = 110105199005151237
+    items = [{"sfzh": ident, "xm": "张三"}, {"xm": "李四"}]
+    (sources_dir / "r.json").write_text(json.dumps(items), encoding="utf-8")
+    (sources_dir / "r.jsonl").write_text("\n".join(map(json.dumps, items)), encoding="utf-8")
+    pd.DataFrame({"sfzh": pd.array([ident, None], dtype="Int64"), "xm": ["a", "b"]}).to_parquet(
+        sources_dir / "r.parquet"
+    )
+    for fmt in ("json", "jsonl", "parquet"):
+        source = make_source(
+            entity="member",
+            file={"path": f"r.{fmt}", "format": fmt},
+            columns={"sfzh": "id_number", "xm": "name"},
+        )
+        frame = read_all(source, ctx)
+        assert frame["sfzh"].astype("string").iloc[0] == str(ident), fmt

@@ -37,9 +37,8 @@ def test_unparseable_values_become_null_with_a_reason(make_source):
         make_source(),
     )
     assert frame["amount_cents"].isna().all() and frame["paid_on"].isna().all()
-    assert (
-        frame.loc[0, "parse_errors"] == "amount_cents:unparseable_amount;paid_on:unparseable_date"
-    )
+    # 2026-02-30 has the shape of a date but names no day: the reason says so
+    assert frame.loc[0, "parse_errors"] == "amount_cents:unparseable_amount;paid_on:impossible_date"
 
 
 def test_value_maps_and_unknown_values(make_source):
@@ -150,3 +149,141 @@ def test_without_conversion_traditional_values_stay_unknown(make_source):
 def test_config_rejects_conversion_of_a_field_that_is_not_text(make_source, target):
     with pytest.raises(ValueError, match=f"to_simplified names '{target}'"):
         make_source(to_simplified=[target])
+
+
+# ---------------------------------------------------------------- issue 15: exact or refused
+
+
+def _roster(**overrides):
+    from tests.connectors.conftest import _make_source
+
+    base = {
+        "entity": "member",
+        "columns": {
+            "身份证号": "id_number",
+            "手机号码": "mobile",
+            "出生日期": "birth_date",
+            "入党申请时间": "applicant_on",
+            "学号": "student_no",
+        },
+    }
+    return _make_source(**{**base, **overrides})
+
+
+def _roster_rows(**columns):
+    defaults = {
+        "身份证号": ["11010519491231002X"],
+        "手机号码": ["13812341234"],
+        "出生日期": ["1949-12-31"],
+        "入党申请时间": ["2022-12-01"],
+        "学号": ["2022010001"],
+    }
+    n = len(next(iter(columns.values()))) if columns else 1
+    data = {k: (columns.get(k) or v * n) for k, v in defaults.items()}
+    return raw(**data)
+
+
+def test_month_precision_join_dates_are_months_not_misread_days():
+    frame = standardise(
+        _roster_rows(入党申请时间=["2022.12", "2017年11月", "2019-03-15"]), _roster()
+    )
+    assert [d.date().isoformat() for d in frame["applicant_on"]] == [
+        "2022-12-01",
+        "2017-11-01",
+        "2019-03-15",
+    ]
+    assert list(frame["applicant_on_precision"]) == ["month", "month", "day"]
+    assert list(frame["parse_errors"]) == ["", "", ""]
+
+
+def test_a_month_where_a_day_is_needed_is_refused_not_guessed():
+    frame = standardise(_roster_rows(出生日期=["2022.12"]), _roster())
+    assert frame["birth_date"].isna().all()
+    assert frame.loc[0, "parse_errors"] == "birth_date:unparseable_date"
+    assert "birth_date_precision" not in frame.columns  # every read date is a day
+
+
+def test_configured_shapes_replace_the_defaults():
+    source = _roster(parse={"birth_date": {"dates": ["excel_1900"]}})
+    frame = standardise(_roster_rows(出生日期=["45356", "2024-03-05"]), source)
+    assert frame.loc[0, "birth_date"].date().isoformat() == "2024-03-05"
+    assert frame.loc[1, "parse_errors"] == "birth_date:unparseable_date"
+    default = standardise(_roster_rows(出生日期=["45356"]), _roster())
+    assert default.loc[0, "parse_errors"] == "birth_date:unparseable_date"  # never guessed
+
+
+def test_a_value_two_accepted_shapes_read_differently_is_ambiguous():
+    source = _roster(parse={"applicant_on": {"dates": ["y", "excel_1900"]}})
+    frame = standardise(_roster_rows(入党申请时间=["2021"]), source)
+    assert frame["applicant_on"].isna().all()
+    assert frame.loc[0, "parse_errors"] == "applicant_on:ambiguous_date"
+
+
+def test_identifiers_stored_as_numbers_are_recovered_exactly():
+    frame = standardise(
+        _roster_rows(
+            身份证号=["\ufeff11010519491231002x\u200b", "１１０１０５１９４９１２３１００２X"],
+            手机号码=["15639811899.0", "1.5639811899e+10"],
+            学号=["2022010001.0", "2022010002"],
+        ),
+        _roster(),
+    )
+    assert list(frame["id_number"]) == ["11010519491231002X"] * 2
+    assert list(frame["mobile"]) == ["15639811899"] * 2
+    assert list(frame["student_no"]) == ["2022010001", "2022010002"]
+    assert list(frame["parse_errors"]) == ["", ""]
+
+
+def test_identifiers_whose_digits_a_float_lost_are_quarantined_with_their_own_reason():
+    frame = standardise(
+        _roster_rows(
+            身份证号=["3.205081956081715e+17", "11010519491231002X"],
+            手机号码=["13812341234", "1.56398E+10"],
+            学号=["2022010001", "2.02201E+09"],
+        ),
+        _roster(),
+    )
+    assert frame["id_number"].isna()[0] and frame["mobile"].isna()[1]
+    assert frame.loc[0, "parse_errors"] == "id_precision_lost"
+    assert frame.loc[1, "parse_errors"] == "mobile_precision_lost;student_no:precision_lost"
+
+
+def test_decimal_comma_is_read_where_configured_and_refused_elsewhere(make_source):
+    rows = raw(人员编号=["S1"], 姓名=["张三"], 缴费金额=["12,50"], 缴费日期=["2026-03-01"])
+    assert standardise(rows, make_source()).loc[0, "parse_errors"] == (
+        "amount_cents:unparseable_amount"
+    )
+    comma = standardise(rows, make_source(parse={"amount_cents": {"decimal": "comma"}}))
+    assert comma.loc[0, "amount_cents"] == 1250 and comma.loc[0, "parse_errors"] == ""
+
+
+@pytest.mark.parametrize(
+    ("parse", "message"),
+    [
+        ({"paid_on": {"dates": ["ymd_sep", "dmy"]}}, r"unknown date shapes \['dmy'\]; known: \["),
+        ({"paid_on": {"dates": ["excel_1900", "excel_1904"]}}, "cannot both be accepted"),
+        ({"name": {"dates": ["ymd_sep"]}}, "parse.name.dates names a field that is not a date"),
+        ({"paid_on": {"decimal": "comma"}}, "parse.paid_on.decimal names a field that is not a"),
+        ({"salary": {"decimal": "comma"}}, "'salary' is not a field of 'dues'"),
+        ({"paid_on": {"formats": ["x"]}}, "Extra inputs are not permitted"),
+    ],
+)
+def test_parse_configuration_is_checked_on_load(make_source, parse, message):
+    with pytest.raises(ValueError, match=message):
+        make_source(parse=parse)
+
+
+def test_reader_problems_are_named_by_canonical_field(make_source):
+    frame = raw(
+        人员编号=["S1", "S2", "S3"],
+        姓名=["张三", "李四", "王五"],
+        缴费金额=["1", "1", "1"],
+        缴费日期=["2026-03-01"] * 3,
+        __problems=["姓名:merged_cell[B5:B6]", "姓名:merged_cell[B5:B6];hidden_row", None],
+    )
+    out = standardise(frame, make_source())
+    assert list(out["parse_errors"]) == [
+        "name:merged_cell[B5:B6]",
+        "name:merged_cell[B5:B6];hidden_row",
+        "",
+    ]

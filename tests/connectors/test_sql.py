@@ -99,3 +99,19 @@ def test_reads_real_servers(server, request, make_source, ctx):
         _drop(url, table)
     assert len(frame) == 4
     assert list(frame["xm"].unique()) == ["张三"]
+
+
+def test_integer_ids_next_to_nulls_keep_every_digit(make_source, tmp_path, ctx):
+    import sqlite3
+
+    db = tmp_path / "ids.sqlite"
+    con = sqlite3.connect(db)
+    con.execute("CREATE TABLE t (id INTEGER, xh BIGINT, xm TEXT)")
+    con.executemany(
+        "INSERT INTO t VALUES (?, ?, ?)", [(1, 110105199005151237, "a"), (2, None, "b")]
+    )
+    con.commit()
+    con.close()
+    source = _source(make_source, f"sqlite:///{db}", table="t")
+    frame = next(connector_for(source, ctx).read()).frame
+    assert frame["xh"].astype("string").iloc[0] == "110105199005151237"

@@ -10,6 +10,8 @@ from domain import (
     normalise_dates,
     normalise_gender,
     normalise_text,
+    parse_amounts_cents,
+    parse_numbers,
     to_halfwidth,
 )
 
@@ -52,7 +54,7 @@ def test_reads_amounts(text, cents):
     assert normalise_amount_cents(text) == cents
 
 
-@pytest.mark.parametrize("text", ["abc", "12.505"])
+@pytest.mark.parametrize("text", ["abc", "12.505", "12,50", "1,2"])
 def test_rejects_bad_amounts(text):
     with pytest.raises(NormaliseError):
         normalise_amount_cents(text)
@@ -68,3 +70,57 @@ def test_gender_codes(code, gender):
 def test_unknown_gender_code_is_an_error():
     with pytest.raises(NormaliseError):
         normalise_gender("未知")
+
+
+@pytest.mark.parametrize(
+    ("text", "decimal", "value"),
+    [
+        ("12", "point", 12.0),
+        ("12.5", "point", 12.5),
+        ("1,234.5", "point", 1234.5),
+        ("-3", "point", -3.0),
+        ("１２.５", "point", 12.5),
+        ("12,5", "comma", 12.5),
+        ("1.234,5", "comma", 1234.5),
+        ("1 234,5", "comma", 1234.5),
+        ("30.0", "point", 30.0),
+    ],
+)
+def test_reads_numbers_in_the_configured_format(text, decimal, value):
+    number, problem = parse_numbers(pd.Series([text]), decimal)
+    assert (number.iloc[0], problem.iloc[0]) == (value, "")
+
+
+@pytest.mark.parametrize(
+    ("text", "decimal"),
+    [
+        ("12,5", "point"),  # a decimal comma where a point is configured: never 125
+        ("1,23,4", "point"),
+        ("1.2.3", "point"),
+        ("1e5", "point"),
+        ("inf", "point"),
+        ("nan", "point"),
+        ("12.5", "comma"),
+        ("1,234.5", "comma"),
+        ("12 分钟", "point"),
+    ],
+)
+def test_refuses_numbers_outside_the_configured_format(text, decimal):
+    number, problem = parse_numbers(pd.Series([text]), decimal)
+    assert pd.isna(number.iloc[0]) and problem.iloc[0] == "not_a_number"
+
+
+def test_amounts_are_exact_and_grouping_is_strict():
+    cents, problem = parse_amounts_cents(
+        pd.Series(["¥12.50", "12,50", "1,234.00", "12.500", "12.505", None, "-1.5"])
+    )
+    assert list(cents.astype("object").where(cents.notna(), None)) == [
+        1250, None, 123400, 1250, None, None, -150
+    ]  # fmt: skip
+    assert list(problem) == ["", "unparseable_amount", "", "", "unparseable_amount", "", ""]
+    comma, problem = parse_amounts_cents(pd.Series(["12,50 元", "1.234,00"]), "comma")
+    assert list(comma) == [1250, 123400] and list(problem) == ["", ""]
+
+
+def test_invisible_characters_are_removed_from_text():
+    assert normalise_text("\ufeff张\u200b三\u00a0") == "张三"

@@ -117,3 +117,24 @@ def test_indicators_of_a_roster_without_any_activity_do_not_crash():
     out = compute_indicators(tables, as_of=date(2026, 6, 30))
     assert out["indicator_branch_month"]["org_life_records"].sum() == 0
     assert sorted(out["inactive_members"]["person_key"]) == ["P1", "P2"]
+
+
+def test_a_fact_known_only_to_the_year_is_placed_in_no_month():
+    from integrate import build_unified_dataset
+
+    tables = build_unified_dataset(
+        {
+            "dim_person": pd.DataFrame({"person_key": ["P1"], "branch_id": ["b1"]}),
+            "fact_volunteer": pd.DataFrame(
+                {
+                    "person_key": ["P1", "P1"],
+                    "hours": [2.0, 5.0],
+                    "served_on": pd.to_datetime(["2026-01-01", "2026-03-01"]),
+                    "served_on_precision": ["year", "month"],
+                }
+            ),
+        }
+    )
+    months = compute_indicators(tables, as_of=date(2026, 3, 31))["indicator_branch_month"]
+    hours = dict(zip(months["month"], months["volunteer_hours"], strict=True))
+    assert hours == {"2026-03": 5.0}  # nor does it stretch the months back to January

@@ -11,6 +11,7 @@ import pytest
 from domain import resident_id_problems
 from quality.expectations import (
     ExpectApplicantToBeOfMinimumAge,
+    ExpectApplicantToBeOfMinimumAgeAtPrecision,
     ExpectApplicantToBeOfMinimumAgeOnId,
     ExpectColumnValuesToBeCnMobile,
     ExpectColumnValuesToBeHoursWithinADay,
@@ -18,7 +19,9 @@ from quality.expectations import (
     ExpectColumnValuesToNotBeAfterDate,
     ExpectDuesAmountWithinRule,
     ExpectProbationToLastAboutOneYear,
+    ExpectProbationToLastAboutOneYearAtPrecision,
     ExpectResidentIdToMatchBirthDate,
+    ExpectResidentIdToMatchBirthDateAtPrecision,
     ExpectResidentIdToMatchGender,
     ExpectStatusDatesInLadderOrder,
 )
@@ -228,3 +231,138 @@ def test_dues_amount_expectation_uses_the_person_type_range() -> None:
         column_list=["amount", "kind"], ranges={"student": [20, 240], "faculty": [500, 300000]}
     )
     assert _unexpected(frame, expectation) == [1, 3]
+
+
+def test_cn_mobile_allocated_expectation_refuses_unallocated_ranges() -> None:
+    frame = pd.DataFrame(
+        {
+            "mobile": pd.array(
+                ["13800001111", "14012345678", "16312345678", "19412345678", "1280000", None],
+                dtype="string",
+            )
+        }
+    )
+    expectation = ExpectColumnValuesToBeCnMobile(column="mobile", check="allocated")
+    assert _unexpected(frame, expectation) == [1, 2, 3]  # the malformed one is format's
+
+
+def test_resident_id_region_is_checked_against_the_division_table() -> None:
+    frame = _ids(GOOD_ID, make_id(region="999999"), make_id(region="110199"), None)
+    expectation = ExpectColumnValuesToBeValidResidentId(
+        column="id_number", checks=["region"], as_of="2026-06-30"
+    )
+    assert _unexpected(frame, expectation) == [1, 2]
+
+
+# ---------------------------------------------------------------- dates with a precision
+
+
+def _dated(**columns: list) -> pd.DataFrame:
+    frame = pd.DataFrame()
+    for name, values in columns.items():
+        if name.endswith("_precision"):
+            frame[name] = pd.array(values, dtype="string")
+        else:
+            frame[name] = pd.to_datetime(values)
+    return frame
+
+
+def test_ladder_order_compares_at_the_coarser_precision() -> None:
+    frame = _dated(
+        a=["2021-09-15", "2021-09-01", "2021-10-01", "2021-09-01"],
+        b=["2021-09-01", "2021-09-15", "2021-09-01", "2020-01-01"],
+        a_precision=["day", "month", "day", "month"],
+        b_precision=["month", "day", "month", "year"],
+    )
+    # row 0/1: 2021-09 vs 2021-09-15 either way round is no violation; row 2: the whole of
+    # September is before 1 October; row 3: the year 2020 ends before September 2021
+    expectation = ExpectStatusDatesInLadderOrder(
+        column_list=["a", "b", "a_precision", "b_precision"]
+    )
+    assert _unexpected(frame, expectation) == [2, 3]
+    # without the precision the first-day dates would have made row 0 a violation
+    assert _unexpected(
+        frame[["a", "b"]], ExpectStatusDatesInLadderOrder(column_list=["a", "b"])
+    ) == [
+        0,
+        2,
+        3,
+    ]
+
+
+def test_minimum_age_at_precision_judges_only_certain_violations() -> None:
+    frame = _dated(
+        born=["1990-05-15", "1990-05-15", "1990-05-15", "1990-05-15"],
+        applied=["2008-05-01", "2008-04-01", "2008-01-01", "2007-01-01"],
+        applied_precision=["month", "month", "year", "year"],
+    )
+    expectation = ExpectApplicantToBeOfMinimumAgeAtPrecision(
+        column_list=["born", "applied", "applied_precision"], min_age=18
+    )
+    # May 2008 may be after the 18th birthday; April 2008 is wholly before it; so is 2007
+    assert _unexpected(frame, expectation) == [1, 3]
+
+
+def test_minimum_age_on_id_uses_the_event_precision() -> None:
+    frame = pd.DataFrame(
+        {
+            "id": [make_id(born="19900515")] * 2,
+            "born": pd.to_datetime([None, None]),
+            "applied": pd.to_datetime(["2008-05-01", "2008-04-01"]),
+            "applied_precision": pd.array(["month", "month"], dtype="string"),
+        }
+    )
+    expectation = ExpectApplicantToBeOfMinimumAgeOnId(
+        column_list=["id", "born", "applied", "applied_precision"], min_age=18
+    )
+    assert _unexpected(frame, expectation) == [1]
+
+
+def test_probation_span_at_precision() -> None:
+    frame = _dated(
+        start=["2020-06-01", "2020-06-01", "2020-06-01", "2020-06-01"],
+        end=["2021-06-01", "2021-05-20", "2022-07-01", "2021-05-01"],
+        start_precision=["month", "month", "month", "month"],
+        end_precision=["month", "day", "month", "month"],
+    )
+    expectation = ExpectProbationToLastAboutOneYearAtPrecision(
+        column_list=["start", "end", "start_precision", "end_precision"],
+        min_days=360,
+        max_days=731,
+    )
+    # row 1: at most 353 days (2020-06-01 → 2021-05-20), certainly short; row 2: from
+    # 2020-06-30 to 2022-07-01 is 731 days, so it may be in range; row 3: June 2020 to
+    # May 2021 may be 360 days (2020-06-01 → 2021-05-31 is 364)
+    assert _unexpected(frame, expectation) == [1]
+
+
+def test_probation_span_at_precision_finds_a_certainly_long_probation() -> None:
+    frame = _dated(
+        start=["2020-06-01"], end=["2022-08-01"], start_precision=["month"], end_precision=["month"]
+    )
+    expectation = ExpectProbationToLastAboutOneYearAtPrecision(
+        column_list=["start", "end", "start_precision", "end_precision"],
+        min_days=360,
+        max_days=731,
+    )
+    assert _unexpected(frame, expectation) == [0]
+
+
+def test_id_birth_date_at_precision() -> None:
+    frame = pd.DataFrame(
+        {
+            "id_number": pd.array([GOOD_ID, GOOD_ID, GOOD_ID], dtype="string"),
+            "birth_date": pd.to_datetime(["1990-05-01", "1990-06-01", "1990-05-15"]),
+            "birth_date_precision": pd.array(["month", "month", "day"], dtype="string"),
+        }
+    )
+    expectation = ExpectResidentIdToMatchBirthDateAtPrecision(
+        column_list=["id_number", "birth_date", "birth_date_precision"]
+    )
+    assert _unexpected(frame, expectation) == [1]
+
+
+def test_a_month_in_the_reference_month_is_not_future() -> None:
+    frame = _dated(d=["2026-06-01", "2026-07-01"], d_precision=["month", "month"])
+    expectation = ExpectColumnValuesToNotBeAfterDate(column="d", as_of="2026-06-30")
+    assert _unexpected(frame, expectation) == [1]

@@ -304,3 +304,49 @@ def test_quarantines_study_record_with_impossible_score_minutes_or_date(
         "minutes_out_of_range",
         "future_date",
     ]
+
+
+def _month_precision_members(config: QualityConfig, rows: list[dict]) -> dict[str, list[str]]:
+    """Member rows whose step dates were written as months, through the configured suite."""
+    frame = canonical_frame("member", rows)
+    for step in ("applicant_on", "activist_on", "candidate_on", "probationary_on", "full_on"):
+        frame[f"{step}_precision"] = pd.array(["month"] * len(frame), dtype="string")
+    verdict = validate_frame(frame, entity="member", config=config, as_of=AS_OF)
+    out = {k: [] for k in frame["record_key"]}
+    q = verdict.quarantined
+    for key, reasons in zip(q["record_key"], q["reasons"], strict=True):
+        out[key] = reasons.split(";")
+    return out
+
+
+def test_month_precision_steps_are_judged_at_month_precision(config: QualityConfig) -> None:
+    born_may = make_id(born="19920515")
+    reasons = _month_precision_members(
+        config,
+        [
+            # applied in the month of the 18th birthday, probation June 2025 → June 2026
+            # (the reference month): none of it is a violation
+            good_member(
+                id_number=born_may,
+                birth_date="1992-05-15",
+                applicant_on="2010-05-01",
+                activist_on="2010-05-01",
+                candidate_on="2011-09-01",
+                probationary_on="2025-06-01",
+                full_on="2026-06-01",
+            ),
+            # known-bad at month precision: applied a month before the 18th birthday
+            good_member(
+                id_number=born_may,
+                birth_date="1992-05-15",
+                applicant_on="2010-04-01",
+                activist_on="2010-05-01",
+                full_on="2013-06-01",
+            ),
+            # known-bad: a step in a month after the reference date, steps out of order
+            good_member(candidate_on="2010-08-01", full_on="2026-07-01"),
+        ],
+    )
+    assert reasons["org_dept:1"] == []
+    assert reasons["org_dept:2"] == ["applicant_under_18"]
+    assert set(reasons["org_dept:3"]) >= {"future_date", "status_order"}

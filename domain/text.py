@@ -1,0 +1,28 @@
+"""Text as spreadsheets and exports deliver it: widths, invisible characters, spaces.
+
+One cleaning step shared by every normaliser: NFKC (full-width ``１２３``, ``Ａ`` and the
+ideographic space become ASCII), invisible format characters removed (zero-width
+space and joiners, BOM, soft hyphen, bidi marks), non-breaking and other spaces
+made plain, runs of white space collapsed, ends trimmed; an empty result is null.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+__all__ = ["INVISIBLE_CHARACTERS", "clean_text"]
+
+#: Unicode format characters (category Cf) that exports leave inside values.
+INVISIBLE_CHARACTERS = (
+    "\u00ad\u180e\u200b\u200c\u200d\u200e\u200f\u202a\u202b\u202c\u202d\u202e"
+    "\u2060\u2061\u2062\u2063\u2064\ufeff"
+)
+_INVISIBLE_CLASS = "[" + INVISIBLE_CHARACTERS + "]"
+
+
+def clean_text(values: pd.Series) -> pd.Series:
+    """Vectorised cleaning (see the module text); returns a ``string`` Series."""
+    text = values.astype("string").str.normalize("NFKC")
+    text = text.str.replace(_INVISIBLE_CLASS, "", regex=True)
+    text = text.str.replace(r"\s+", " ", regex=True).str.strip()
+    return text.mask(text == "")
