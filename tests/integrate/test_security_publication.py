@@ -200,6 +200,35 @@ def test_rollback_is_detected_with_every_anchor_store(
         assert list(variables) == ["islandbridge_anchor_publication"]
 
 
+def test_cli_verify_names_a_rollback_with_the_configured_anchor(
+    tmp_path, tables, run_facts, signing_key
+):
+    from typer.testing import CliRunner
+
+    from islandbridge.anchors import publication_anchor
+    from islandbridge.cli import app
+    from islandbridge.commands.options import installation
+    from islandbridge.secrets import ensure_signing_key, load_signing_key
+
+    data = tmp_path / "data"
+    ensure_signing_key(data / "secrets" / "service_signing.key")
+    ctx = installation(data, None)
+    key = load_signing_key(ctx)
+    store = publication_anchor(ctx)  # the default: a table in the vault database
+    root = data / "published"
+    first = _publish(tables, root, run_facts, key, store)
+    second = _publish({**tables, "person": tables["person"].head(2)}, root, run_facts, key, store)
+    store.close()
+    assert (data / "vault" / "vault.sqlite").stat().st_mode & 0o777 == 0o600
+    runner = CliRunner()
+    ok = runner.invoke(app, ["verify", "--data-dir", str(data)])
+    assert ok.exit_code == 0, ok.output
+    _roll_back(root, first, second)
+    bad = runner.invoke(app, ["verify", "--data-dir", str(data)])
+    assert bad.exit_code == 1
+    assert "ROLLED BACK" in bad.output and second.version in bad.output
+
+
 # -- the DuckDB file by content -------------------------------------------------------------
 def _tamper(res, sql: str) -> None:
     con = duckdb.connect(str(res.path / "dataset.duckdb"))
