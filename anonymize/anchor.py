@@ -459,27 +459,38 @@ class FileAnchor(ChainAnchor):
             os.close(dir_fd)
 
 
+def _in_airflow_task() -> bool:
+    """Whether this process runs an Airflow task (Airflow's own test: a supervisor link)."""
+    import sys
+
+    return hasattr(sys.modules.get("airflow.sdk.execution_time.task_runner"), "SUPERVISOR_COMMS")
+
+
 def _airflow_get(key: str) -> str | None:
     try:
-        from airflow.sdk import Variable
+        if _in_airflow_task():  # inside a task: the Task SDK (through the API server)
+            from airflow.sdk import Variable
 
-        value = Variable.get(key, default=None)
+            value = Variable.get(key, default=None)
+        else:  # outside a task (the command line): the metadata database
+            from airflow.models import Variable as ModelVariable
+
+            value = ModelVariable.get(key, default_var=None)
     except ImportError:  # pragma: no cover - Airflow missing
         raise AnchorError("Airflow is not installed: no Variable anchor") from None
     return None if value is None else str(value)
 
 
 def _airflow_set(key: str, value: str) -> None:
-    import sys
-
-    if "airflow.sdk.execution_time.task_runner" in sys.modules:  # inside a task: the API
+    description = "islandbridge chain anchor (sealed)"
+    if _in_airflow_task():
         from airflow.sdk import Variable
 
-        Variable.set(key, value, description="islandbridge chain anchor (sealed)")
+        Variable.set(key, value, description=description)
         return
-    from airflow.models import Variable as ModelVariable  # outside a task: the metadata DB
+    from airflow.models import Variable as ModelVariable
 
-    ModelVariable.set(key, value, description="islandbridge chain anchor (sealed)")
+    ModelVariable.set(key, value, description=description)
 
 
 class AirflowVariableAnchor(ChainAnchor):
