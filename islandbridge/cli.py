@@ -111,17 +111,18 @@ def verify(
 ) -> None:
     """Check the publication: ledger chain and its anchor, signatures, every file's checksum,
     and the DuckDB file by content."""
+    from anonymize.anchor import AnchorError
     from integrate import verify_publication
     from integrate.ledger import LedgerError, ledger_lock, sync_anchor
     from islandbridge.anchors import AnchorConfigError, publication_anchor
-    from islandbridge.secrets import load_signing_key
+    from islandbridge.secrets import SecretError, load_signing_key
 
     ctx = installation(data_dir, config)
     key = load_signing_key(ctx)
     root = ctx.expand(ctx.config.publish.root)
     try:
         anchor = publication_anchor(ctx)
-    except AnchorConfigError as exc:
+    except (AnchorConfigError, AnchorError, SecretError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
     try:
@@ -130,7 +131,7 @@ def verify(
                 before = sync_anchor(root, anchor=anchor, signing_key=key, adopt=True)
             typer.echo(f"anchor adopted (was: {before.state.value})")
         report = verify_publication(root, key.public_key(), anchor=anchor)
-    except LedgerError as exc:
+    except (LedgerError, AnchorError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
     finally:
