@@ -306,3 +306,37 @@ def test_a_published_file_replaced_by_a_symlink_fails(tmp_path, tables, run_fact
     target.symlink_to(elsewhere)
     problems = verify_publication(tmp_path, signing_key.public_key()).problems
     assert any("person.parquet: not a regular file" in p for p in problems)
+
+
+# -- where the anchor may be -----------------------------------------------------------------
+def _config_with(tmp_path, anchor: dict) -> Path:
+    import yaml
+
+    from islandbridge.config import default_config_path
+
+    raw = yaml.safe_load(default_config_path().read_text(encoding="utf-8"))
+    raw["anchor"] = anchor
+    path = tmp_path / "islandbridge.yaml"
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("anchor", "match"),
+    [({"store": "sql"}, "url_env"), ({"store": "file"}, "folder"), ({"store": "s3"}, "store")],
+    ids=["sql_without_url", "file_without_folder", "unknown_store"],
+)
+def test_an_incomplete_anchor_configuration_fails_on_load(tmp_path, anchor, match):
+    from islandbridge.config import ConfigError, load_config
+
+    with pytest.raises(ConfigError, match=match):
+        load_config(_config_with(tmp_path, anchor))
+
+
+def test_an_anchor_folder_inside_the_published_zone_is_refused(tmp_path):
+    from islandbridge.anchors import AnchorConfigError, publication_anchor
+    from islandbridge.commands.options import installation
+
+    path = _config_with(tmp_path, {"store": "file", "folder": "{data_dir}/published/anchors"})
+    with pytest.raises(AnchorConfigError, match="published zone"):
+        publication_anchor(installation(tmp_path / "data", path))
