@@ -208,12 +208,8 @@ class AnchorCheck:
 
     @property
     def ok(self) -> bool:
-        """Nothing wrong (an anchor behind its chain is pending, not wrong)."""
-        return self.state in (AnchorState.EMPTY, AnchorState.MATCHES, AnchorState.ANCHOR_BEHIND)
-
-    @property
-    def may_advance(self) -> bool:
-        """Whether the anchor may be moved to a new head appended to this chain."""
+        """Nothing wrong (an anchor behind its chain is pending, not wrong): the chain may
+        be extended and the anchor moved to its new head."""
         return self.state in (AnchorState.EMPTY, AnchorState.MATCHES, AnchorState.ANCHOR_BEHIND)
 
     def describe(self, chain_label: str) -> str:

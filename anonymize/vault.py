@@ -649,8 +649,10 @@ class Vault:
         or if this is the chain's first entry; otherwise the anchor stays where it is and
         :meth:`check` reports why."""
         check = self.check_anchor()
-        first = check.state == AnchorState.UNANCHORED and check.head and check.head.seq == 1
-        if check.head is None or not (check.may_advance or first):
+        if check.head is None:
+            return
+        first = check.state == AnchorState.UNANCHORED and check.head.seq == 1
+        if not (check.ok or first):
             log.warning("vault: audit anchor not moved (%s)", check.state.value)
             return
         try:

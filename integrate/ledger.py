@@ -35,7 +35,6 @@ from pathlib import Path
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from anonymize.anchor import (
@@ -84,8 +83,7 @@ _SIGNED_FIELDS = (
 
 def key_id(public_key: Ed25519PublicKey) -> str:
     """Short fingerprint of a public key: ``ed25519:`` + 16 hex of SHA-256 of its raw bytes."""
-    raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    return "ed25519:" + hashlib.sha256(raw).hexdigest()[:16]
+    return Ed25519Seal(public_key).active_key_id()
 
 
 class LedgerError(RuntimeError):
@@ -151,7 +149,7 @@ def check_anchor(
 
 
 def _refuse_unless_extendable(check: AnchorCheck) -> None:
-    if check.may_advance or check.state == AnchorState.UNANCHORED:
+    if check.ok or check.state == AnchorState.UNANCHORED:
         return
     raise LedgerError(f"{check.describe(LEDGER_FILE)}; nothing appended (run verify)")
 

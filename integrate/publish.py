@@ -238,7 +238,7 @@ def publish_dataset(
         _clear_crash_leftovers(root)
         if anchor is not None:
             check = check_anchor(read_entries(root), anchor, signing_key.public_key(), anchor_chain)
-            if not check.may_advance and check.state != AnchorState.UNANCHORED:
+            if not check.ok and check.state != AnchorState.UNANCHORED:
                 raise PublishError(
                     f"{check.describe('the publication ledger')}; nothing published (run verify)"
                 )
