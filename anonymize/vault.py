@@ -7,10 +7,18 @@ associated data, so an edited or swapped row fails to decrypt
 written before a rotation stay readable; tokens of retired token keys stay in the
 vault, so they stay resolvable.
 
-Only a *steward* may re-identify, and only with a reason. Every attempt, granted or
+Only a *steward* may re-identify, and only with a reason that matches the configured
+pattern (a case or ticket number, then an explanation). Every attempt, granted or
 refused, is appended to an audit log whose entries are chained by HMAC-SHA256 (under
-a subkey of the vault key): editing, deleting or reordering an entry breaks the chain
-(:meth:`Vault.verify_audit`).
+a subkey of the vault key): editing, deleting or reordering an entry breaks the chain,
+and the chain's head is anchored (:mod:`anonymize.anchor`; by default in this
+database's ``chain_anchors`` table, or in a store of its own), so cutting entries off
+its end is detected too (:meth:`Vault.check`).
+
+Roles are granted rows sealed with an HMAC under the vault key and bound to the audit
+entry that granted them: a row inserted, altered or replayed by someone without the
+key grants nothing. The first steward is named once, on an empty vault
+(:meth:`Vault.initialise`); after that only a steward grants.
 
 The store is SQLite by default (a file created owner-only, refused if others can
 read it) or any SQLAlchemy URL, e.g. PostgreSQL.
@@ -23,27 +31,52 @@ import hmac
 import json
 import logging
 import os
+import re
 import stat
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 
 import pandas as pd
 import sqlalchemy as sa
-from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from anonymize.anchor import (
+    AnchorCheck,
+    AnchorError,
+    AnchorState,
+    ChainAnchor,
+    ChainHead,
+    HmacSeal,
+    SqlAnchor,
+    check_chain,
+)
 from anonymize.errors import ReidentificationRefused, VaultError, VaultTamperedError
 from anonymize.keys import Keyring
 
-__all__ = ["AuditEntry", "Identity", "Role", "Vault"]
+__all__ = [
+    "DEFAULT_REASON_PATTERN",
+    "VAULT_AUDIT_CHAIN",
+    "AuditEntry",
+    "Identity",
+    "Role",
+    "Vault",
+    "VaultCheck",
+    "vault_database_url",
+]
 
 log = logging.getLogger(__name__)
 
 _GENESIS = "0" * 64
-_MIN_REASON = 10
+#: a case or ticket number (``ZZB-2026-0042``), then ``:`` or a space, then at least ten
+#: characters saying why; matched against the whole reason
+DEFAULT_REASON_PATTERN = r"[A-Z][A-Z0-9]{1,9}-\d{1,10}(?:-\d{1,10})?(?:[:：]\s*|\s+)\S.{9,}"
+#: whatever the pattern, a reason holds at least this many distinct non-space characters
+_MIN_DISTINCT = 10
+VAULT_AUDIT_CHAIN = "vault_audit"
+_GRANT_ACTIONS = ("init", "grant")
 
 _meta = sa.MetaData()
 _identities = sa.Table(
@@ -64,7 +97,11 @@ _grants = sa.Table(
     sa.Column("role", sa.String(16), nullable=False),
     sa.Column("granted_by", sa.String(128), nullable=False),
     sa.Column("granted_at", sa.String(32), nullable=False),
+    sa.Column("audit_seq", sa.Integer, nullable=True),
+    sa.Column("key_id", sa.String(16), nullable=True),
+    sa.Column("mac", sa.String(64), nullable=True),
 )
+_GRANT_SEALED = ("audit_seq", "key_id", "mac")
 _audit = sa.Table(
     "vault_audit",
     _meta,
@@ -126,6 +163,41 @@ class AuditEntry:
     hash: str
 
 
+@dataclass(slots=True)
+class VaultCheck:
+    """What :meth:`Vault.check` found; ``ok`` only if every part is intact."""
+
+    identities: int = 0
+    corrupt_identities: dict[str, int] = field(default_factory=dict)  # field → bad rows
+    audit_entries: int = 0
+    audit_problems: list[str] = field(default_factory=list)
+    grants: int = 0
+    grant_problems: list[str] = field(default_factory=list)
+    anchor: AnchorCheck | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not (
+            self.corrupt_identities
+            or self.audit_problems
+            or self.grant_problems
+            or (self.anchor is not None and not self.anchor.ok)
+        )
+
+    def problems(self) -> list[str]:
+        """Every finding, one line each (no token, value or user name)."""
+        out = [
+            f"vault_identities: {n} {f} rows fail their integrity check (altered or corrupt)"
+            for f, n in sorted(self.corrupt_identities.items())
+        ]
+        out += self.audit_problems + self.grant_problems
+        if self.anchor is not None and not self.anchor.ok:
+            out.append(
+                f"{self.anchor.state.value.upper()}: {self.anchor.describe('the vault audit')}"
+            )
+        return out
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat()
 
@@ -144,25 +216,64 @@ def _prepare_sqlite(path: Path) -> None:
     os.close(fd)
 
 
-class Vault:
-    """Token → identity store with role-checked, audited re-identification."""
+def vault_database_url(location: Path | str) -> str:
+    """The SQLAlchemy URL of a vault location (a URL, or a SQLite path that is created
+    owner-only first, and refused if others may read it)."""
+    text = str(location)
+    if "://" in text:
+        return text
+    path = Path(location)
+    _prepare_sqlite(path)
+    return f"sqlite:///{path}"
 
-    def __init__(self, location: Path | str, keyring: Keyring) -> None:
+
+class Vault:
+    """Token → identity store with role-checked, audited, anchored re-identification.
+
+    ``anchor`` is where the audit chain's head is recorded (default: the
+    ``chain_anchors`` table of this same database); ``reason_pattern`` is what a
+    re-identification reason must match, whole (default :data:`DEFAULT_REASON_PATTERN`).
+    """
+
+    def __init__(
+        self,
+        location: Path | str,
+        keyring: Keyring,
+        *,
+        anchor: ChainAnchor | None = None,
+        reason_pattern: str | None = None,
+    ) -> None:
         if not keyring.has_vault_key:
             raise VaultError("the keyring has no vault key; the vault cannot be opened")
+        try:
+            self._reason = re.compile(reason_pattern or DEFAULT_REASON_PATTERN)
+        except re.error:
+            raise VaultError("the re-identification reason pattern is not a valid regex") from None
         self._keyring = keyring
-        text = str(location)
-        if "://" in text:
-            self.location = sa.engine.make_url(text).render_as_string(hide_password=True)
-            self._engine = sa.create_engine(text)
+        url = vault_database_url(location)
+        if "://" in str(location):
+            self.location = sa.engine.make_url(url).render_as_string(hide_password=True)
         else:
-            path = Path(location)
-            _prepare_sqlite(path)
-            self.location = str(path)
-            self._engine = sa.create_engine(f"sqlite:///{path}")
+            self.location = str(location)
+        self._engine = sa.create_engine(url)
         _meta.create_all(self._engine)
+        self._migrate_grants()
+        self._anchor = anchor if anchor is not None else SqlAnchor(self._engine)
+        self._seal = HmacSeal(lambda kid: self._keyring.vault_key(kid, purpose="anchor"))
+
+    def _migrate_grants(self) -> None:
+        """Add the seal columns to a grants table made by an earlier version (its rows,
+        unsealed, grant nothing until a steward grants them again)."""
+        present = {c["name"] for c in sa.inspect(self._engine).get_columns("vault_grants")}
+        with self._engine.begin() as conn:
+            for name in _GRANT_SEALED:
+                if name not in present:
+                    column = _grants.c[name]
+                    kind = column.type.compile(dialect=self._engine.dialect)
+                    conn.execute(sa.text(f"ALTER TABLE vault_grants ADD COLUMN {name} {kind}"))
 
     def close(self) -> None:
+        self._anchor.close()
         self._engine.dispose()
 
     def __enter__(self) -> Vault:
@@ -235,49 +346,138 @@ class Vault:
             )
 
     # -- roles -------------------------------------------------------------------------
+    def _grant_mac(self, values: dict[str, object], key_id: str) -> str:
+        _, key = self._keyring.vault_key(key_id, purpose="grant")
+        body = json.dumps(
+            [values[f] for f in ("user_name", "role", "granted_by", "granted_at", "audit_seq")],
+            ensure_ascii=False,
+        ).encode()
+        return hmac.new(key, body, hashlib.sha256).hexdigest()
+
+    def _grant_problem(self, conn: sa.Connection, row: sa.Row) -> str | None:
+        """Why a grant row grants nothing (None if it is sound).
+
+        Sound: its MAC verifies, the audit entry it names is an intact record of this very
+        grant, and no later audit entry granted the user another role (no replayed row).
+        """
+        values = dict(row._mapping)
+        try:
+            good = hmac.compare_digest(self._grant_mac(values, str(row.key_id)), str(row.mac))
+        except Exception:
+            good = False
+        if not good:
+            return "fails its MAC (inserted or altered without the vault key)"
+        details = [f"grant {r.value} to {row.user_name}" for r in Role]
+        entry = conn.execute(sa.select(_audit).where(_audit.c.seq == row.audit_seq)).one_or_none()
+        if (
+            entry is None
+            or entry.action not in _GRANT_ACTIONS
+            or entry.decision != "granted"
+            or entry.detail != f"grant {row.role} to {row.user_name}"
+            or not self._audit_row_intact(entry)
+        ):
+            return "is not backed by its audit entry"
+        later = conn.execute(
+            sa.select(sa.func.count())
+            .select_from(_audit)
+            .where(
+                _audit.c.seq > row.audit_seq,
+                _audit.c.action.in_(_GRANT_ACTIONS),
+                _audit.c.decision == "granted",
+                _audit.c.detail.in_(details),
+            )
+        ).scalar_one()
+        if later:
+            return "was superseded by a later grant (a replayed row)"
+        return None
+
     def role_of(self, user: str) -> Role | None:
+        """The user's role, if a sound grant row gives one; a tampered row gives none."""
         with self._engine.connect() as conn:
-            role = conn.execute(
-                sa.select(_grants.c.role).where(_grants.c.user_name == user)
-            ).scalar_one_or_none()
-        return Role(role) if role else None
+            row = conn.execute(sa.select(_grants).where(_grants.c.user_name == user)).one_or_none()
+            if row is None:
+                return None
+            problem = self._grant_problem(conn, row)
+        if problem:
+            log.warning("vault: a grant row %s; it grants nothing", problem)
+            return None
+        try:
+            return Role(row.role)
+        except ValueError:
+            return None
+
+    def initialise(self, steward: str, *, by: str) -> None:
+        """Name the first steward. Only on a vault with no grant, no audit entry and no
+        anchored audit history; afterwards only a steward grants (:meth:`grant`)."""
+        if not steward or not steward.strip():
+            raise VaultError("name the first steward")
+        with self._engine.connect() as conn:
+            grants = conn.execute(sa.select(sa.func.count()).select_from(_grants)).scalar_one()
+            audits = conn.execute(sa.select(sa.func.count()).select_from(_audit)).scalar_one()
+        if grants or audits or self._anchor.read(VAULT_AUDIT_CHAIN) is not None:
+            raise ReidentificationRefused(
+                "the vault already has roles or an audit history: its first steward was "
+                "named; only a steward may grant roles now"
+            )
+        self._record_grant(steward, Role.STEWARD, by=by, by_role="operator", action="init")
+        log.info("vault: first steward named")
 
     def grant(self, user: str, role: Role | str, *, by: str) -> None:
-        """Give ``user`` a role. Only a steward may grant, except the very first steward."""
+        """Give ``user`` a role. Only a steward may (the first is named by :meth:`initialise`)."""
         role = Role(role)
-        with self._engine.connect() as conn:
-            stewards = conn.execute(
-                sa.select(sa.func.count())
-                .select_from(_grants)
-                .where(_grants.c.role == Role.STEWARD.value)
-            ).scalar_one()
         granter_role = self.role_of(by)
-        bootstrap = stewards == 0 and role == Role.STEWARD and by == user
-        if granter_role != Role.STEWARD and not bootstrap:
+        if granter_role != Role.STEWARD:
             self._append_audit(
                 by, granter_role, "grant", None, None, "refused", f"grant {role.value} to {user}"
             )
-            raise ReidentificationRefused(f"{by} is not a steward and may not grant roles")
-        with self._engine.begin() as conn:
-            conn.execute(sa.delete(_grants).where(_grants.c.user_name == user))
-            conn.execute(
-                sa.insert(_grants).values(
-                    user_name=user, role=role.value, granted_by=by, granted_at=_now()
-                )
-            )
-        self._append_audit(
-            by,
-            granter_role or Role.STEWARD,
-            "grant",
-            None,
-            None,
-            "granted",
-            f"grant {role.value} to {user}",
-        )
+            raise ReidentificationRefused("the caller is not a steward and may not grant roles")
+        self._require_intact_audit(by, granter_role, "grant", None, None)
+        self._record_grant(user, role, by=by, by_role=granter_role.value, action="grant")
+
+    def _record_grant(self, user: str, role: Role, *, by: str, by_role: str, action: str) -> None:
+        detail = f"grant {role.value} to {user}"
+        kid = self._keyring.vault_active_id
+        assert kid is not None
+        for _attempt in range(5):
+            try:
+                with self._engine.begin() as conn:
+                    entry = self._insert_audit(
+                        conn, by, by_role, action, None, None, "granted", detail
+                    )
+                    values: dict[str, object] = {
+                        "user_name": user,
+                        "role": role.value,
+                        "granted_by": by,
+                        "granted_at": entry["at"],
+                        "audit_seq": entry["seq"],
+                        "key_id": kid,
+                    }
+                    values["mac"] = self._grant_mac(values, kid)
+                    conn.execute(sa.delete(_grants).where(_grants.c.user_name == user))
+                    conn.execute(sa.insert(_grants).values(**values))
+                break
+            except sa.exc.IntegrityError:  # a concurrent append took the sequence number
+                continue
+        else:
+            raise VaultError("could not append to the audit log")
+        self._advance_anchor()
 
     # -- re-identification -------------------------------------------------------------
+    def reason_problem(self, reason: str) -> str | None:
+        """Why ``reason`` is not acceptable (None if it is)."""
+        text = (reason or "").strip()
+        if not self._reason.fullmatch(text):
+            return (
+                "the reason must match the configured pattern (a case or ticket number such "
+                "as ZZB-2026-0042, then what the re-identification is for)"
+            )
+        if len({ch for ch in text if not ch.isspace()}) < _MIN_DISTINCT:
+            return "the reason says too little (too few distinct characters)"
+        return None
+
     def reidentify(self, token: str, *, reason: str, user: str) -> Identity:
-        """The identity behind ``token``: only for a steward, only with a reason; audited."""
+        """The identity behind ``token``: only for a steward, only with a reason that matches
+        the configured pattern, only while the audit chain is intact; always audited."""
         role = self.role_of(user)
         reason = (reason or "").strip()
         if role != Role.STEWARD:
@@ -285,14 +485,14 @@ class Vault:
                 user, role, "reidentify", token, reason, "refused", "role is not steward"
             )
             raise ReidentificationRefused(
-                f"{user} (role {role.value if role else 'none'}) may not re-identify: "
+                f"the caller (role {role.value if role else 'none'}) may not re-identify: "
                 "only a steward may"
             )
-        if len(reason) < _MIN_REASON:
-            self._append_audit(user, role, "reidentify", token, reason, "refused", "no reason")
-            raise ReidentificationRefused(
-                f"re-identification needs a reason of at least {_MIN_REASON} characters"
-            )
+        problem = self.reason_problem(reason)
+        if problem:
+            self._append_audit(user, role, "reidentify", token, reason, "refused", "bad reason")
+            raise ReidentificationRefused(f"re-identification refused: {problem}")
+        self._require_intact_audit(user, role, "reidentify", token, reason)
         with self._engine.connect() as conn:
             row = conn.execute(
                 sa.select(_identities).where(_identities.c.token == token)
@@ -306,7 +506,7 @@ class Vault:
             self._append_audit(user, role, "reidentify", token, reason, "refused", "tampered row")
             raise
         self._append_audit(user, role, "reidentify", token, reason, "granted", None)
-        log.info("vault: token re-identified by %s (field %s)", user, identity.field)
+        log.info("vault: a token was re-identified (field %s)", identity.field)
         return identity
 
     def _decrypt(self, row: sa.Row) -> Identity:
@@ -314,26 +514,79 @@ class Vault:
             _, key = self._keyring.vault_key(row.vault_key_id)
             aad = self._aad(row.token, row.field, row.domain, row.vault_key_id)
             value = AESGCM(key).decrypt(row.nonce, row.ciphertext, aad).decode()
-        except (InvalidTag, ValueError, UnicodeDecodeError):
+        except Exception:  # any corruption: wrong tag, types, lengths, unknown key id
             raise VaultTamperedError(
                 "a vault row fails its integrity check (tampered, or the wrong vault key)"
             ) from None
         return Identity(token=row.token, field=row.field, domain=row.domain, value=value)
 
     def verify_rows(self) -> int:
-        """Decrypt every row; raises :class:`VaultTamperedError` at the first bad one."""
+        """Decrypt every row; raises :class:`VaultTamperedError` if any is bad."""
+        checked, corrupt = self._check_rows()
+        if corrupt:
+            raise VaultTamperedError(
+                f"{sum(corrupt.values())} vault rows fail their integrity check"
+            )
+        return checked
+
+    def _check_rows(self) -> tuple[int, dict[str, int]]:
         n = 0
+        corrupt: dict[str, int] = {}
         with self._engine.connect() as conn:
             for row in conn.execute(sa.select(_identities)):
-                self._decrypt(row)
                 n += 1
-        return n
+                try:
+                    self._decrypt(row)
+                except VaultTamperedError:
+                    name = row.field if isinstance(row.field, str) else "?"
+                    corrupt[name] = corrupt.get(name, 0) + 1
+        return n, corrupt
 
     # -- audit -------------------------------------------------------------------------
     def _entry_hash(self, entry: dict[str, object], key_id: str) -> str:
         _, key = self._keyring.vault_key(key_id, purpose="audit")
         body = json.dumps([entry[f] for f in _AUDIT_FIELDS], ensure_ascii=False).encode()
         return hmac.new(key, body, hashlib.sha256).hexdigest()
+
+    def _audit_row_intact(self, r: sa.Row) -> bool:
+        try:
+            entry = {f: getattr(r, f) for f in _AUDIT_FIELDS}
+            return hmac.compare_digest(self._entry_hash(entry, str(r.audit_key_id)), str(r.hash))
+        except Exception:
+            return False
+
+    def _insert_audit(
+        self,
+        conn: sa.Connection,
+        user: str,
+        role: str,
+        action: str,
+        token: str | None,
+        reason: str | None,
+        decision: str,
+        detail: str | None,
+    ) -> dict[str, object]:
+        kid = self._keyring.vault_active_id
+        assert kid is not None
+        last = conn.execute(
+            sa.select(_audit.c.seq, _audit.c.hash).order_by(_audit.c.seq.desc()).limit(1)
+        ).one_or_none()
+        entry: dict[str, object] = {
+            "seq": (int(last.seq) + 1) if last else 1,
+            "at": _now(),
+            "user_name": user,
+            "role": role,
+            "action": action,
+            "token": token,
+            "reason": reason,
+            "decision": decision,
+            "detail": detail,
+            "audit_key_id": kid,
+            "prev_hash": str(last.hash) if last else _GENESIS,
+        }
+        entry["hash"] = self._entry_hash(entry, kid)
+        conn.execute(sa.insert(_audit).values(**entry))
+        return entry
 
     def _append_audit(
         self,
@@ -345,35 +598,100 @@ class Vault:
         decision: str,
         detail: str | None,
     ) -> None:
-        kid = self._keyring.vault_active_id
-        assert kid is not None
         for _attempt in range(5):
             try:
                 with self._engine.begin() as conn:
-                    last = conn.execute(
-                        sa.select(_audit.c.seq, _audit.c.hash)
-                        .order_by(_audit.c.seq.desc())
-                        .limit(1)
-                    ).one_or_none()
-                    entry: dict[str, object] = {
-                        "seq": (last.seq + 1) if last else 1,
-                        "at": _now(),
-                        "user_name": user,
-                        "role": role.value if role else "none",
-                        "action": action,
-                        "token": token,
-                        "reason": reason,
-                        "decision": decision,
-                        "detail": detail,
-                        "audit_key_id": kid,
-                        "prev_hash": last.hash if last else _GENESIS,
-                    }
-                    entry["hash"] = self._entry_hash(entry, kid)
-                    conn.execute(sa.insert(_audit).values(**entry))
-                return
+                    self._insert_audit(
+                        conn,
+                        user,
+                        role.value if role else "none",
+                        action,
+                        token,
+                        reason,
+                        decision,
+                        detail,
+                    )
+                break
             except sa.exc.IntegrityError:  # a concurrent append took the sequence number
                 continue
-        raise VaultError("could not append to the audit log")
+        else:
+            raise VaultError("could not append to the audit log")
+        self._advance_anchor()
+
+    def _head(self, conn: sa.Connection) -> ChainHead | None:
+        last = conn.execute(
+            sa.select(_audit.c.seq, _audit.c.hash).order_by(_audit.c.seq.desc()).limit(1)
+        ).one_or_none()
+        if last is None:
+            return None
+        try:
+            return ChainHead(int(last.seq), str(last.hash))
+        except (TypeError, ValueError):
+            return ChainHead(-1, str(last.hash))
+
+    def check_anchor(self) -> AnchorCheck:
+        """Compare the audit chain's last entry with its anchored head."""
+        with self._engine.connect() as conn:
+            head = self._head(conn)
+
+            def hash_at(seq: int) -> str | None:
+                value = conn.execute(
+                    sa.select(_audit.c.hash).where(_audit.c.seq == seq)
+                ).scalar_one_or_none()
+                return None if value is None else str(value)
+
+            return check_chain(
+                self._anchor, VAULT_AUDIT_CHAIN, self._seal, head=head, hash_at=hash_at
+            )
+
+    def _advance_anchor(self) -> None:
+        """Move the anchor to the chain's new head if the chain extends the anchored head,
+        or if this is the chain's first entry; otherwise the anchor stays where it is and
+        :meth:`check` reports why."""
+        check = self.check_anchor()
+        if check.head is None:
+            return
+        first = check.state == AnchorState.UNANCHORED and check.head.seq == 1
+        if not (check.ok or first):
+            log.warning("vault: audit anchor not moved (%s)", check.state.value)
+            return
+        try:
+            self._anchor.advance(VAULT_AUDIT_CHAIN, check.head, self._seal)
+        except AnchorError as exc:
+            log.warning("vault: audit anchor not moved (%s)", type(exc).__name__)
+
+    def _require_intact_audit(
+        self,
+        user: str,
+        role: Role | None,
+        action: str,
+        token: str | None,
+        reason: str | None,
+    ) -> None:
+        check = self.check_anchor()
+        if check.ok:
+            return
+        self._append_audit(user, role, action, token, reason, "refused", "audit not intact")
+        raise VaultTamperedError(
+            f"{check.describe('the vault audit')}; refused until `keys verify-vault` passes"
+        )
+
+    def adopt_anchor(self) -> AnchorCheck:
+        """Anchor the audit chain at its head (an operator's decision, for a vault made
+        before anchoring or whose anchor record fails its seal): only if every entry checks
+        out; never over a truncated or diverged chain. Returns the check made first."""
+        check = self.check()
+        if check.audit_problems or check.grant_problems:
+            raise VaultTamperedError("the audit chain or the grants are not intact; not anchored")
+        assert check.anchor is not None
+        state = check.anchor.state
+        if state in (AnchorState.TRUNCATED, AnchorState.DIVERGED, AnchorState.UNREADABLE):
+            raise VaultTamperedError(check.anchor.describe("the vault audit"))
+        if check.anchor.head is not None and state != AnchorState.MATCHES:
+            self._anchor.advance(
+                VAULT_AUDIT_CHAIN, check.anchor.head, self._seal, replace_invalid=True
+            )
+        return check.anchor
 
     def audit_entries(self) -> Iterator[AuditEntry]:
         with self._engine.connect() as conn:
@@ -391,21 +709,55 @@ class Vault:
                     r.hash,
                 )
 
-    def verify_audit(self) -> int:
-        """Check the audit chain; returns its length, raises :class:`VaultTamperedError`."""
-        prev = _GENESIS
+    def _check_audit(self) -> tuple[int, list[str]]:
+        prev: str | None = _GENESIS
         expected_seq = 1
         n = 0
+        problems: list[str] = []
         with self._engine.connect() as conn:
-            for r in conn.execute(sa.select(_audit).order_by(_audit.c.seq)):
-                entry = {f: getattr(r, f) for f in _AUDIT_FIELDS}
-                if r.seq != expected_seq or r.prev_hash != prev:
-                    raise VaultTamperedError(f"audit chain broken at entry {r.seq}")
-                try:
-                    good = hmac.compare_digest(self._entry_hash(entry, r.audit_key_id), r.hash)
-                except Exception:
-                    good = False
-                if not good:
-                    raise VaultTamperedError(f"audit entry {r.seq} was altered")
-                prev, expected_seq, n = r.hash, expected_seq + 1, n + 1
+            rows = list(conn.execute(sa.select(_audit).order_by(_audit.c.seq)))
+        for r in rows:
+            n += 1
+            if r.seq != expected_seq or (prev is not None and r.prev_hash != prev):
+                problems.append(
+                    f"audit entry {r.seq}: chain broken (entry {expected_seq} expected before "
+                    "it: an entry was removed, reordered or inserted)"
+                )
+            elif not self._audit_row_intact(r):
+                problems.append(f"audit entry {r.seq}: altered (its MAC does not match)")
+            prev = r.hash if isinstance(r.hash, str) else None
+            expected_seq = (r.seq + 1) if isinstance(r.seq, int) else expected_seq + 1
+        return n, problems
+
+    def _check_grants(self) -> tuple[int, list[str]]:
+        problems: list[str] = []
+        with self._engine.connect() as conn:
+            rows = list(conn.execute(sa.select(_grants).order_by(_grants.c.granted_at)))
+            for n, row in enumerate(rows, start=1):
+                problem = self._grant_problem(conn, row)
+                if problem:
+                    problems.append(
+                        f"vault_grants: a {row.role!s:.16} grant (row {n}) {problem}; refused"
+                    )
+        return len(rows), problems
+
+    def check(self) -> VaultCheck:
+        """Every identity row, the audit chain, its anchor and every grant; never raises for
+        what it finds (a corrupt row is reported, not thrown)."""
+        result = VaultCheck()
+        result.identities, result.corrupt_identities = self._check_rows()
+        result.audit_entries, result.audit_problems = self._check_audit()
+        result.grants, result.grant_problems = self._check_grants()
+        result.anchor = self.check_anchor()
+        return result
+
+    def verify_audit(self) -> int:
+        """Check the audit chain and its anchor; returns its length, raises
+        :class:`VaultTamperedError` naming the first problem."""
+        n, problems = self._check_audit()
+        if problems:
+            raise VaultTamperedError(problems[0])
+        anchor = self.check_anchor()
+        if not anchor.ok:
+            raise VaultTamperedError(anchor.describe("the vault audit"))
         return n

@@ -164,6 +164,12 @@ class SourceConfig(StrictModel):
     )
     signature: SignatureSpec = SignatureSpec()
     encoding_for_feedback: str = "utf-8-sig"
+    feedback_scope: str | None = Field(
+        None,
+        description="canonical field that decides who receives a rejected row: one feedback "
+        "folder per value (e.g. branch_id, so each branch secretary gets only their own); "
+        "taken from the file name where the field comes from there",
+    )
 
     @model_validator(mode="after")
     def _check(self) -> SourceConfig:
@@ -180,6 +186,7 @@ class SourceConfig(StrictModel):
             *self.values,
             *self.derive_from_id,
             *self.parse,
+            *([self.feedback_scope] if self.feedback_scope else []),
         ]
         if self.file:
             targets += list(self.file.filename_fields)
@@ -207,6 +214,21 @@ class SourceConfig(StrictModel):
                     f"source {self.name!r}: parse.{target}.decimal names a field that is not a "
                     f"number of {self.entity!r}"
                 )
+        if self.feedback_scope and self.feedback_scope_column() is None:
+            raise ValueError(
+                f"source {self.name!r}: feedback_scope {self.feedback_scope!r} is neither "
+                "mapped from a column nor taken from the file name"
+            )
         if any(t in PROVENANCE_FIELDS for t in self.columns.values()):
             raise ValueError("provenance fields are set by the connector, not mapped")
         return self
+
+    def feedback_scope_column(self) -> str | None:
+        """The landed (raw) column that holds the feedback scope: the file-name field where
+        the scope comes from the file name, else the department column mapped to it."""
+        scope = self.feedback_scope
+        if scope is None:
+            return None
+        if self.file and scope in self.file.filename_fields:
+            return f"__file_{scope}"
+        return next((col for col, field in self.columns.items() if field == scope), None)

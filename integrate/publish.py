@@ -35,10 +35,20 @@ import pandas as pd
 import pyarrow as pa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from anonymize.anchor import AnchorState, ChainAnchor
 from connectors.signatures import sign_bytes
 from integrate.accounting import row_accounting_problems
 from integrate.canonical_json import canonical_json_bytes
-from integrate.ledger import append_entry, key_id, ledger_lock, read_entries
+from integrate.ledger import (
+    PUBLICATION_CHAIN,
+    LedgerError,
+    append_entry,
+    check_anchor,
+    key_id,
+    ledger_lock,
+    read_entries,
+    sync_anchor,
+)
 from integrate.manifest import build_manifest, table_entry
 from integrate.parquet_bytes import parquet_bytes, sha256_hex
 from integrate.unified_dataset import identifying_columns
@@ -198,6 +208,8 @@ def publish_dataset(
     signing_key: Ed25519PrivateKey,
     recorded_at: datetime | None = None,
     expect_current: str | object | None = ANY_CURRENT,
+    anchor: ChainAnchor | None = None,
+    anchor_chain: str = PUBLICATION_CHAIN,
 ) -> PublishResult:
     """Publish ``tables`` as a new version under ``root`` and make it current.
 
@@ -208,6 +220,9 @@ def publish_dataset(
     ``recorded_at`` (tz-aware) only stamps the ledger line, never a published file.
     ``expect_current``: the version the caller built on (``None``: no version yet); if
     another publication became current meanwhile, nothing is published (a lost update).
+    With an ``anchor`` (see :mod:`anonymize.anchor`), a ledger that was rolled back
+    behind its anchored head is refused before anything is written, and the anchor
+    follows each new ledger line (or catches up after an interrupted publication).
     """
     if recorded_at is not None and recorded_at.tzinfo is None:
         raise PublishError("recorded_at must be timezone-aware")
@@ -264,6 +279,12 @@ def publish_dataset(
                 f"another publication ({current}) became current after this run started "
                 f"from {expect_current or 'no version'}; run again to build on it"
             )
+        if anchor is not None:
+            check = check_anchor(read_entries(root), anchor, signing_key.public_key(), anchor_chain)
+            if not check.ok and check.state != AnchorState.UNANCHORED:
+                raise PublishError(
+                    f"{check.describe('the publication ledger')}; nothing published (run verify)"
+                )
         versions.mkdir(parents=True, exist_ok=True)
         created = False
         if version_dir.exists():
@@ -297,24 +318,27 @@ def publish_dataset(
         switched = read_current_version(root) != version
         if switched:  # a crash between the ledger line and the switch is told apart from a rollback
             _write_synced(root / ACTIVATING_FILE, version.encode("ascii"))
+        action = None
         if version not in known:
-            append_entry(
-                root,
-                action="publish",
-                version=version,
-                manifest_sha256=manifest_sha,
-                signing_key=signing_key,
-                recorded_at=recorded_at,
-            )
+            action = "publish"
         elif last is None or last.get("version") != version:
-            append_entry(
-                root,
-                action="activate",
-                version=version,
-                manifest_sha256=manifest_sha,
-                signing_key=signing_key,
-                recorded_at=recorded_at,
-            )
+            action = "activate"
+        try:
+            if action:
+                append_entry(
+                    root,
+                    action=action,
+                    version=version,
+                    manifest_sha256=manifest_sha,
+                    signing_key=signing_key,
+                    recorded_at=recorded_at,
+                    anchor=anchor,
+                    chain=anchor_chain,
+                )
+            elif anchor is not None:  # a rerun: catch up an anchor left behind by a crash
+                sync_anchor(root, anchor=anchor, signing_key=signing_key, chain=anchor_chain)
+        except LedgerError as exc:
+            raise PublishError(str(exc)) from None
         if switched:
             _switch_current(root, version)
             (root / ACTIVATING_FILE).unlink()

@@ -18,7 +18,15 @@ import duckdb
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from integrate.ledger import LEDGER_FILE, LedgerEntry, key_id, verify_ledger
+from anonymize.anchor import AnchorState, ChainAnchor
+from integrate.ledger import (
+    LEDGER_FILE,
+    PUBLICATION_CHAIN,
+    LedgerEntry,
+    check_anchor,
+    key_id,
+    verify_ledger,
+)
 from integrate.parquet_bytes import sha256_hex
 from integrate.publish import (
     ACTIVATING_FILE,
@@ -42,6 +50,8 @@ class VerifyReport:
     files_checked: int = 0
     #: traces of an interrupted publication (not alterations); the next publish completes it
     pending: list[str] = field(default_factory=list)
+    #: how the ledger compares with its anchor (an AnchorState value), None if not checked
+    anchor: str | None = None
 
 
 def _check_manifest_signature(
@@ -57,39 +67,87 @@ def _check_manifest_signature(
     return []
 
 
+def _inventory(con: duckdb.DuckDBPyConnection) -> dict[str, list[str]]:
+    """Every object a user can create in the file, by kind (internal objects left out)."""
+    queries = {
+        "tables": "SELECT schema_name || '.' || table_name FROM duckdb_tables()",
+        "views": "SELECT schema_name || '.' || view_name FROM duckdb_views() WHERE NOT internal",
+        "macros": "SELECT schema_name || '.' || function_name FROM duckdb_functions() "
+        "WHERE NOT internal",
+        "schemas": "SELECT schema_name FROM duckdb_schemas() WHERE NOT internal",
+        "sequences": "SELECT schema_name || '.' || sequence_name FROM duckdb_sequences()",
+        "types": "SELECT schema_name || '.' || type_name FROM duckdb_types() WHERE NOT internal",
+        "indexes": "SELECT schema_name || '.' || index_name FROM duckdb_indexes()",
+    }
+    return {kind: sorted({r[0] for r in con.execute(q).fetchall()}) for kind, q in queries.items()}
+
+
+def _columns(con: duckdb.DuckDBPyConnection, relation: str) -> list[tuple[str, str]]:
+    return [(str(r[0]), str(r[1])) for r in con.execute(f"DESCRIBE {relation}").fetchall()]
+
+
 def _check_duckdb(version_dir: Path, tables: dict[str, Any], where: str) -> list[str]:
+    """The DuckDB file by content: exactly the manifest's tables (no view, macro, schema,
+    sequence, type or index besides), each with the manifest's columns, types and rows,
+    holding the same rows as its Parquet file."""
     path = version_dir / DUCKDB_FILE
+    here = f"{where}/{DUCKDB_FILE}"
     if not path.is_file():
-        return [f"{where}/{DUCKDB_FILE}: missing"]
+        return [f"{here}: missing"]
     problems: list[str] = []
     try:
-        con = duckdb.connect(str(path), read_only=True)
+        con = duckdb.connect(
+            str(path),
+            read_only=True,
+            config={"autoinstall_known_extensions": False, "autoload_known_extensions": False},
+        )
     except duckdb.Error as exc:
-        return [f"{where}/{DUCKDB_FILE}: cannot be opened ({type(exc).__name__})"]
+        return [f"{here}: cannot be opened ({type(exc).__name__})"]
     try:
-        present = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
-        for name in sorted(tables):
-            if name not in present:
-                problems.append(f"{where}/{DUCKDB_FILE}: table {name} missing")
-                continue
-            parquet = (version_dir / f"{name}.parquet").as_posix().replace("'", "''")
-            differing = con.execute(
-                f"""SELECT
-                      (SELECT count(*) FROM (SELECT * FROM "{name}"
-                         EXCEPT ALL SELECT * FROM read_parquet('{parquet}'))),
-                      (SELECT count(*) FROM (SELECT * FROM read_parquet('{parquet}')
-                         EXCEPT ALL SELECT * FROM "{name}"))"""
-            ).fetchone()
-            if differing is None or any(differing):
-                problems.append(f"{where}/{DUCKDB_FILE}: table {name} differs from {name}.parquet")
-        extra = sorted(present - set(tables))
-        if extra:
-            problems.append(f"{where}/{DUCKDB_FILE}: unexpected tables {extra}")
+        found = _inventory(con)
+        expected = {"tables": sorted(f"main.{n}" for n in tables), "schemas": ["main"]}
+        for kind, names in found.items():
+            extra = sorted(set(names) - set(expected.get(kind, [])))
+            if extra:
+                problems.append(f"{here}: unexpected {kind} {extra} (not in the manifest)")
+        missing = sorted(set(expected["tables"]) - set(found["tables"]))
+        for name in missing:
+            problems.append(f"{here}: table {name.removeprefix('main.')} missing")
+        if problems:  # a foreign macro could shadow what the content check calls
+            return [*problems, f"{here}: content not compared (the file holds foreign objects)"]
+        for name, entry in sorted(tables.items()):
+            problems += _check_duckdb_table(con, version_dir, name, entry, here)
     except duckdb.Error as exc:
-        problems.append(f"{where}/{DUCKDB_FILE}: cannot be read ({type(exc).__name__})")
+        problems.append(f"{here}: cannot be read ({type(exc).__name__})")
     finally:
         con.close()
     return problems
+
+
+def _check_duckdb_table(
+    con: duckdb.DuckDBPyConnection, version_dir: Path, name: str, entry: dict[str, Any], here: str
+) -> list[str]:
+    parquet = (version_dir / f"{name}.parquet").as_posix().replace("'", "''")
+    source = f"read_parquet('{parquet}')"
+    table_columns = _columns(con, f'main."{name}"')
+    manifest_names = [c["name"] for c in entry.get("columns", [])]
+    if [c for c, _ in table_columns] != manifest_names:
+        return [f"{here}: table {name} columns differ from the manifest's"]
+    if table_columns != _columns(con, f"SELECT * FROM {source}"):
+        return [f"{here}: table {name} column types differ from {name}.parquet's (manifest)"]
+    counted = con.execute(f'SELECT count(*) FROM main."{name}"').fetchone()
+    if counted is None or counted[0] != entry.get("rows"):
+        return [f"{here}: table {name} row count differs from the manifest's"]
+    differing = con.execute(
+        f"""SELECT
+              (SELECT count(*) FROM (SELECT * FROM main."{name}"
+                 EXCEPT ALL SELECT * FROM {source})),
+              (SELECT count(*) FROM (SELECT * FROM {source}
+                 EXCEPT ALL SELECT * FROM main."{name}"))"""
+    ).fetchone()
+    if differing is None or any(differing):
+        return [f"{here}: table {name} differs from {name}.parquet"]
+    return []
 
 
 def _check_version(
@@ -139,8 +197,10 @@ def _check_version(
     expected = {MANIFEST_FILE, f"{MANIFEST_FILE}.sig", *(e["file"] for e in tables.values())}
     expected |= set(manifest.get("derived", {}))
     for path in sorted(version_dir.iterdir()):
-        if path.name not in expected and not path.name.endswith(".wal"):
+        if path.name not in expected:
             problems.append(f"{where}/{path.name}: unexpected file (not in the manifest)")
+        elif path.is_symlink() or not path.is_file():
+            problems.append(f"{where}/{path.name}: not a regular file")
     if DUCKDB_FILE in manifest.get("derived", {}):
         if tables_ok:
             problems += _check_duckdb(version_dir, tables, where)
@@ -149,15 +209,42 @@ def _check_version(
     return problems, checked
 
 
-def verify_publication(root: Path, public_key: Ed25519PublicKey) -> VerifyReport:
-    """Check ``root``'s ledger, manifests, signatures and files; name whatever was altered."""
+_ANCHOR_LABELS = {
+    AnchorState.TRUNCATED: "ROLLED BACK",
+    AnchorState.DIVERGED: "DIVERGED",
+    AnchorState.UNANCHORED: "UNANCHORED",
+    AnchorState.INVALID: "ANCHOR INVALID",
+    AnchorState.UNREADABLE: "ANCHOR UNREADABLE",
+}
+
+
+def verify_publication(
+    root: Path,
+    public_key: Ed25519PublicKey,
+    *,
+    anchor: ChainAnchor | None = None,
+    chain: str = PUBLICATION_CHAIN,
+) -> VerifyReport:
+    """Check ``root``'s ledger, manifests, signatures and files; name whatever was altered.
+
+    With an ``anchor``, the ledger's last entry is compared with the anchored head: a
+    ledger that ends before it was rolled back (``ROLLED BACK``, naming both ends).
+    """
     root = Path(root)
     entries, problems = verify_ledger(root, public_key)
+    pending: list[str] = []
+    anchor_state = None
+    if anchor is not None:
+        check = check_anchor(entries, anchor, public_key, chain)
+        anchor_state = check.state.value
+        if check.state == AnchorState.ANCHOR_BEHIND:
+            pending.append(check.describe(LEDGER_FILE))
+        elif not check.ok:
+            problems.append(f"{_ANCHOR_LABELS[check.state]}: {check.describe(LEDGER_FILE)}")
     by_version: dict[str, list[LedgerEntry]] = {}
     for entry in entries:
         by_version.setdefault(entry.version, []).append(entry)
     files_checked = 0
-    pending: list[str] = []
     current = root / CURRENT_LINK
     current_name = current.readlink().name if current.is_symlink() else None
     for version in sorted(by_version):
@@ -199,6 +286,7 @@ def verify_publication(root: Path, public_key: Ed25519PublicKey) -> VerifyReport
         ledger_entries=len(entries),
         files_checked=files_checked,
         pending=pending,
+        anchor=anchor_state,
     )
 
 

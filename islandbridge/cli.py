@@ -17,10 +17,13 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 
 @app.callback()
 def _main(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> None:
+    from anonymize.log_masking import install_log_masking
+
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    install_log_masking()  # a second line of defence: ID- and mobile-shaped runs masked
 
 
 @app.command()
@@ -117,23 +120,52 @@ def run(
 
 
 @app.command()
-def verify(data_dir: DataDir = Path("data"), config: ConfigOpt = None) -> None:
-    """Check the publication ledger: hash chain, signatures, every file's checksum."""
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
+def verify(
+    adopt_anchor: Annotated[
+        bool,
+        typer.Option(
+            "--adopt-anchor",
+            help="anchor an intact ledger that has no (valid) anchor yet; never a rolled-back one",
+        ),
+    ] = False,
+    data_dir: DataDir = Path("data"),
+    config: ConfigOpt = None,
+) -> None:
+    """Check the publication: ledger chain and its anchor, signatures, every file's checksum,
+    and the DuckDB file by content."""
+    from anonymize.anchor import AnchorError
     from integrate import verify_publication
-    from islandbridge.secrets import load_signing_key
+    from integrate.ledger import LedgerError, ledger_lock, sync_anchor
+    from islandbridge.anchors import AnchorConfigError, publication_anchor
+    from islandbridge.secrets import SecretError, load_signing_key
 
     ctx = installation(data_dir, config)
-    key: Ed25519PrivateKey = load_signing_key(ctx)
-    report = verify_publication(ctx.publish_root, key.public_key())
+    key = load_signing_key(ctx)
+    root = ctx.publish_root
+    try:
+        anchor = publication_anchor(ctx)
+    except (AnchorConfigError, AnchorError, SecretError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    try:
+        if adopt_anchor:
+            with ledger_lock(root):
+                before = sync_anchor(root, anchor=anchor, signing_key=key, adopt=True)
+            typer.echo(f"anchor adopted (was: {before.state.value})")
+        report = verify_publication(root, key.public_key(), anchor=anchor)
+    except (LedgerError, AnchorError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    finally:
+        anchor.close()
     for problem in report.problems:
         typer.echo(f"ALTERED: {problem}", err=True)
     for note in report.pending:
         typer.echo(f"PENDING: {note}", err=True)
     typer.echo(
         f"{'ok' if report.ok else 'FAILED'}: {len(report.versions_checked)} versions, "
-        f"{report.ledger_entries} ledger entries, {report.files_checked} files checked"
+        f"{report.ledger_entries} ledger entries, {report.files_checked} files checked, "
+        f"anchor {report.anchor}"
     )
     if not report.ok:
         raise typer.Exit(1)

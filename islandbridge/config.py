@@ -7,17 +7,21 @@ placeholders ``{data_dir}`` and ``{sources_dir}``, filled in at run time.
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from pathlib import Path
+from typing import Literal
 
 import yaml
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from connectors.specs import SourceConfig, StrictModel
 
 __all__ = [
+    "AnchorConfig",
     "ConfigError",
     "PipelineConfig",
+    "ReidentificationConfig",
     "RetentionConfig",
     "default_config_path",
     "load_config",
@@ -92,6 +96,47 @@ class RetentionConfig(StrictModel):
         return int(getattr(self, zone))
 
 
+class AnchorConfig(StrictModel):
+    """Where the heads of the publication ledger and the vault audit are anchored (sealed):
+    ``vault_db`` (a table in the vault database), ``sql`` (another database, URL in an
+    environment variable), ``file`` (an owner-only folder outside the published zone) or
+    ``airflow_variable`` (Airflow Variables ``<variable_prefix><chain>``)."""
+
+    store: Literal["vault_db", "sql", "file", "airflow_variable"] = "vault_db"
+    url_env: str | None = Field(None, description="sql: environment variable holding the URL")
+    folder: str | None = Field(None, description="file: the anchor folder")
+    variable_prefix: str = Field("islandbridge_anchor_", pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+
+    @model_validator(mode="after")
+    def _complete(self) -> AnchorConfig:
+        if self.store == "sql" and not self.url_env:
+            raise ValueError("anchor.store sql needs anchor.url_env")
+        if self.store == "file" and not self.folder:
+            raise ValueError("anchor.store file needs anchor.folder")
+        return self
+
+
+class ReidentificationConfig(StrictModel):
+    """What a re-identification reason must match, whole. Unset: the vault's default
+    (``anonymize.vault.DEFAULT_REASON_PATTERN``: a case or ticket number such as
+    ``ZZB-2026-0042``, then ``:`` or a space, then at least ten characters)."""
+
+    reason_pattern: str | None = Field(
+        None, description="regular expression the whole reason must match"
+    )
+
+    @field_validator("reason_pattern")
+    @classmethod
+    def _compiles(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"reason_pattern is not a valid regular expression: {exc}") from None
+        return value
+
+
 class PipelineConfig(StrictModel):
     university: str
     as_of: date | None = Field(
@@ -108,6 +153,8 @@ class PipelineConfig(StrictModel):
     publish: PublishConfig = PublishConfig()
     linkage: LinkageConfig = LinkageConfig()
     retention: RetentionConfig = RetentionConfig()
+    anchor: AnchorConfig = AnchorConfig()
+    reidentification: ReidentificationConfig = ReidentificationConfig()
     sources: list[SourceConfig]
 
     @model_validator(mode="after")

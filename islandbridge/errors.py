@@ -22,16 +22,22 @@ class PublishRefused(StageRefused):
 
 def _permanent_types() -> tuple[type[BaseException], ...]:
     from anonymize import AnonymizeError
+    from anonymize.anchor import AnchorError
     from integrate import PublishError
+    from integrate.ledger import LedgerError
     from integrate.postgres_target import PostgresTargetError
+    from islandbridge.anchors import AnchorConfigError
     from islandbridge.config import ConfigError
     from islandbridge.intake import IntakeError
     from islandbridge.secrets import SecretError
     from quality.verdict import QualityRuleError
 
     return (
+        AnchorConfigError,
+        AnchorError,
         AnonymizeError,
         ConfigError,
+        LedgerError,
         IntakeError,
         PostgresTargetError,
         PublishError,

@@ -12,7 +12,13 @@ from quality.cross_source import (
     resolve_birth_date_conflicts,
 )
 from quality.duplicates import collapse_duplicates
-from quality.feedback import feedback_frame, write_department_feedback
+from quality.feedback import (
+    feedback_frame,
+    neutralise_cell,
+    write_department_feedback,
+    write_refusal_notice,
+    write_scoped_feedback,
+)
 from quality.gx_context import quiet_great_expectations
 from quality.quarantine import write_quarantine
 from quality.reasons import REASONS, ReasonText, describe_reason
@@ -32,8 +38,11 @@ __all__ = [
     "describe_reason",
     "feedback_frame",
     "load_quality_config",
+    "neutralise_cell",
     "resolve_birth_date_conflicts",
     "validate_frame",
     "write_department_feedback",
     "write_quarantine",
+    "write_refusal_notice",
+    "write_scoped_feedback",
 ]

@@ -1,8 +1,18 @@
 """Per-department feedback: a department's own rejected rows, in its own column names,
 with the reasons in Chinese and English, as CSV (in the department's encoding) and xlsx.
 
-A department sees only its own rows: rows are selected by the provenance ``source``.
-The files hold the department's own personal data, so they are written owner-only.
+A department sees only its own rows: rows are selected by the provenance ``source``;
+:func:`write_scoped_feedback` narrows further, one folder per branch (or any scoping
+column), so a branch secretary receives only their branch's rows. A department whose
+export was refused whole (no rows to return) gets a bilingual notice instead
+(:func:`write_refusal_notice`). The files hold the department's own personal data, so
+they are written owner-only.
+
+Every value is written as text, never as something a spreadsheet evaluates: a cell or
+CSV field beginning with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return (or their
+full-width forms) is prefixed with ``'`` (:func:`neutralise_cell`) — except a plain
+number such as ``-3`` or ``+86…``, which no spreadsheet runs — and xlsx cells are typed
+as strings, so a rejected ``=HYPERLINK(…)`` is shown, not run.
 """
 
 from __future__ import annotations
@@ -10,19 +20,35 @@ from __future__ import annotations
 import io
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import BinaryIO
 
 import pandas as pd
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
-from quality.reasons import describe_reason
+from quality.reasons import ReasonText, describe_reason
 from quality.restricted_files import write_restricted
 
-__all__ = ["FEEDBACK_COLUMNS", "feedback_frame", "write_department_feedback"]
+__all__ = [
+    "FEEDBACK_COLUMNS",
+    "UNASSIGNED_SCOPE",
+    "feedback_frame",
+    "neutralise_cell",
+    "write_department_feedback",
+    "write_refusal_notice",
+    "write_scoped_feedback",
+]
 
 logger = logging.getLogger(__name__)
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
+
+#: the folder of rows whose scoping value is missing, unsafe as a folder name, or unknown
+UNASSIGNED_SCOPE = "_unassigned"
+_FORMULA_START = tuple("=+-@\t\r＝＋－＠")
+_PLAIN_NUMBER = re.compile(r"^[+-]?[0-9]+(?:\.[0-9]+)?$")
 
 #: Headers of the columns the service adds (Chinese / English).
 FEEDBACK_COLUMNS: dict[str, str] = {
@@ -32,6 +58,25 @@ FEEDBACK_COLUMNS: dict[str, str] = {
     "en": "Problem",
     "duplicate_of": "重复于 Duplicate of",
 }
+
+
+def neutralise_cell(value: object) -> object:
+    """``value`` made inert for a spreadsheet: text that a spreadsheet would read as a
+    formula (leading ``= + - @``, tab, CR, or full-width ``＝＋－＠``) gets a leading ``'``;
+    plain numbers and non-text values are returned as they are."""
+    if not isinstance(value, str) or not value.startswith(_FORMULA_START):
+        return value
+    if _PLAIN_NUMBER.match(value):
+        return value
+    return "'" + value
+
+
+def _neutralised(frame: pd.DataFrame) -> pd.DataFrame:
+    out = frame.copy()
+    out.columns = [str(neutralise_cell(str(c))) for c in frame.columns]
+    for column in out.columns:
+        out[column] = out[column].map(neutralise_cell, na_action="ignore")
+    return out
 
 
 def _text(codes: str, language: str) -> str:
@@ -104,18 +149,164 @@ def write_department_feedback(
             raise ValueError(f"{label} may hold only letters, digits, '_', '-', '.'")
     frame = feedback_frame(quarantined, department, column_names)
     stem = f"{department}_{run_id}_rejected" if run_id else f"{department}_rejected"
-    text = frame.to_csv(index=False, lineterminator="\r\n")
-    data = _encode(text, encoding, department)
-    paths = {
-        "csv": write_restricted(Path(out_dir) / f"{stem}.csv", lambda h: h.write(data)),
-        "xlsx": write_restricted(Path(out_dir) / f"{stem}.xlsx", lambda h: _write_xlsx(frame, h)),
-    }
+    paths = _write_pair(frame, Path(out_dir), stem, encoding, department)
     logger.info("%s feedback: %d rejected rows written", department, len(frame))
     return paths
 
 
+def _write_pair(
+    frame: pd.DataFrame, out_dir: Path, stem: str, encoding: str, department: str
+) -> dict[str, Path]:
+    safe = _neutralised(frame)
+    text = safe.to_csv(index=False, lineterminator="\r\n")
+    data = _encode(text, encoding, department)
+    return {
+        "csv": write_restricted(out_dir / f"{stem}.csv", lambda h: h.write(data)),
+        "xlsx": write_restricted(out_dir / f"{stem}.xlsx", lambda h: _write_xlsx(safe, h)),
+    }
+
+
+def _xlsx_cell(sheet: object, value: object) -> WriteOnlyCell:
+    if value is None or value is pd.NA or (isinstance(value, float) and value != value):
+        return WriteOnlyCell(sheet, value=None)
+    text = ILLEGAL_CHARACTERS_RE.sub("\ufffd", str(value))
+    cell = WriteOnlyCell(sheet, value=text)
+    cell.data_type = "s"  # text, whatever it starts with: never a formula
+    return cell
+
+
 def _write_xlsx(frame: pd.DataFrame, handle: BinaryIO) -> None:
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet("退回记录")
+    sheet.append([_xlsx_cell(sheet, c) for c in frame.columns])
+    for row in frame.itertuples(index=False, name=None):
+        sheet.append([_xlsx_cell(sheet, v) for v in row])
     buffer = io.BytesIO()
-    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
-        frame.to_excel(writer, index=False, sheet_name="退回记录")
+    book.save(buffer)
     handle.write(buffer.getvalue())
+
+
+def write_scoped_feedback(
+    quarantined: pd.DataFrame,
+    out_dir: Path,
+    *,
+    department: str,
+    scope_column: str,
+    column_names: Mapping[str, str],
+    encoding: str = "gbk",
+    run_id: str = "",
+    known_scopes: Collection[str] | None = None,
+) -> dict[str, dict[str, Path]]:
+    """One feedback pair per value of ``scope_column`` (e.g. ``branch_id``), each in its
+    own owner-only folder ``<out_dir>/<value>/`` — so each branch secretary receives only
+    their branch's rows. ``out_dir`` is the department's feedback folder.
+
+    Rows whose scoping value is missing, not a plain name (letters, digits, ``_-.``), or
+    not in ``known_scopes`` (when given) go to ``<out_dir>/_unassigned/``, for the
+    department's coordinator. Scope by where a row came from (its file's branch), not by
+    a value the row itself claims, where the two can differ. Returns
+    ``{scope: {"csv": path, "xlsx": path}}``.
+    """
+    for label, value in (("department", department), ("run_id", run_id or "x")):
+        if not _SAFE_NAME.match(value):
+            raise ValueError(f"{label} may hold only letters, digits, '_', '-', '.'")
+    own = quarantined[quarantined["source"] == department]
+    if scope_column not in own.columns:
+        raise ValueError(f"scope column {scope_column} is not in the quarantined rows")
+    scopes = own[scope_column].astype("string").str.strip()
+    valid = scopes.fillna("").map(lambda v: bool(_SAFE_NAME.match(v)) and v not in (".", ".."))
+    if known_scopes is not None:
+        valid &= scopes.isin(set(known_scopes)).fillna(False).astype(bool)
+    assigned = scopes.where(valid, UNASSIGNED_SCOPE)
+    written: dict[str, dict[str, Path]] = {}
+    for scope in sorted(assigned.unique()):
+        rows = own[assigned == scope]
+        frame = feedback_frame(rows, department, column_names)
+        stem = "_".join(p for p in (department, scope.lstrip("_"), run_id, "rejected") if p)
+        written[scope] = _write_pair(frame, Path(out_dir) / scope, stem, encoding, department)
+    logger.info(
+        "%s feedback: %d rejected rows in %d scopes (%d unassigned)",
+        department,
+        len(own),
+        len(written),
+        int((assigned == UNASSIGNED_SCOPE).sum()),
+    )
+    return written
+
+
+#: what a refused file's reason means and what to do about it
+_REFUSALS: dict[str, tuple[ReasonText, ReasonText]] = {
+    "signature_missing": (
+        ReasonText(
+            "文件没有签名（缺少 .sig 签名文件）", "the file has no signature (.sig missing)"
+        ),
+        ReasonText(
+            "请用本部门的签名密钥签名后重新提交（islandbridge sign），签名文件与数据文件放在一起。",
+            "Sign the file with your department's signing key (islandbridge sign) and send "
+            "it again with its .sig file beside it.",
+        ),
+    ),
+    "signature_invalid": (
+        ReasonText(
+            "签名无效：文件在签名后被修改，或用了其他密钥签名",
+            "the signature is invalid: the file changed after signing, or another key signed it",
+        ),
+        ReasonText(
+            "请勿在签名后修改文件；从原系统重新导出、重新签名后提交。如非本部门提交，请立即联系数据管理员。",
+            "Do not edit the file after signing; export it again, sign it and send it. If "
+            "your department did not send it, tell the data stewards at once.",
+        ),
+    ),
+}
+_GENERIC_REFUSAL = (
+    ReasonText("文件未被接收", "the file was not accepted"),
+    ReasonText(
+        "请联系数据管理员，说明文件名和提交时间，按要求更正后重新提交。",
+        "Contact the data stewards with the file name and when you sent it; correct it as "
+        "they advise and send it again.",
+    ),
+)
+_PRINTABLE = re.compile(r"[^\w .,:;()\[\]{}/\\+@#%&=~'\-\u3000-\u303f\u4e00-\u9fff]")
+
+
+def write_refusal_notice(
+    out_dir: Path,
+    *,
+    department: str,
+    refused: Mapping[str, str],
+    run_id: str = "",
+) -> Path:
+    """A bilingual (zh/en) notice that files of ``department`` were refused whole: for each
+    file (``refused``: file name → reason code such as ``signature_invalid``) the reason
+    and what to do. Written owner-only, UTF-8 with BOM, to
+    ``<out_dir>/<department>[_<run_id>]_refused.txt``; returns its path."""
+    for label, value in (("department", department), ("run_id", run_id or "x")):
+        if not _SAFE_NAME.match(value):
+            raise ValueError(f"{label} may hold only letters, digits, '_', '-', '.'")
+    if not refused:
+        raise ValueError("no refused file to give notice of")
+    title = f"数据退回通知 / Notice of refused files — {department}"
+    lines = [
+        title + (f" ({run_id})" if run_id else ""),
+        "",
+        "以下文件整体未被接收，其中的记录均未处理。",
+        "The files below were refused whole; none of their records was processed.",
+        "",
+    ]
+    for name, code in sorted(refused.items()):
+        what, todo = _REFUSALS.get(code, _GENERIC_REFUSAL)
+        shown = _PRINTABLE.sub("?", name)[:200]
+        lines += [
+            f"文件 / File: {shown}",
+            f"原因代码 / Reason code: {_PRINTABLE.sub('?', code)[:64]}",
+            f"原因：{what.zh}",
+            f"Reason: {what.en}",
+            f"处理办法：{todo.zh}",
+            f"What to do: {todo.en}",
+            "",
+        ]
+    data = ("\ufeff" + "\r\n".join(lines)).encode("utf-8")
+    stem = f"{department}_{run_id}_refused" if run_id else f"{department}_refused"
+    path = write_restricted(Path(out_dir) / f"{stem}.txt", lambda h: h.write(data))
+    logger.info("%s feedback: notice of %d refused files written", department, len(refused))
+    return path

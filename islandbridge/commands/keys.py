@@ -1,11 +1,12 @@
 """`islandbridge keys init | rotate | status | grant | verify-vault`.
 
 Register with ``app.add_typer(keys.app, name="keys")``. Nothing here prints key material.
+The caller is who the operating system says (:mod:`islandbridge.identity`), never an
+environment variable.
 """
 
 from __future__ import annotations
 
-import getpass
 import json
 from pathlib import Path
 from typing import Annotated
@@ -14,6 +15,7 @@ import typer
 
 from anonymize import (
     AnonymizeError,
+    Keyring,
     KeySource,
     Role,
     Vault,
@@ -23,8 +25,9 @@ from anonymize import (
     rotate_keyring_file,
 )
 from islandbridge.commands.options import ConfigOpt, DataDir, installation
+from islandbridge.identity import IdentityError, current_user
 
-__all__ = ["app", "default_keyring_file", "default_vault", "key_source"]
+__all__ = ["app", "default_keyring_file", "default_vault", "key_source", "open_vault"]
 
 app = typer.Typer(help="The keyring: token keys and the separate vault key.", no_args_is_help=True)
 
@@ -77,6 +80,22 @@ def default_vault(data_dir: Path, config: Path | None) -> str:
     return vault_location(installation(data_dir, config))
 
 
+def open_vault(
+    location: str | None, keyring: Keyring, data_dir: Path, config: Path | None
+) -> Vault:
+    """The vault at ``location`` (else the configured one), with the configured audit
+    anchor and reason pattern."""
+    from islandbridge.anchors import reason_pattern, vault_audit_anchor
+
+    ctx = installation(data_dir, config)
+    return Vault(
+        location or default_vault(data_dir, config),
+        keyring,
+        anchor=vault_audit_anchor(ctx),
+        reason_pattern=reason_pattern(ctx),
+    )
+
+
 def _fail(exc: Exception) -> typer.Exit:
     typer.echo(f"error: {exc}", err=True)
     return typer.Exit(code=2)
@@ -88,15 +107,31 @@ def init(
     force: Annotated[
         bool, typer.Option(help="replace an existing keyring (old tokens die)")
     ] = False,
+    steward: Annotated[
+        str | None,
+        typer.Option(
+            "--steward",
+            help="name the vault's first steward (once, on a vault with no roles or audit)",
+        ),
+    ] = None,
+    vault: VaultLocation = None,
     data_dir: DataDir = Path("data"),
     config: ConfigOpt = None,
 ) -> None:
-    """Write a new keyring (token key k1, vault key v1) to an owner-only file."""
+    """Write a new keyring (token key k1, vault key v1) to an owner-only file; with
+    --steward, also name the vault's first steward (the keyring is kept if it exists)."""
+    path = file or default_keyring_file(data_dir, config)
     try:
-        init_keyring_file(file or default_keyring_file(data_dir, config), overwrite=force)
-    except AnonymizeError as exc:
+        if steward is None or force or not path.exists():
+            init_keyring_file(path, overwrite=force)
+            typer.echo(f"keyring written to {path} (mode 600): token key k1, vault key v1")
+        if steward is not None:
+            caller = current_user()
+            with open_vault(vault, load_keyring(KeySource(file=path)), data_dir, config) as v:
+                v.initialise(steward, by=caller)
+            typer.echo(f"{steward} is the vault's first steward (named by {caller})")
+    except (AnonymizeError, IdentityError) as exc:
         raise _fail(exc) from None
-    typer.echo(f"keyring written to {file} (mode 600): token key k1, vault key v1")
 
 
 @app.command("rotate")
@@ -153,13 +188,14 @@ def grant(
     data_dir: DataDir = Path("data"),
     config: ConfigOpt = None,
 ) -> None:
-    """Give a user a vault role (steward / analyst). Only a steward may; the first steward
-    grants themself."""
+    """Give a user a vault role (steward / analyst). Only a steward may (the first steward
+    is named by `keys init --steward`)."""
     try:
+        caller = current_user()
         keyring = load_keyring(key_source(file, env, airflow_variable, data_dir, config))
-        with Vault(vault or default_vault(data_dir, config), keyring) as v:
-            v.grant(user, role, by=getpass.getuser())
-    except AnonymizeError as exc:
+        with open_vault(vault, keyring, data_dir, config) as v:
+            v.grant(user, role, by=caller)
+    except (AnonymizeError, IdentityError) as exc:
         raise _fail(exc) from None
     typer.echo(f"{user} is now {role.value}")
 
@@ -170,14 +206,38 @@ def verify_vault(
     file: KeyFile = None,
     env: KeyEnv = None,
     airflow_variable: KeyVariable = None,
+    adopt_anchor: Annotated[
+        bool,
+        typer.Option(
+            "--adopt-anchor",
+            help="anchor an intact audit chain that has no (valid) anchor yet; never a cut one",
+        ),
+    ] = False,
     data_dir: DataDir = Path("data"),
     config: ConfigOpt = None,
 ) -> None:
-    """Check every vault row and the audit chain; exits non-zero on tampering."""
+    """Check every vault row, the audit chain and its anchor, and every grant; exit 1 and
+    name each problem if anything was tampered with (2 if the check could not run)."""
     try:
         keyring = load_keyring(key_source(file, env, airflow_variable, data_dir, config))
-        with Vault(vault or default_vault(data_dir, config), keyring) as v:
-            rows, entries = v.verify_rows(), v.verify_audit()
+        with open_vault(vault, keyring, data_dir, config) as v:
+            if adopt_anchor:
+                before = v.adopt_anchor()
+                typer.echo(f"anchor adopted (was: {before.state.value})")
+            report = v.check()
     except AnonymizeError as exc:
         raise _fail(exc) from None
-    typer.echo(f"vault ok: {rows} identities, audit chain of {entries} entries intact")
+    for problem in report.problems():
+        typer.echo(f"TAMPERED: {problem}", err=True)
+    if report.anchor is not None and report.anchor.state.value == "anchor_behind":
+        typer.echo(f"PENDING: {report.anchor.describe('the vault audit')}", err=True)
+    if not report.ok:
+        typer.echo(
+            f"vault FAILED: {report.identities} identities, {report.audit_entries} audit "
+            f"entries, {report.grants} grants checked"
+        )
+        raise typer.Exit(code=1)
+    typer.echo(
+        f"vault ok: {report.identities} identities, audit chain of {report.audit_entries} "
+        f"entries intact and anchored, {report.grants} grants sealed"
+    )

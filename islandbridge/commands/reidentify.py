@@ -6,16 +6,16 @@ token itself), or ``app.command("reidentify")(reidentify.reidentify)``.
 
 from __future__ import annotations
 
-import getpass
 import json
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from anonymize import AnonymizeError, ReidentificationRefused, Vault, load_keyring
-from islandbridge.commands.keys import default_vault, key_source
+from anonymize import AnonymizeError, ReidentificationRefused, load_keyring
+from islandbridge.commands.keys import key_source, open_vault
 from islandbridge.commands.options import ConfigOpt, DataDir
+from islandbridge.identity import IdentityError, current_user
 
 __all__ = ["app", "reidentify"]
 
@@ -27,7 +27,14 @@ app = typer.Typer(
 
 def reidentify(
     token: Annotated[str, typer.Argument(help="the token, e.g. k1:abcd…")],
-    reason: Annotated[str, typer.Option("--reason", help="the lawful reason (audited)")],
+    reason: Annotated[
+        str,
+        typer.Option(
+            "--reason",
+            help="case or ticket number, then the lawful reason, e.g. "
+            "'ZZB-2026-0042 member unreachable for six months' (audited)",
+        ),
+    ],
     vault: Annotated[
         str | None, typer.Option("--vault", envvar="ISLANDBRIDGE_VAULT", help="vault path or URL")
     ] = None,
@@ -39,16 +46,17 @@ def reidentify(
     data_dir: DataDir = Path("data"),
     config: ConfigOpt = None,
 ) -> None:
-    """Print the identity behind TOKEN as JSON; refused (exit 3) unless you are a steward."""
-    user = getpass.getuser()
+    """Print the identity behind TOKEN as JSON; refused (exit 3) unless you are a steward
+    (by your operating-system account) and give a reason that matches the configured pattern."""
     try:
+        user = current_user()
         keyring = load_keyring(key_source(file, env, airflow_variable, data_dir, config))
-        with Vault(vault or default_vault(data_dir, config), keyring) as v:
+        with open_vault(vault, keyring, data_dir, config) as v:
             identity = v.reidentify(token, reason=reason, user=user)
     except ReidentificationRefused as exc:
         typer.echo(f"refused: {exc}", err=True)
         raise typer.Exit(code=3) from None
-    except AnonymizeError as exc:
+    except (AnonymizeError, IdentityError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(code=2) from None
     typer.echo(

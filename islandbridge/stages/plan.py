@@ -31,8 +31,9 @@ log = logging.getLogger(__name__)
 
 
 def check_secrets(ctx: RunContext) -> str:
-    """Load every secret a run uses (keyring, signing key, vault location) or fail before
-    anything is written; returns the active token key id."""
+    """Load every secret a run uses (keyring, signing key, vault location, the ledger's
+    anchor store, a PostgreSQL target's URL) or fail before anything is written; returns
+    the active token key id."""
     from islandbridge.secrets import (
         SecretError,
         load_run_keyring,
@@ -43,6 +44,9 @@ def check_secrets(ctx: RunContext) -> str:
     keyring = load_run_keyring(ctx)
     load_signing_key(ctx)
     vault_location(ctx)
+    from islandbridge.anchors import publication_anchor
+
+    publication_anchor(ctx).close()  # the ledger's anchor store can be reached
     target = ctx.config.publish.postgres
     if target is not None and not os.environ.get(target.url_env):
         raise SecretError(f"PostgreSQL target: environment variable {target.url_env} is not set")

@@ -82,6 +82,7 @@ def publish(run: dict) -> dict:
     from integrate.postgres_target import publish_to_postgres
     from integrate.publish import prepare_tables, publish_dataset, read_current_manifest
     from integrate.shrink_guard import shrinkage
+    from islandbridge.anchors import publication_anchor
     from islandbridge.secrets import load_signing_key
     from islandbridge.settings import privacy_policy, quality_config
 
@@ -147,13 +148,18 @@ def publish(run: dict) -> dict:
         code_version=package_version("islandbridge"),
         shrink_override=override,
     )
-    result = publish_dataset(
-        prepared,
-        root=root,
-        manifest=manifest,
-        signing_key=load_signing_key(ctx),
-        expect_current=plan.previous.version if plan.previous else None,
-    )
+    anchor = publication_anchor(ctx)
+    try:
+        result = publish_dataset(
+            prepared,
+            root=root,
+            manifest=manifest,
+            signing_key=load_signing_key(ctx),
+            expect_current=plan.previous.version if plan.previous else None,
+            anchor=anchor,
+        )
+    finally:
+        anchor.close()
     target = config.publish.postgres
     if target is not None:
         publish_to_postgres(

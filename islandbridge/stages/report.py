@@ -39,31 +39,44 @@ def _optional(cls, path: Path):
 
 def write_feedback(run: dict | RunPlan) -> dict[str, str]:
     """Each department's own rejected rows of this run, in its own column names and
-    encoding, with bilingual reasons (owner-only; it holds their data). Only sources
-    extracted in this run: a carried source got its feedback when it was read."""
-    from quality import write_department_feedback
+    encoding, with bilingual reasons — one folder per recipient where the source scopes
+    its feedback (each branch secretary gets only their branch) — and a notice for every
+    file refused whole. Owner-only (it holds their data). Only sources extracted in this
+    run: a carried source got its feedback when it was read."""
+    from quality import write_department_feedback, write_refusal_notice, write_scoped_feedback
 
     plan, ctx = run_context(run)
     layout = ctx.layout
     written: dict[str, str] = {}
     for name in plan.fresh:
+        spec = ctx.config.source(name)
+        out_dir = ctx.data.department_feedback(spec.department)
+        extracted = _optional(ExtractResult, layout.result("extract", name))
+        if extracted and extracted.refused:
+            refused = {r.location: r.reason for r in extracted.refused}
+            notice = write_refusal_notice(
+                out_dir, department=name, refused=refused, run_id=layout.run_name
+            )
+            written[name] = str(notice)
         parts = [read_parquet(p) for p in layout.quarantine_files(name) if p.is_file()]
         rejected = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
         if rejected.empty or not layout.landing(name).is_file():
             continue
-        spec = ctx.config.source(name)
         raw = read_parquet(layout.landing(name))
         keep = [c for c in ("record_key", "reasons", "duplicate_of") if c in rejected.columns]
         own = rejected[keep].merge(raw, on="record_key", how="left").assign(source=name)
-        paths = write_department_feedback(
-            own,
-            ctx.data.department_feedback(spec.department),
-            department=name,
-            column_names={column: column for column in spec.columns},
-            encoding=spec.encoding_for_feedback,
-            run_id=layout.run_name,
-        )
-        written[name] = str(paths["csv"])
+        options = {
+            "department": name,
+            "column_names": {column: column for column in spec.columns},
+            "encoding": spec.encoding_for_feedback,
+            "run_id": layout.run_name,
+        }
+        scope = spec.feedback_scope_column()
+        if scope is not None:
+            write_scoped_feedback(own, out_dir, scope_column=scope, **options)
+            written[name] = str(out_dir)
+        else:
+            written[name] = str(write_department_feedback(own, out_dir, **options)["csv"])
     return written
 
 

@@ -9,9 +9,10 @@ import typer
 from typer.testing import CliRunner
 
 from anonymize import KeySource, Role, Vault, load_keyring, pseudonymise_frame
+from islandbridge import identity
 from islandbridge.commands import keys, reidentify
 
-REASON = "dues unpaid for a year: contact the member"
+REASON = "DUES-2026-7 dues unpaid for a year: contact the member"
 
 
 @pytest.fixture
@@ -26,8 +27,19 @@ def cli() -> typer.Typer:
     return root
 
 
+@pytest.fixture(autouse=True)
+def _os_accounts(monkeypatch):
+    """The caller is the OS account; tests switch it by patching the uid → name lookup."""
+    _CALLER["name"] = "alice"
+    monkeypatch.setattr(identity, "os_account", lambda: _CALLER["name"])
+
+
+_CALLER = {"name": "alice"}
+
+
 def _run(cli, args, user="alice"):
-    return CliRunner().invoke(cli, args, env={"USER": user, "LOGNAME": user})
+    _CALLER["name"] = user
+    return CliRunner().invoke(cli, args)
 
 
 def test_keys_init_rotate_status(cli, tmp_path):
@@ -61,41 +73,11 @@ def test_keys_status_refuses_world_readable_file(cli, tmp_path):
 def _setup_vault(cli, tmp_path, members, policy):
     keyfile = tmp_path / "keyring.json"
     vault = tmp_path / "vault.sqlite"
-    _run(cli, ["keys", "init", "--file", str(keyfile)])
-    assert (
-        _run(
-            cli,
-            [
-                "keys",
-                "grant",
-                "alice",
-                "--role",
-                "steward",
-                "--vault",
-                str(vault),
-                "--file",
-                str(keyfile),
-            ],
-        ).exit_code
-        == 0
-    )
-    assert (
-        _run(
-            cli,
-            [
-                "keys",
-                "grant",
-                "bob",
-                "--role",
-                "analyst",
-                "--vault",
-                str(vault),
-                "--file",
-                str(keyfile),
-            ],
-        ).exit_code
-        == 0
-    )
+    common = ["--vault", str(vault), "--file", str(keyfile)]
+    named = _run(cli, ["keys", "init", "--steward", "alice", *common], user="operator")
+    assert named.exit_code == 0, named.output
+    granted = _run(cli, ["keys", "grant", "bob", "--role", "analyst", *common])
+    assert granted.exit_code == 0, granted.output
     keyring = load_keyring(KeySource(file=keyfile))
     with Vault(vault, keyring) as v:
         out, _ = pseudonymise_frame(members.head(5), "member", policy, keyring, vault=v)

@@ -18,13 +18,13 @@ from anonymize import (
     pseudonymise_frame,
 )
 
-REASON = "member has not attended for six months: reminder"
+REASON = "ZZB-2026-0042 member has not attended for six months: reminder"
 
 
 @pytest.fixture
 def vault(tmp_path, keyring) -> Vault:
     v = Vault(tmp_path / "vault" / "vault.sqlite", keyring)
-    v.grant("alice", Role.STEWARD, by="alice")  # the first steward
+    v.initialise("alice", by="operator")  # the first steward, named once
     v.grant("bob", Role.ANALYST, by="alice")
     yield v
     v.close()
@@ -152,7 +152,7 @@ def test_rotation_keeps_old_tokens_resolvable(tmp_path, keyring_doc, members, po
     path = tmp_path / "v.sqlite"
     old = Keyring(keyring_doc)
     with Vault(path, old) as v:
-        v.grant("alice", Role.STEWARD, by="alice")
+        v.initialise("alice", by="operator")
         out_old, _ = pseudonymise_frame(members.head(20), "member", policy, old, vault=v)
     fresh = generate_keyring()
     for section, new_id in ((keyring_doc, "k2"), (keyring_doc["vault"], "v2")):
@@ -206,7 +206,7 @@ def test_vault_on_postgresql(pg_url, keyring, members, policy):
     sep = "&" if "?" in pg_url else "?"
     try:
         with Vault(f"{pg_url}{sep}options=-csearch_path%3D{schema}", keyring) as v:
-            v.grant("alice", Role.STEWARD, by="alice")
+            v.initialise("alice", by="operator")
             out, _ = pseudonymise_frame(members.head(10), "member", policy, keyring, vault=v)
             token = out["id_number_token"].iloc[0]
             assert (

@@ -290,10 +290,10 @@ def _assert_converged(data: Path, reference: dict, summary: dict | None = None) 
 PUBLISH_POINTS = {
     "writing_staged_files": ("integrate.publish._write_synced", "after", 2, None),
     "staged_before_rename": ("integrate.publish._write_duckdb", "after", 1, None),
-    "renamed_before_ledger": (
+    "renamed_before_ledger": (  # the ledger is read once to check its anchor, then here
         "integrate.publish.read_entries",
         "before",
-        1,
+        2,
         "staged, not recorded",
     ),
     "ledger_before_switch": ("integrate.publish._switch_current", "before", 1, "interrupted"),
