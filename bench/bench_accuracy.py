@@ -57,7 +57,7 @@ def run_pipeline_timed(data_dir: Path) -> tuple[dict, dict[str, dict[str, float]
             timed("extract", source, stages.extract, run, source)
             timed("validate", source, stages.validate, run, source)
             timed("pseudonymise", source, stages.pseudonymise, run, source)
-    timed("link", "all", stages.link, run, run["sources"])
+    timed("link", "all", stages.link, run)
     timed("publish", "all", stages.publish, run)
     summary = read_json(Path(timed("report", "all", stages.report, run)))
     return summary, dict(times)

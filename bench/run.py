@@ -92,6 +92,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     "linkage": bench_linkage,
     "quality": bench_quality_suite,
     "accuracy": bench_accuracy,
+    "contract": __import__("bench.bench_contract", fromlist=["x"]).bench_contract,
 }
 
 

@@ -17,7 +17,6 @@ as strings, so a rejected ``=HYPERLINK(…)`` is shown, not run.
 
 from __future__ import annotations
 
-import io
 import logging
 import re
 from collections.abc import Collection, Mapping
@@ -25,12 +24,10 @@ from pathlib import Path
 from typing import BinaryIO
 
 import pandas as pd
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from quality.reasons import ReasonText, describe_reason
 from quality.restricted_files import write_restricted
+from quality.xlsx_text import write_text_xlsx
 
 __all__ = [
     "FEEDBACK_COLUMNS",
@@ -155,9 +152,15 @@ def write_department_feedback(
 
 
 def _write_pair(
-    frame: pd.DataFrame, out_dir: Path, stem: str, encoding: str, department: str
+    frame: pd.DataFrame,
+    out_dir: Path,
+    stem: str,
+    encoding: str,
+    department: str,
+    *,
+    neutralised: bool = False,
 ) -> dict[str, Path]:
-    safe = _neutralised(frame)
+    safe = frame if neutralised else _neutralised(frame)
     text = safe.to_csv(index=False, lineterminator="\r\n")
     data = _encode(text, encoding, department)
     return {
@@ -166,24 +169,8 @@ def _write_pair(
     }
 
 
-def _xlsx_cell(sheet: object, value: object) -> WriteOnlyCell:
-    if value is None or value is pd.NA or (isinstance(value, float) and value != value):
-        return WriteOnlyCell(sheet, value=None)
-    text = ILLEGAL_CHARACTERS_RE.sub("\ufffd", str(value))
-    cell = WriteOnlyCell(sheet, value=text)
-    cell.data_type = "s"  # text, whatever it starts with: never a formula
-    return cell
-
-
 def _write_xlsx(frame: pd.DataFrame, handle: BinaryIO) -> None:
-    book = Workbook(write_only=True)
-    sheet = book.create_sheet("退回记录")
-    sheet.append([_xlsx_cell(sheet, c) for c in frame.columns])
-    for row in frame.itertuples(index=False, name=None):
-        sheet.append([_xlsx_cell(sheet, v) for v in row])
-    buffer = io.BytesIO()
-    book.save(buffer)
-    handle.write(buffer.getvalue())
+    write_text_xlsx(frame, handle, sheet="退回记录")  # every cell text: never a formula
 
 
 def write_scoped_feedback(
@@ -217,13 +204,19 @@ def write_scoped_feedback(
     valid = scopes.fillna("").map(lambda v: bool(_SAFE_NAME.match(v)) and v not in (".", ".."))
     if known_scopes is not None:
         valid &= scopes.isin(set(known_scopes)).fillna(False).astype(bool)
-    assigned = scopes.where(valid, UNASSIGNED_SCOPE)
+    assigned = scopes.where(valid, UNASSIGNED_SCOPE).reset_index(drop=True)
+    safe = _neutralised(feedback_frame(own, department, column_names))  # once, then split
     written: dict[str, dict[str, Path]] = {}
-    for scope in sorted(assigned.unique()):
-        rows = own[assigned == scope]
-        frame = feedback_frame(rows, department, column_names)
+    for scope, rows in safe.groupby(assigned.to_numpy(), sort=True):
         stem = "_".join(p for p in (department, scope.lstrip("_"), run_id, "rejected") if p)
-        written[scope] = _write_pair(frame, Path(out_dir) / scope, stem, encoding, department)
+        written[scope] = _write_pair(
+            rows.reset_index(drop=True),
+            Path(out_dir) / scope,
+            stem,
+            encoding,
+            department,
+            neutralised=True,
+        )
     logger.info(
         "%s feedback: %d rejected rows in %d scopes (%d unassigned)",
         department,
