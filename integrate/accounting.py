@@ -3,6 +3,7 @@
 Per source, from independent counts::
 
     in          = rows landed + rows of refused input files (counted by their reader)
+                  + earlier accepted rows an incremental source keeps beside its new ones
     quarantined = refused rows as quarantined + quality quarantine + link quarantine
     accepted    = linked rows
     published   = the source's rows found in the tables *as written* (its lineage)
@@ -81,6 +82,8 @@ class SourceFileCounts:
     quality_quarantined: int
     link_quarantined: int
     linked: int
+    #: an incremental source's accepted rows of the last publication, kept
+    carried_rows: int = 0
 
 
 def published_rows(
@@ -99,7 +102,7 @@ def row_accounting(
     out = {}
     for name, counts in files.items():
         out[name] = {
-            "in": counts.landed + counts.refused_input_rows,
+            "in": counts.landed + counts.refused_input_rows + counts.carried_rows,
             "accepted": counts.linked,
             "quarantined": counts.refused_quarantined
             + counts.quality_quarantined

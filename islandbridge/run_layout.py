@@ -124,6 +124,10 @@ class ValidateResult(_Result):
     quarantined: int
     reasons: dict[str, int] = Field(default_factory=dict)
     data_docs: str = ""
+    #: an incremental source: accepted rows of the last publication kept beside this
+    #: run's new rows (those the new rows replace are dropped), part of ``accepted``
+    carried_rows: int = 0
+    carried_from: str = ""
 
 
 class PseudonymiseResult(_Result):

@@ -42,11 +42,14 @@ def _footer_rows(path: Path) -> int:
     return pq.ParquetFile(path).metadata.num_rows if path.is_file() else 0
 
 
-def _file_counts(layout: RunLayout, source: str, extracted: ExtractResult):
+def _file_counts(
+    layout: RunLayout, source: str, extracted: ExtractResult, validated: ValidateResult
+):
     from integrate.accounting import SourceFileCounts
 
     return SourceFileCounts(
         landed=extracted.rows,
+        carried_rows=validated.carried_rows,
         refused_input_rows=sum(r.rows for r in extracted.refused),
         refused_quarantined=_footer_rows(layout.refused_quarantine(source)),
         quality_quarantined=_footer_rows(layout.quality_quarantine(source)),
@@ -105,7 +108,7 @@ def publish(run: dict) -> dict:
     )
     prepared = prepare_tables(assembled.tables)
     accounting = row_accounting(
-        {s: _file_counts(layout, s, extracted[s]) for s in present},
+        {s: _file_counts(layout, s, extracted[s], validated[s]) for s in present},
         assembled.suppressed,
         published_rows(prepared.arrow, assembled.lineage),
     )

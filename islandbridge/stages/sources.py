@@ -126,6 +126,7 @@ def validate(run: dict, source: str) -> dict:
     )
     kept = kept.drop(columns=["parse_errors", "flags"], errors="ignore")
     quarantined = pd.concat([verdict.quarantined, merged], ignore_index=True)
+    kept, carried = _with_earlier_rows(plan, source, kept, frame["record_key"])
     write_parquet(kept, layout.accepted(source))
     write_parquet(quarantined, layout.quality_quarantine(source))
     counts = quarantined["reasons"].str.split(";").explode().value_counts().to_dict()
@@ -136,8 +137,38 @@ def validate(run: dict, source: str) -> dict:
         quarantined=len(quarantined),
         reasons={str(k): int(v) for k, v in counts.items()},
         data_docs=str(verdict.data_docs_index or ""),
+        carried_rows=carried,
+        carried_from=plan.previous.run_id if carried and plan.previous else "",
     )
     return write_result(result, layout.result("validate", source))
+
+
+def _with_earlier_rows(
+    plan: RunPlan, source: str, kept: pd.DataFrame, landed_keys: pd.Series
+) -> tuple[pd.DataFrame, int]:
+    """An incremental extraction reads only rows past the watermark: the source's accepted
+    rows of the last publication are kept beside them (a row read again replaces its
+    earlier version), so the publication still holds all of the source's data."""
+    _, ctx = run_context(plan)
+    extracted = read_result(ExtractResult, ctx.layout.result("extract", source))
+    incremental = bool(extracted.watermark and extracted.watermark.get("previous") is not None)
+    if not incremental:
+        return kept, 0
+    if plan.previous is None or source not in plan.previous.sources:
+        raise StageRefused(
+            f"source {source}: extracted from a watermark, but no earlier publication holds "
+            "its rows; reset its watermark to extract it in full"
+        )
+    earlier_path = ctx.data.run(plan.previous.run_id).accepted(source)
+    if not earlier_path.is_file():
+        raise StageRefused(
+            f"source {source}: its rows of run {plan.previous.run_id} are no longer retained; "
+            "reset its watermark to extract it in full"
+        )
+    earlier = read_parquet(earlier_path)
+    earlier = earlier[~earlier["record_key"].isin(set(landed_keys.astype(str)))]
+    log.info("source %s: %d earlier rows kept beside %d new", source, len(earlier), len(kept))
+    return pd.concat([earlier, kept], ignore_index=True), len(earlier)
 
 
 def retokenise(plan: RunPlan, source: str, *, carried: bool) -> PseudonymiseResult:

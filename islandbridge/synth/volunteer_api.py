@@ -11,14 +11,25 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+import os
+import secrets
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
 from urllib.parse import parse_qs, urlparse
 
-__all__ = ["MAX_PAGE_SIZE", "VolunteerApi", "serve_volunteer_api"]
+__all__ = [
+    "MAX_PAGE_SIZE",
+    "TOKEN_ENV",
+    "URL_ENV",
+    "VolunteerApi",
+    "serve_volunteer_api",
+    "volunteer_api_in_env",
+]
 
 log = logging.getLogger(__name__)
 
@@ -118,3 +129,24 @@ def serve_volunteer_api(
     thread.start()
     log.info("volunteer api serving %d records on %s:%d", len(records), *server.server_address[:2])
     return VolunteerApi(server, thread)
+
+
+#: the variables the demo configuration names for the youth league's API
+URL_ENV, TOKEN_ENV = "ISLANDBRIDGE_VOLUNTEER_API_URL", "ISLANDBRIDGE_VOLUNTEER_API_TOKEN"
+
+
+@contextmanager
+def volunteer_api_in_env(university: Path) -> Iterator[VolunteerApi]:
+    """Serve a generated university's volunteer records with a fresh token and set the
+    variables the demo configuration names; both restored on exit (tests, benchmarks)."""
+    token = secrets.token_urlsafe(16)
+    saved = {k: os.environ.get(k) for k in (URL_ENV, TOKEN_ENV)}
+    with serve_volunteer_api(
+        Path(university) / "sources" / "volunteer_records.json", token=token
+    ) as api:
+        os.environ[URL_ENV], os.environ[TOKEN_ENV] = f"{api.url}/api/v1/records", token
+        try:
+            yield api
+        finally:
+            for key, value in saved.items():
+                os.environ.pop(key, None) if value is None else os.environ.__setitem__(key, value)

@@ -3,55 +3,11 @@
 from __future__ import annotations
 
 import hashlib
-import os
-import secrets
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-pytestmark = [pytest.mark.xdist_group("intake")]
-
-MEMBERS, SEED = 400, 13
-
-
-@pytest.fixture(scope="module")
-def installation(tmp_path_factory) -> Iterator[dict]:
-    """A university with one complete run published, its youth-league API served."""
-    from islandbridge import stages
-    from islandbridge.demo import ensure_demo_secrets, ensure_university
-    from islandbridge.synth.volunteer_api import serve_volunteer_api
-
-    data = tmp_path_factory.mktemp("intake") / "data"
-    config = _lenient_config(data.parent / "config")
-    ensure_university(data, members=MEMBERS, seed=SEED)
-    ensure_demo_secrets(data)
-    names = ("ISLANDBRIDGE_VOLUNTEER_API_URL", "ISLANDBRIDGE_VOLUNTEER_API_TOKEN")
-    saved = {k: os.environ.get(k) for k in names}
-    token = secrets.token_urlsafe(16)
-    records = data / "university" / "sources" / "volunteer_records.json"
-    with serve_volunteer_api(records, token=token) as api:
-        os.environ[names[0]], os.environ[names[1]] = f"{api.url}/api/v1/records", token
-        try:
-            params = {"data_dir": str(data), "config": str(config)}
-            yield {"data": data, "params": params, "base": stages.run_inline(params, "base")}
-        finally:
-            for key, value in saved.items():
-                os.environ.pop(key) if value is None else os.environ.__setitem__(key, value)
-
-
-def _lenient_config(folder: Path) -> Path:
-    """The demo configuration with a larger suppression budget: the privacy gate is not under
-    test here, and a university this small cannot meet k=5 within the demo's 5% budget."""
-    from islandbridge.config import default_config_path
-
-    shutil.copytree(default_config_path().parent, folder)
-    privacy = folder / "privacy.yaml"
-    text = privacy.read_text("utf-8")
-    assert "max_suppression_rate: 0.05" in text
-    privacy.write_text(text.replace("max_suppression_rate: 0.05", "max_suppression_rate: 0.5"))
-    return folder / "islandbridge.yaml"
+pytestmark = [pytest.mark.xdist_group("stages")]  # the shared small installation
 
 
 def _drop(data: Path, *, lines_removed: int, key_name: str = "finance_dues") -> Path:
@@ -112,7 +68,7 @@ def test_pulled_source_and_empty_inbox_are_refused(installation):
 def test_signed_drop_is_landed_and_only_its_department_extracted(installation):
     from islandbridge import stages
 
-    data, base = installation["data"], installation["base"]
+    data, base = installation["data"], installation["summary"]
     export = _drop(data, lines_removed=10)
     dropped_sha = _sha(export)
     result = _run_intake(installation["params"], "intake_ok", ["finance_dues"])

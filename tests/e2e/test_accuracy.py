@@ -7,7 +7,6 @@ put activity records on the right person with precision and recall >= 0.995.
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
@@ -44,27 +43,13 @@ def accuracy_run(tmp_path_factory) -> tuple[Path, dict]:
     """A 1,500-member university, run once through every stage in this process."""
     from islandbridge import stages
     from islandbridge.demo import ensure_demo_secrets, ensure_university
-    from islandbridge.synth.volunteer_api import serve_volunteer_api
+    from islandbridge.synth.volunteer_api import volunteer_api_in_env
 
     data_dir = tmp_path_factory.mktemp("accuracy")
     ensure_university(data_dir, members=MEMBERS, seed=SEED)
     ensure_demo_secrets(data_dir)
-    records = data_dir / "university" / "sources" / "volunteer_records.json"
-    saved = {
-        k: os.environ.get(k)
-        for k in ("ISLANDBRIDGE_VOLUNTEER_API_URL", "ISLANDBRIDGE_VOLUNTEER_API_TOKEN")
-    }
-    with serve_volunteer_api(records, token="accuracy-token") as api:
-        os.environ["ISLANDBRIDGE_VOLUNTEER_API_URL"] = f"{api.url}/api/v1/records"
-        os.environ["ISLANDBRIDGE_VOLUNTEER_API_TOKEN"] = "accuracy-token"
-        try:
-            summary = stages.run_inline({"data_dir": str(data_dir)}, RUN_ID)
-        finally:
-            for key, value in saved.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
+    with volunteer_api_in_env(data_dir / "university"):
+        summary = stages.run_inline({"data_dir": str(data_dir)}, RUN_ID)
     return data_dir, summary
 
 

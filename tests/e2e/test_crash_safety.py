@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import secrets
 import shutil
 import signal
 import subprocess
@@ -62,19 +61,6 @@ from islandbridge import stages
 run = json.loads(run_json)
 stages.publish(run) if stage == "publish" else stages.extract(run, source)
 """
-
-
-def _lenient_config(folder: Path) -> Path:
-    """The demo configuration with a larger suppression budget: the privacy gate is not under
-    test here, and a university this small cannot meet k=5 within the demo's 5% budget."""
-    from islandbridge.config import default_config_path
-
-    shutil.copytree(default_config_path().parent, folder)
-    privacy = folder / "privacy.yaml"
-    text = privacy.read_text("utf-8")
-    assert "max_suppression_rate: 0.05" in text
-    privacy.write_text(text.replace("max_suppression_rate: 0.05", "max_suppression_rate: 0.5"))
-    return folder / "islandbridge.yaml"
 
 
 def _tree(root: Path, *, skip: tuple[str, ...] = ()) -> dict[str, str]:
@@ -145,27 +131,17 @@ def _kill_inside(stage: str, run: dict, target: str, *, when: str, nth: int = 1,
 
 
 @pytest.fixture(scope="module")
-def volunteer_api(tmp_path_factory) -> Iterator[Path]:
+def volunteer_api(tmp_path_factory, make_lenient_config) -> Iterator[Path]:
     """A generated university with the demo's secrets and its youth-league API served."""
     from islandbridge.demo import ensure_demo_secrets, ensure_university
-    from islandbridge.synth.volunteer_api import serve_volunteer_api
+    from islandbridge.synth.volunteer_api import volunteer_api_in_env
 
     base = tmp_path_factory.mktemp("crash") / "data"
-    CONFIG["path"] = _lenient_config(base.parent / "config")
+    CONFIG["path"] = make_lenient_config(base.parent / "config")
     ensure_university(base, members=MEMBERS, seed=SEED)
     ensure_demo_secrets(base)
-    token = secrets.token_urlsafe(16)
-    names = ("ISLANDBRIDGE_VOLUNTEER_API_URL", "ISLANDBRIDGE_VOLUNTEER_API_TOKEN")
-    saved = {k: os.environ.get(k) for k in names}
-    records = base / "university" / "sources" / "volunteer_records.json"
-    with serve_volunteer_api(records, token=token) as api:
-        os.environ["ISLANDBRIDGE_VOLUNTEER_API_URL"] = f"{api.url}/api/v1/records"
-        os.environ["ISLANDBRIDGE_VOLUNTEER_API_TOKEN"] = token
-        try:
-            yield base
-        finally:
-            for key, value in saved.items():
-                os.environ.pop(key) if value is None else os.environ.__setitem__(key, value)
+    with volunteer_api_in_env(base / "university"):
+        yield base
 
 
 def _first_config() -> Path:

@@ -99,15 +99,17 @@ def test_a_table_shrinking_beyond_the_limit_is_refused_unless_overridden(install
     assert override["table"] == "fact_study" and override["after"] < override["before"]
 
 
-def test_a_source_without_any_data_is_refused_unless_overridden(tmp_path, base, monkeypatch):
+def test_a_source_without_any_data_is_refused_unless_overridden(
+    tmp_path, small_installation, monkeypatch
+):
     """The first run of an installation, with the youth league's API down: nothing to carry."""
     from islandbridge import stages
     from islandbridge.errors import PublishRefused
 
     data = tmp_path / "fresh"
-    shutil.copytree(base["data"] / "university", data / "university")
-    shutil.copytree(base["data"] / "secrets", data / "secrets")
-    params = {"data_dir": str(data), "config": str(base["config"])}
+    shutil.copytree(small_installation["data"] / "university", data / "university")
+    shutil.copytree(small_installation["data"] / "secrets", data / "secrets")
+    params = {"data_dir": str(data), "config": str(small_installation["config"])}
     monkeypatch.setenv("ISLANDBRIDGE_VOLUNTEER_API_URL", "http://127.0.0.1:9/api")
     with pytest.raises(PublishRefused, match="source league_volunteer has no data"):
         stages.run_inline(params, "first", isolate=True)

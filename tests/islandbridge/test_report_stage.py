@@ -12,8 +12,8 @@ import pytest
 pytestmark = [pytest.mark.xdist_group("stages")]
 
 
-def test_each_branch_secretary_receives_only_their_branchs_rows(base):
-    summary = base["summary"]
+def test_each_branch_secretary_receives_only_their_branchs_rows(small_installation):
+    summary = small_installation["summary"]
     folder = Path(summary["feedback"]["branch_signins"])
     assert folder.name == "branch_secretaries" and folder.stat().st_mode & 0o077 == 0
     files = sorted(folder.glob("*/branch_signins_*_rejected.csv"))
@@ -29,8 +29,8 @@ def test_each_branch_secretary_receives_only_their_branchs_rows(base):
     assert total == signins["quarantined"] - refused
 
 
-def test_a_department_whose_export_was_refused_whole_gets_a_notice(base):
-    summary = base["summary"]
+def test_a_department_whose_export_was_refused_whole_gets_a_notice(small_installation):
+    summary = small_installation["summary"]
     refused = {
         r["source"]: r["rejected_inputs"] for r in summary["sources"] if r["rejected_inputs"]
     }
@@ -45,8 +45,10 @@ def test_a_department_whose_export_was_refused_whole_gets_a_notice(base):
         assert "签名" in text and "signature" in text
 
 
-def test_the_summary_names_each_sources_origin(base):
-    rows = base["summary"]["sources"]
+def test_the_summary_names_each_sources_origin(small_installation):
+    rows = small_installation["summary"]["sources"]
     assert {r["status"] for r in rows} == {"fresh"}
     assert {r["origin_run"] for r in rows} == {"base"}
-    assert not base["summary"]["degraded"] and base["summary"]["balanced"]
+    assert (
+        not small_installation["summary"]["degraded"] and small_installation["summary"]["balanced"]
+    )
