@@ -175,6 +175,9 @@ def _register() -> None:
     from islandbridge.commands import departments, keys, reidentify, scan_leaks
 
     keys.app.command("new-department")(departments.new_department)
+    keys.app.command("trust")(departments.trust_command)
+    keys.app.command("untrust")(departments.untrust_command)
+    keys.app.command("trusted")(departments.trusted_command)
     app.add_typer(keys.app, name="keys")
     app.command("sign")(departments.sign_command)
     app.command("reidentify")(reidentify.reidentify)

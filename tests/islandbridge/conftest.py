@@ -39,7 +39,7 @@ def base(tmp_path_factory) -> Iterator[dict]:
     data = tmp_path_factory.mktemp("guards") / "data"
     config = _lenient_config(data.parent / "config")
     ensure_university(data, members=MEMBERS, seed=SEED)
-    ensure_demo_secrets(data)
+    ensure_demo_secrets(data, config)
     names = ("ISLANDBRIDGE_VOLUNTEER_API_URL", "ISLANDBRIDGE_VOLUNTEER_API_TOKEN")
     saved = {k: os.environ.get(k) for k in names}
     token = secrets.token_urlsafe(16)
@@ -56,7 +56,10 @@ def base(tmp_path_factory) -> Iterator[dict]:
 
 @pytest.fixture
 def installation(base, tmp_path) -> dict:
-    """A private copy of the base installation (the tests change it)."""
+    """A private copy of the base installation (the tests change it), with its own trust store."""
+    from islandbridge.demo import ensure_demo_secrets
+
     data = tmp_path / "data"
     shutil.copytree(base["data"], data, symlinks=True)
+    ensure_demo_secrets(data, base["config"])
     return {**base, "data": data, "params": {"data_dir": str(data), "config": str(base["config"])}}
