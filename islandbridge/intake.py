@@ -20,12 +20,14 @@ Every entry of the inbox is judged on its own, so one bad entry never blocks the
 3. **not a replay** (:mod:`connectors.export_sequences`): newer sequence and export
    time than the last accepted export of that file.
 
-A refused entry goes to the owner-only ``rejected/<run>/`` under a generated name
-(``001.rejected``; a link is recorded, not kept), with ``rejected.json`` giving each
-one's escaped name, reason and detail; the department gets a refusal notice in its
-feedback folder; the log names reasons and counts, never a name. Accepted exports
+Well-named regular files are first moved out of the inbox into the owner-only
+``processed/<run>/`` and judged there, so nothing can be swapped between check and
+installation. A refused entry goes to the owner-only ``rejected/<run>/`` under a
+generated name (``001.rejected``; a link is recorded, not kept), with ``rejected.json``
+giving each one's escaped name, reason and detail; the department gets a refusal notice
+in its feedback folder; the log names reasons and counts, never a name. Accepted exports
 replace the department's files in the sources folder (temp file + rename, data before
-manifest, so a crash in between fails closed) and move to ``processed/<run>``. When
+manifest, so a crash in between fails closed) and stay in ``processed/<run>``. When
 nothing was accepted, the run fails and nothing changes. The run then extracts that
 department's sources and carries every other source over from the current
 publication (see :mod:`islandbridge.stages.plan`), so the new version holds every
@@ -174,12 +176,22 @@ def _refuse(ctx: RunContext, spec: SourceConfig, refusals: list[_Refusal]) -> Pa
     return folder
 
 
-def _move(files: list[Path], target: Path) -> None:
+def _stage(entries: dict[Path, str | None], staging: Path) -> dict[Path, str | None]:
+    """Move every well-named regular file out of the inbox into the owner-only staging
+    folder before anything of it is read (a department that can write the inbox cannot
+    swap a file between its check and its installation); re-judge what was moved."""
     from connectors import restricted_dir
 
-    restricted_dir(target)
-    for path in files:
-        path.replace(target / path.name)
+    staged: dict[Path, str | None] = {}
+    for path, verdict in entries.items():
+        if verdict is not None:
+            staged[path] = verdict
+            continue
+        restricted_dir(staging)
+        target = staging / path.name
+        path.replace(target)
+        staged[target] = entry_problem(target)
+    return staged
 
 
 def install_drop(ctx: RunContext, source: str) -> list[dict]:
@@ -197,13 +209,14 @@ def install_drop(ctx: RunContext, source: str) -> list[dict]:
         for p in sorted(inbox.iterdir())
         if not (p.name in _OWN_FOLDERS and p.is_dir() and not p.is_symlink())
     ]
-    verdicts = {p: _entry_verdict(p, spec, trust) for p in entries}
-    exports = [p for p, v in verdicts.items() if not is_companion(p.name) or v is not None]
-    companions = {p for p in entries if p not in exports}
-    if not exports:
+    if not entries:
         raise IntakeError(
             f"source {source!r}: no export matching {Path(spec.file.path).name} in the inbox"
         )
+    staging = ctx.data.intake_processed(source, ctx.layout)
+    verdicts = _stage({p: _entry_verdict(p, spec, trust) for p in entries}, staging)
+    exports = [p for p, v in verdicts.items() if not is_companion(p.name) or v is not None]
+    companions = {p for p in verdicts if p not in exports}
     refusals: list[_Refusal] = []
     accepted: list[tuple[Path, list[Path]]] = []
     for path in exports:
@@ -222,12 +235,13 @@ def install_drop(ctx: RunContext, source: str) -> list[dict]:
     if refusals:
         _refuse(ctx, spec, refusals)
     if not accepted:
+        if staging.is_dir() and not any(staging.iterdir()):
+            staging.rmdir()
         reasons = sorted({r.reason for r in refusals})
         raise IntakeError(f"source {source!r}: no dropped export accepted ({', '.join(reasons)})")
     target_dir = ctx.sources_dir / Path(spec.file.path).parent
     target_dir.mkdir(parents=True, exist_ok=True)
     installed = []
-    moved: list[Path] = []
     for export, own in accepted:
         manifests = [p for p in own if p == manifest_path(export)]
         for path in (export, *manifests):  # data first, then its manifest: fails closed
@@ -236,8 +250,6 @@ def install_drop(ctx: RunContext, source: str) -> list[dict]:
             tmp.replace(target_dir / path.name)
         digest = hashlib.sha256(export.read_bytes()).hexdigest()
         installed.append({"file": export.name, "sha256": digest})
-        moved += [export, *own]
-    _move(moved, ctx.data.intake_processed(source, ctx.layout))
     log.info("source %s: installed %d dropped exports", source, len(installed))
     return installed
 

@@ -205,3 +205,14 @@ def test_bad_names_in_the_sources_folder_are_refused_unread_and_the_rest_is_read
         }
         assert all(i.rows_unknown for i in landing.rejected)  # not read, not counted
         json.loads((folder / "p.json").read_text("utf-8"))
+
+
+def test_a_manifest_dropped_without_its_export_is_refused(site):
+    from islandbridge.intake import IntakeError
+
+    manifest = _drop(site, "B001.csv").with_name("B001.csv.manifest.json")
+    (_inbox(site) / "B001.csv").unlink()
+    with pytest.raises(IntakeError, match="no dropped export accepted"):
+        _install(site, "r1")
+    assert not manifest.exists()
+    assert [r["reason"] for r in _rejected(site, "r1")] == ["name_not_matching"]
