@@ -7,6 +7,14 @@ zone, and mapped to the canonical schema.
 
 from connectors.base import Connector, ExtractContext, InputFile, RawChunk, SourceError
 from connectors.connections import airflow_connection_url, connection_url
+from connectors.export_manifest import (
+    ExportManifest,
+    ManifestCheck,
+    check_export,
+    manifest_path,
+    sign_export,
+)
+from connectors.export_sequences import ExportSequenceStore
 from connectors.landing import (
     CONNECTORS,
     Landing,
@@ -17,31 +25,51 @@ from connectors.landing import (
 from connectors.mapping import check_contract, standardise, to_simplified
 from connectors.signatures import SignatureVerdict, sign_file, verify_file
 from connectors.specs import FileSpec, HttpSpec, SignatureSpec, SourceConfig, SqlSpec
+from connectors.trust_store import (
+    AirflowConnectionTrustStore,
+    FileTrustStore,
+    MappingTrustStore,
+    TrustedKey,
+    TrustStore,
+    TrustStoreError,
+)
 from connectors.watermarks import Watermark, WatermarkStore, commit_watermarks
 
 __all__ = [
     "CONNECTORS",
+    "AirflowConnectionTrustStore",
     "Connector",
+    "ExportManifest",
+    "ExportSequenceStore",
     "ExtractContext",
     "FileSpec",
+    "FileTrustStore",
     "HttpSpec",
     "InputFile",
     "Landing",
+    "ManifestCheck",
+    "MappingTrustStore",
     "RawChunk",
     "SignatureSpec",
     "SignatureVerdict",
     "SourceConfig",
     "SourceError",
     "SqlSpec",
+    "TrustStore",
+    "TrustStoreError",
+    "TrustedKey",
     "Watermark",
     "WatermarkStore",
     "airflow_connection_url",
     "check_contract",
+    "check_export",
     "commit_watermarks",
     "connection_url",
     "connector_for",
     "extract_to_landing",
+    "manifest_path",
     "restricted_dir",
+    "sign_export",
     "sign_file",
     "standardise",
     "to_simplified",

@@ -19,6 +19,8 @@ import pandas as pd
 from connectors.specs import SourceConfig
 
 if TYPE_CHECKING:
+    from connectors.export_sequences import ExportSequenceStore
+    from connectors.trust_store import TrustStore
     from connectors.watermarks import Watermark, WatermarkStore
 
 __all__ = [
@@ -126,13 +128,17 @@ class ExtractContext:
     secret); when ``None``, :func:`connectors.connections.airflow_connection_url`
     is used (``AIRFLOW_CONN_<ID>`` in ``env`` first, then Airflow's own lookup).
     ``watermarks`` holds the committed watermarks of incremental SQL sources;
-    without it they are extracted in full.
+    without it they are extracted in full. ``trust_store`` holds the keys that may sign
+    exports (a source requiring signatures fails closed without it);
+    ``export_sequences`` the last accepted export per source and file (replays refused).
     """
 
     sources_dir: Path
     env: dict[str, str] = field(default_factory=dict)
     resolve_connection: Callable[[str], str] | None = None
     watermarks: WatermarkStore | None = None
+    trust_store: TrustStore | None = None
+    export_sequences: ExportSequenceStore | None = None
 
 
 class Connector(ABC):

@@ -35,7 +35,10 @@ from connectors.base import (
     SourceError,
     reduced_error,
 )
-from connectors.signatures import SignatureVerdict, load_public_key, verify_file
+from connectors.export_manifest import ManifestCheck, check_export, is_companion
+from connectors.export_sequences import ExportSequenceError
+from connectors.file_names import display_name, entry_problem, name_problem
+from connectors.signatures import SignatureVerdict
 from connectors.specs import FileSpec
 
 __all__ = ["FileConnector", "detect_encoding"]
@@ -288,54 +291,113 @@ def _iso(stamp: object) -> str:
 
 
 class FileConnector(Connector):
+    """Files in the sources folder matching the source's path (a glob).
+
+    Every match must be a regular file with a plain name (:mod:`connectors.file_names`):
+    a symbolic link, a hard link or a name with control characters, undecodable bytes,
+    encoded separators or a leading dot is refused, never read, and the other files go
+    on. A source whose exports must be signed reads a file only when its signed manifest
+    checks out against the trust store and is newer than the last accepted
+    (:mod:`connectors.export_manifest`, :mod:`connectors.export_sequences`); after
+    reading, the number of records must be the signed one.
+    """
+
     name = "file"
 
-    def _paths(self) -> list[Path]:
-        spec = self.source.file
-        assert spec is not None
+    def _paths(self) -> list[tuple[Path, str | None]]:
+        """Every match of the source's glob (companions left out) with its problem."""
+        spec = self._spec
         base = self.context.sources_dir
-        paths = sorted(p for p in base.glob(spec.path) if p.is_file() and p.suffix != ".sig")
-        if not paths:
+        found = []
+        for path in sorted(base.glob(spec.path)):
+            if is_companion(path.name) or (path.is_dir() and not path.is_symlink()):
+                continue
+            problem = entry_problem(path) or name_problem(path.name, pattern=spec.name_pattern)
+            found.append((path, problem))
+        if not found:
             raise SourceError(self.source.name, f"{base}/{spec.path}", "no file matches")
-        return paths
+        return found
 
     @property
     def _spec(self) -> FileSpec:
         assert self.source.file is not None
         return self.source.file
 
+    def _location(self, path: Path) -> str:
+        rel = path.relative_to(self.context.sources_dir)
+        return (rel.parent / display_name(rel.name)).as_posix()
+
     def read(self) -> Iterator[RawChunk]:
-        for path in self._paths():
-            rel = path.relative_to(self.context.sources_dir).as_posix()
+        empty = pd.DataFrame({"record_key": pd.Series([], dtype="string")})
+        for path, problem in self._paths():
+            rel = self._location(path)
+            if problem is not None:
+                info = InputFile(location=rel, rejected_reason=problem, signature="not_checked")
+                log.warning("source %s: a file refused unread: %s", self.source.name, problem)
+                yield RawChunk(empty, info)
+                continue
             info = InputFile(location=rel, sha256=_sha256(path), size_bytes=path.stat().st_size)
-            verdict = self._signature(path)
-            info.signature = verdict.value
-            if verdict in (SignatureVerdict.MISSING, SignatureVerdict.INVALID):
-                info.rejected_reason = verdict.value
-                log.warning("source %s: %s rejected: %s", self.source.name, rel, verdict.value)
-                yield RawChunk(pd.DataFrame({"record_key": pd.Series([], dtype="string")}), info)
+            check = self._signature(path)
+            info.signature = check.verdict.value
+            if check.verdict.refused:
+                info.rejected_reason = check.verdict.value
+                log.warning(
+                    "source %s: %s refused: %s (%s)",
+                    self.source.name,
+                    rel,
+                    check.verdict.value,
+                    check.detail,
+                )
+                yield RawChunk(empty, info)
                 continue
             for frame in self._read_one(path, rel, info):
                 for name, how in self._spec.filename_fields.items():
                     frame[f"__file_{name}"] = path.stem if how == "stem" else path.name
                 info.rows += len(frame)
                 yield RawChunk(frame, info)
+            if check.manifest is not None and info.rows != check.manifest.rows:
+                raise SourceError(
+                    self.source.name,
+                    rel,
+                    f"{info.rows} records read, but its signed manifest says "
+                    f"{check.manifest.rows}: the export or its row count is wrong",
+                )
 
     def records_of(self, location: str) -> Iterator[pd.DataFrame]:
-        """A file's records as its reader reads them (xlsx rows, CSV records, JSON Lines)."""
+        """A file's records as its reader reads them (xlsx rows, CSV records, JSON Lines);
+        never a link's target or a file whose name is refused."""
         path = self.context.sources_dir / location
-        if not path.is_file():
-            raise SourceError(self.source.name, location, "no such file")
+        problem = entry_problem(path) if path.exists() or path.is_symlink() else "no such file"
+        problem = problem or name_problem(path.name, pattern=self._spec.name_pattern)
+        if problem is not None:
+            raise SourceError(self.source.name, location, f"not read ({problem})")
         yield from self._read_one(path, location, InputFile(location=location))
 
-    def _signature(self, path: Path) -> SignatureVerdict:
-        sig = self.source.signature
-        if not sig.required:
-            return SignatureVerdict.NOT_REQUIRED
-        if not sig.public_key:
-            raise SourceError(self.source.name, str(path), "signature required but no public key")
-        key = load_public_key(self.context.sources_dir / sig.public_key)
-        return verify_file(key, path)
+    def _signature(self, path: Path) -> ManifestCheck:
+        """The verdict on ``path``'s signed manifest, and its sequence recorded when valid."""
+        if not self.source.signature.required:
+            return ManifestCheck(SignatureVerdict.NOT_REQUIRED)
+        trust = self.context.trust_store
+        if trust is None:
+            raise SourceError(
+                self.source.name, path.name, "signature required but no trust store configured"
+            )
+        check = check_export(
+            path,
+            source=self.source.name,
+            department=self.source.department,
+            trust=trust,
+            branch=self.source.signed_branch(path.name),
+        )
+        sequences = self.context.export_sequences
+        if check.ok and check.manifest is not None and sequences is not None:
+            try:
+                replayed = sequences.accept(self.source.name, check.manifest)
+            except ExportSequenceError as exc:
+                raise SourceError(self.source.name, path.name, str(exc)) from None
+            if replayed is not None:
+                return ManifestCheck(SignatureVerdict.REPLAYED, check.manifest, replayed)
+        return check
 
     def _read_one(self, path: Path, rel: str, info: InputFile) -> Iterator[pd.DataFrame]:
         fmt = self._spec.format

@@ -7,9 +7,11 @@ are named (environment variable), never written here.
 
 from __future__ import annotations
 
+import re
+from pathlib import PurePosixPath
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from domain import ENTITIES, PROVENANCE_FIELDS, check_date_shapes
 
@@ -50,6 +52,21 @@ class FileSpec(StrictModel):
         description="xlsx: rows of a merged range over mapped data cells are quarantined with "
         "a reason naming the range (reject), or every cell takes the range's value (fill_down)",
     )
+    name_pattern: str | None = Field(
+        None,
+        description="regular expression a file's name must match whole (besides the path's "
+        "glob); other names are refused at intake and extraction",
+    )
+
+    @field_validator("name_pattern")
+    @classmethod
+    def _compiles(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"name_pattern is not a regular expression: {exc}") from None
+        return value
 
 
 def _one_location(spec: SqlSpec | HttpSpec) -> None:
@@ -129,8 +146,31 @@ class ColumnParse(StrictModel):
 
 
 class SignatureSpec(StrictModel):
+    """Whether a file source's exports must carry a signed manifest, verified against the
+    trust store (``trust_store:`` in the pipeline configuration)."""
+
     required: bool = False
-    public_key: str | None = Field(None, description="PEM file, relative to the sources folder")
+    public_key: str | None = Field(
+        None,
+        description="no longer accepted: a department's public key beside its exports can be "
+        "swapped with them; register it in the trust store instead",
+    )
+    branch_field: str | None = Field(
+        None,
+        description="signed per branch: the canonical field taken from the file name that "
+        "holds the branch (e.g. branch_id); the manifest must name that branch and be signed "
+        "by that branch's own key",
+    )
+
+    @model_validator(mode="after")
+    def _no_key_beside_the_data(self) -> SignatureSpec:
+        if self.public_key is not None:
+            raise ValueError(
+                "signature.public_key is no longer accepted: a public key in the sources folder "
+                "can be swapped together with the export it vouches for. Register the key in "
+                "the trust store (islandbridge keys trust) and remove public_key"
+            )
+        return self
 
 
 class SourceConfig(StrictModel):
@@ -214,6 +254,12 @@ class SourceConfig(StrictModel):
                     f"source {self.name!r}: parse.{target}.decimal names a field that is not a "
                     f"number of {self.entity!r}"
                 )
+        branch_field = self.signature.branch_field
+        if branch_field and (self.file is None or branch_field not in self.file.filename_fields):
+            raise ValueError(
+                f"source {self.name!r}: signature.branch_field {branch_field!r} must be a field "
+                "taken from the file name (file.filename_fields)"
+            )
         if self.feedback_scope and self.feedback_scope_column() is None:
             raise ValueError(
                 f"source {self.name!r}: feedback_scope {self.feedback_scope!r} is neither "
@@ -222,6 +268,14 @@ class SourceConfig(StrictModel):
         if any(t in PROVENANCE_FIELDS for t in self.columns.values()):
             raise ValueError("provenance fields are set by the connector, not mapped")
         return self
+
+    def signed_branch(self, file_name: str) -> str | None:
+        """The branch a file's name gives, for a source signed per branch (else None)."""
+        field = self.signature.branch_field
+        if not field or self.file is None:
+            return None
+        how = self.file.filename_fields[field]
+        return PurePosixPath(file_name).stem if how == "stem" else file_name
 
     def feedback_scope_column(self) -> str | None:
         """The landed (raw) column that holds the feedback scope: the file-name field where

@@ -172,13 +172,17 @@ def verify(
 
 
 def _register() -> None:
-    from islandbridge.commands import departments, keys, reidentify, scan_leaks
+    from islandbridge.commands import departments, keys, reidentify, retention, scan_leaks
 
     keys.app.command("new-department")(departments.new_department)
+    keys.app.command("trust")(departments.trust_command)
+    keys.app.command("untrust")(departments.untrust_command)
+    keys.app.command("trusted")(departments.trusted_command)
     app.add_typer(keys.app, name="keys")
     app.command("sign")(departments.sign_command)
     app.command("reidentify")(reidentify.reidentify)
     app.command("scan-leaks")(scan_leaks.scan_leaks_command)
+    app.command("verify-retention")(retention.verify_retention_command)
 
 
 _register()

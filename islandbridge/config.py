@@ -23,6 +23,7 @@ __all__ = [
     "PipelineConfig",
     "ReidentificationConfig",
     "RetentionConfig",
+    "TrustStoreConfig",
     "default_config_path",
     "load_config",
 ]
@@ -88,12 +89,46 @@ class RetentionConfig(StrictModel):
     quarantine: int = Field(180, ge=0, description="rejected rows (runs/*/quarantine)")
     work: int = Field(7, ge=0, description="intermediates (runs/*/work, tokens, linked)")
     intake: int = Field(30, ge=0, description="processed department drops (intake/*/processed)")
+    intake_rejected: int = Field(
+        30, ge=0, description="refused department drops and file names (intake/*/rejected)"
+    )
+    feedback: int = Field(
+        90,
+        ge=0,
+        description="days a department has its feedback (rejected rows, notices) before it is "
+        "destroyed (feedback/<department>/…, per file)",
+    )
+    logs: int = Field(90, ge=0, description="run logs (logs/*.log, Airflow's task logs)")
     ledger: str = Field(
         "{data_dir}/retention", description="folder of the signed destruction ledger"
     )
 
     def days(self, zone: str) -> int:
         return int(getattr(self, zone))
+
+
+class TrustStoreConfig(StrictModel):
+    """Where the departments' public keys are — the trust anchors of signed exports. One
+    owner-only JSON file outside the data folder (``file``; manage it with ``islandbridge
+    keys trust``), or one Airflow Connection per source, ``<airflow_connection_prefix>
+    <source>``, whose extra holds ``{"keys": [...]}``."""
+
+    file: str | None = Field(None, description="the trust store file (outside the data folder)")
+    airflow_connection_prefix: str | None = Field(
+        None, pattern=r"^[A-Za-z0-9_.-]{1,64}$", description="Airflow Connections per source"
+    )
+
+    @model_validator(mode="after")
+    def _one(self) -> TrustStoreConfig:
+        if (self.file is None) == (self.airflow_connection_prefix is None):
+            raise ValueError(
+                "trust_store: give exactly one of 'file' or 'airflow_connection_prefix'"
+            )
+        return self
+
+
+#: the default trust store: beside the data folder, not in it
+DEFAULT_TRUST_STORE = "{data_dir}.trust/trust_store.json"
 
 
 class AnchorConfig(StrictModel):
@@ -154,6 +189,7 @@ class PipelineConfig(StrictModel):
     linkage: LinkageConfig = LinkageConfig()
     retention: RetentionConfig = RetentionConfig()
     anchor: AnchorConfig = AnchorConfig()
+    trust_store: TrustStoreConfig = TrustStoreConfig(file=DEFAULT_TRUST_STORE)
     reidentification: ReidentificationConfig = ReidentificationConfig()
     sources: list[SourceConfig]
 

@@ -71,8 +71,17 @@ class RunContext:
         return WatermarkStore(self.data.watermarks)
 
     def extract_context(self) -> ExtractContext:
+        """What a connector needs: the sources folder, the environment, the committed
+        watermarks, and — where a source requires signed exports — the trust store and
+        the record of accepted exports."""
+        from islandbridge.trust import check_trust_store, export_sequences
+
         return ExtractContext(
-            sources_dir=self.sources_dir, env=dict(os.environ), watermarks=self.watermark_store
+            sources_dir=self.sources_dir,
+            env=dict(os.environ),
+            watermarks=self.watermark_store,
+            trust_store=check_trust_store(self),
+            export_sequences=export_sequences(self),
         )
 
 

@@ -1,7 +1,8 @@
 """``islandbridge demo``: the demo university end to end through Airflow.
 
 Generates the synthetic university (unless the same one is already there),
-creates the demo's secrets (owner-only files under the data folder), serves the
+creates the demo's secrets (owner-only files under the data folder) and its trust
+store (the synthetic departments' public keys, beside the data folder), serves the
 youth league's API on 127.0.0.1, runs ``campus_integration`` with ``dag.test()``
 and returns the run summary.
 """
@@ -23,7 +24,14 @@ from islandbridge.progress import interactive, run_progress_line
 from islandbridge.run_layout import DataLayout
 from islandbridge.secrets import ensure_signing_key
 
-__all__ = ["DemoError", "ensure_university", "run_demo", "run_pipeline"]
+__all__ = [
+    "DemoError",
+    "ensure_demo_secrets",
+    "ensure_demo_trust_store",
+    "ensure_university",
+    "run_demo",
+    "run_pipeline",
+]
 
 log = logging.getLogger(__name__)
 
@@ -43,12 +51,15 @@ def ensure_university(data_dir: Path, *, members: int, seed: int) -> Path:
         if meta.get("members") == members and meta.get("seed") == seed:
             return out
         shutil.rmtree(out)
+        # another university: its exports start their own sequences (and keys)
+        shutil.rmtree(DataLayout(data_dir).export_sequences, ignore_errors=True)
     generate_university(out, members=members, seed=seed, progress=interactive())
     return out
 
 
-def ensure_demo_secrets(data_dir: Path) -> None:
-    """The demo's keyring and signing key; generated once, owner-only, never in the repo."""
+def ensure_demo_secrets(data_dir: Path, config: Path | None = None) -> None:
+    """The demo's keyring and signing key (generated once, owner-only, never in the repo)
+    and its trust store (:func:`ensure_demo_trust_store`)."""
     from anonymize import init_keyring_file
 
     secret_dir = data_dir / "secrets"
@@ -58,6 +69,39 @@ def ensure_demo_secrets(data_dir: Path) -> None:
     if not keyring.exists():
         init_keyring_file(keyring)
     ensure_signing_key(secret_dir / "service_signing.key")
+    ensure_demo_trust_store(data_dir, config)
+
+
+def ensure_demo_trust_store(data_dir: Path, config: Path | None = None) -> Path | None:
+    """Register the synthetic departments' public keys (``university/department_keys/
+    signers.json``) as the installation's trust store — exactly those keys, each bound to
+    its department, source and branch — where the configuration keeps it (a file outside
+    the data folder). Nothing is written when there is no generated university yet or the
+    trust store is not a file; returns the trust store's path."""
+    from connectors.signatures import load_public_key
+    from connectors.trust_store import replace_trusted_keys, trust_entry
+    from islandbridge.context import RunContext
+    from islandbridge.synth.signing import SIGNERS_FILE
+    from islandbridge.trust import trust_store_path
+
+    key_dir = data_dir / "university" / "department_keys"
+    signers = key_dir / SIGNERS_FILE
+    ctx = RunContext(data_dir.resolve(), config, "demo", datetime.now(UTC).date())
+    path = trust_store_path(ctx)
+    if path is None or not signers.is_file():
+        return None
+    keys = [
+        trust_entry(
+            s["name"],
+            load_public_key(key_dir / s["public_key"]),
+            department=s["department"],
+            sources=s["sources"],
+            branch=s["branch"],
+        )
+        for s in json.loads(signers.read_text(encoding="utf-8"))
+    ]
+    replace_trusted_keys(path, keys)
+    return path
 
 
 def run_pipeline(
@@ -133,7 +177,7 @@ def run_demo(*, members: int, seed: int, data_dir: Path, config: Path | None) ->
     data_dir = data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     ensure_university(data_dir, members=members, seed=seed)
-    ensure_demo_secrets(data_dir)
+    ensure_demo_secrets(data_dir, config)
     run_id = "demo_" + datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
     return run_pipeline(data_dir, config, run_id=run_id)

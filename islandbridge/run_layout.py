@@ -391,6 +391,11 @@ class DataLayout:
     def logs(self) -> Path:
         return self.data_dir / "logs"
 
+    @property
+    def airflow_logs(self) -> Path:
+        """Airflow's task logs where this data folder is its home (the demo, ``run``)."""
+        return self.airflow_home / "logs"
+
     def log(self, run_id: str) -> Path:
         return self.logs / f"{safe_name(run_id)}.log"
 
@@ -428,6 +433,17 @@ class DataLayout:
     def processed_drops(self) -> list[Path]:
         return sorted(p for p in self.intake.glob("*/processed/*") if p.is_dir())
 
+    def rejected_drops(self) -> list[Path]:
+        """Refused drops and file names, one folder per source and run."""
+        return sorted(
+            p for p in self.intake.glob("*/rejected/*") if p.is_dir() and not p.is_symlink()
+        )
+
+    @staticmethod
+    def rejects_record(folder: Path) -> Path:
+        """The record (names escaped, reasons) of what a rejected-drop folder holds."""
+        return folder / "rejected.json"
+
     @property
     def state(self) -> Path:
         return self.data_dir / "state"
@@ -435,6 +451,15 @@ class DataLayout:
     @property
     def watermarks(self) -> Path:
         return self.state / "watermarks"
+
+    @property
+    def export_sequences(self) -> Path:
+        return self.state / "export_sequences"
+
+    def export_sequence_state(self, source: str) -> Path:
+        """The last accepted signed export of each of ``source``'s files (replays refused);
+        owner-only, like the folder it is in."""
+        return self.export_sequences / f"{safe_name(source)}.json"
 
     def publication_record(self, version: str) -> Path:
         return _restricted(self.state / "publications") / f"{safe_name(version)}.json"

@@ -231,18 +231,19 @@ def write_scoped_feedback(
 _REFUSALS: dict[str, tuple[ReasonText, ReasonText]] = {
     "signature_missing": (
         ReasonText(
-            "文件没有签名（缺少 .sig 签名文件）", "the file has no signature (.sig missing)"
+            "文件没有签名清单（缺少 <文件名>.manifest.json）",
+            "the file has no signed manifest (<file>.manifest.json missing)",
         ),
         ReasonText(
-            "请用本部门的签名密钥签名后重新提交（islandbridge sign），签名文件与数据文件放在一起。",
+            "请用本部门的签名密钥签名后重新提交（islandbridge sign），签名清单与数据文件放在一起。",
             "Sign the file with your department's signing key (islandbridge sign) and send "
-            "it again with its .sig file beside it.",
+            "it again with its manifest beside it.",
         ),
     ),
     "signature_invalid": (
         ReasonText(
-            "签名无效：文件在签名后被修改，或用了其他密钥签名",
-            "the signature is invalid: the file changed after signing, or another key signed it",
+            "签名无效：文件在签名后被修改，或签名清单损坏",
+            "the signature is invalid: the file changed after signing, or its manifest is damaged",
         ),
         ReasonText(
             "请勿在签名后修改文件；从原系统重新导出、重新签名后提交。如非本部门提交，请立即联系数据管理员。",
@@ -250,7 +251,69 @@ _REFUSALS: dict[str, tuple[ReasonText, ReasonText]] = {
             "your department did not send it, tell the data stewards at once.",
         ),
     ),
+    "signature_untrusted": (
+        ReasonText(
+            "签名所用密钥未登记为本来源（或本支部）的签名密钥",
+            "it was signed with a key not registered for this source (or this branch)",
+        ),
+        ReasonText(
+            "请用本部门（支部书记用本支部）的签名密钥签名。如密钥已更换，请先请数据管理员登记新公钥。",
+            "Sign with your own department's key (a branch secretary with their branch's "
+            "key). If your key changed, ask the data stewards to register the new public key.",
+        ),
+    ),
+    "signature_mismatch": (
+        ReasonText(
+            "签名清单与文件不符：清单所写的文件名、来源、部门、支部或记录数与此文件不同",
+            "the signed manifest does not match the file: it names another file, source, "
+            "department or branch, or another number of records",
+        ),
+        ReasonText(
+            "请勿改名或复制他人的文件；按原文件名导出，用本部门密钥签名后提交。",
+            "Do not rename a signed file or send another's; export under the expected name, "
+            "sign it with your key and send it.",
+        ),
+    ),
+    "signature_replayed": (
+        ReasonText(
+            "重复或过期的导出：其序号或导出时间不晚于已接收的导出",
+            "a repeated or outdated export: its sequence or export time is not newer than "
+            "the one already accepted",
+        ),
+        ReasonText(
+            "请重新导出当前数据并签名（序号递增）后提交。如非本部门提交，请立即联系数据管理员。",
+            "Export the current data again and sign it (a higher sequence). If your "
+            "department did not send it, tell the data stewards at once.",
+        ),
+    ),
+    "signature_legacy": (
+        ReasonText(
+            "只有旧式 .sig 签名，不能证明文件名、来源和导出时间",
+            "it carries only an old detached .sig, which proves neither the file's name, "
+            "source nor export time",
+        ),
+        ReasonText(
+            "请用新版 islandbridge sign 重新签名（生成 .manifest.json）后提交。",
+            "Sign it again with the current islandbridge sign (it writes a .manifest.json) "
+            "and send it.",
+        ),
+    ),
 }
+#: refused for its name or kind (``name_*``, links, folders): the file was not read
+_NAME_REFUSAL = (
+    ReasonText(
+        "文件名或文件类型不被接受（如含控制字符、路径分隔符、以点开头、不符合命名规则、"
+        "支部代码未登记，或为链接）",
+        "the file's name or kind is not accepted (control characters, path separators, a "
+        "leading dot, not the expected pattern, an unregistered branch code, or a link)",
+    ),
+    ReasonText(
+        "请按规定的文件名（如 支部代码.csv）保存为普通文件后重新提交。",
+        "Save it as a plain file under the expected name (e.g. <branch code>.csv) and send "
+        "it again.",
+    ),
+)
+_NAME_REASONS = frozenset(("symlink", "symlink_outside_folder", "not_a_regular_file", "hard_link"))
 _GENERIC_REFUSAL = (
     ReasonText("文件未被接收", "the file was not accepted"),
     ReasonText(
@@ -287,7 +350,8 @@ def write_refusal_notice(
         "",
     ]
     for name, code in sorted(refused.items()):
-        what, todo = _REFUSALS.get(code, _GENERIC_REFUSAL)
+        named = code.startswith("name_") or code in _NAME_REASONS
+        what, todo = _REFUSALS.get(code, _NAME_REFUSAL if named else _GENERIC_REFUSAL)
         shown = _PRINTABLE.sub("?", name)[:200]
         lines += [
             f"文件 / File: {shown}",

@@ -105,7 +105,7 @@ def small_installation(tmp_path_factory) -> Iterator[dict]:
     data = tmp_path_factory.mktemp("small") / "data"
     config = lenient_config(data.parent / "config")
     ensure_university(data, members=SMALL_MEMBERS, seed=SMALL_SEED)
-    ensure_demo_secrets(data)
+    ensure_demo_secrets(data, config)
     with volunteer_api_in_env(data / "university"):
         summary = stages.run_inline({"data_dir": str(data), "config": str(config)}, "base")
         yield {"data": data, "config": config, "summary": summary}
@@ -113,8 +113,12 @@ def small_installation(tmp_path_factory) -> Iterator[dict]:
 
 @pytest.fixture
 def installation(small_installation, tmp_path) -> dict:
-    """A private copy of the small installation, with its run parameters."""
+    """A private copy of the small installation (with its own trust store, which lives
+    beside the data folder), with its run parameters."""
+    from islandbridge.demo import ensure_demo_secrets
+
     data = tmp_path / "data"
     shutil.copytree(small_installation["data"], data, symlinks=True)
+    ensure_demo_secrets(data, small_installation["config"])
     params = {"data_dir": str(data), "config": str(small_installation["config"])}
     return {**small_installation, "data": data, "params": params}

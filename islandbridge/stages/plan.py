@@ -32,8 +32,9 @@ log = logging.getLogger(__name__)
 
 def check_secrets(ctx: RunContext) -> str:
     """Load every secret a run uses (keyring, signing key, vault location, the ledger's
-    anchor store, a PostgreSQL target's URL) or fail before anything is written; returns
-    the active token key id."""
+    anchor store, the trust store, a PostgreSQL target's URL) — each in an owner-only place
+    — or fail before anything is written; returns the active token key id."""
+    from islandbridge.secret_checks import check_secret_files
     from islandbridge.secrets import (
         SecretError,
         load_run_keyring,
@@ -41,6 +42,7 @@ def check_secrets(ctx: RunContext) -> str:
         vault_location,
     )
 
+    check_secret_files(ctx)  # owner-only places, no world-writable folder above; trust store
     keyring = load_run_keyring(ctx)
     load_signing_key(ctx)
     vault_location(ctx)

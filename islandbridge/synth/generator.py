@@ -3,13 +3,11 @@ them in their native formats, sign the exports, and write the ground truth."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
-import os
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
@@ -19,13 +17,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from connectors.signatures import private_key_pem, public_key_pem, sign_bytes, sign_file
 from domain.canonical import STATUS_DATE_FIELDS, STATUS_LADDER
 from islandbridge.synth.fmt import iso_dates, mixed_dates, money, slash_dates, to_str, zfill
 from islandbridge.synth.people import PERSON_TYPES, UNITS, Population, build_population
 from islandbridge.synth.pollution import PollutionRates, SourceFrame
+from islandbridge.synth.signing import department_key, sign_branch_sheet, sign_department_exports
 from islandbridge.synth.sources import (
     HR_COLUMNS,
     FakePeople,
@@ -100,11 +97,6 @@ class GenerationSummary:
     members: int
     injections: int
     files: dict[str, int] = field(default_factory=dict)
-
-
-def department_key(seed: int, dept: str) -> Ed25519PrivateKey:
-    """The synthetic department's Ed25519 key, derived from the seed."""
-    return Ed25519PrivateKey.from_private_bytes(hashlib.sha256(f"{seed}:{dept}".encode()).digest())
 
 
 class _Progress:
@@ -259,9 +251,10 @@ def _write_hr(frame: SourceFrame, path: Path, as_of: date) -> pa.Array:
 
 
 def _write_signins(
-    frame: SourceFrame, pop: Population, folder: Path, key: Ed25519PrivateKey
+    frame: SourceFrame, pop: Population, folder: Path, sign: Callable[[Path, bytes, int], None]
 ) -> tuple[pa.Array, dict]:
-    """One GBK CSV per branch, signed from memory (saves re-reading tens of thousands of files)."""
+    """One GBK CSV per branch, each signed from memory by its branch secretary (saves
+    re-reading tens of thousands of files)."""
     folder.mkdir(parents=True, exist_ok=True)
     c = frame.cols
     codes = pop.branches.code
@@ -297,7 +290,7 @@ def _write_signins(
             start, stop = int(bounds[i]) - lo, int(bounds[i + 1]) - lo
             data = (SIGNIN_HEADER + "".join(lines[start:stop])).encode("gbk")
             (folder / f"{codes[i]}.csv").write_bytes(data)
-            (folder / f"{codes[i]}.csv.sig").write_bytes(sign_bytes(key, data))
+            sign(folder / f"{codes[i]}.csv", data, stop - start)
             files[f"signins/{codes[i]}.csv"] = stop - start
         b = b_end
     return keys, files
@@ -489,7 +482,7 @@ def generate_university(
     for old in ("sources", "truth", "department_keys"):
         shutil.rmtree(out / old, ignore_errors=True)
     src, truth_dir, key_dir = out / "sources", out / "truth", out / "department_keys"
-    for d in (src, truth_dir, src / "department_keys"):
+    for d in (src, truth_dir):
         d.mkdir(parents=True, exist_ok=True)
     key_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     window = Window(as_of, months)
@@ -539,7 +532,7 @@ def generate_university(
             signins = build_signins(r[6], pop, meetings, window, rates, fake)
             del meetings
             key, signin_files = _write_signins(
-                signins, pop, src / "signins", department_key(seed, "signins")
+                signins, pop, src / "signins", sign_branch_sheet(key_dir, seed, as_of)
             )
             if tamper_target == "signins":
                 tamper = _choose_signin_tamper(r[10], signins, key)
@@ -571,7 +564,7 @@ def generate_university(
             files["learning_platform.jsonl"] = len(learning)
             del learning
         with bar.step("signatures"):
-            _sign_exports(out, seed)
+            sign_department_exports(out, seed, as_of, SIGNED_EXPORTS, files)
             if tamper is not None:
                 injections.append(tamper.apply(src))
         with bar.step("truth"):
@@ -666,18 +659,3 @@ def _choose_dues_tamper(rng: np.random.Generator, frame: SourceFrame, keys: pa.A
     return _Tamper(
         "finance_dues", file, line, 3, "缴费金额", f"¥{cents // 100}.{cents % 100:02d}", "utf-8"
     )
-
-
-def _sign_exports(out: Path, seed: int) -> None:
-    src = out / "sources"
-    for dept, pattern in SIGNED_EXPORTS.items():
-        key = department_key(seed, dept)
-        key_path = out / "department_keys" / f"{dept}.key"
-        fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(private_key_pem(key))
-        key_path.chmod(0o600)
-        (src / "department_keys" / f"{dept}.pub").write_bytes(public_key_pem(key.public_key()))
-        if dept != "signins":  # signed as they were written
-            for path in sorted(src.glob(pattern)):
-                sign_file(key, path)

@@ -5,11 +5,9 @@ import json
 import openpyxl
 import pandas as pd
 import pytest
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from connectors import SourceError, connector_for, extract_to_landing, sign_file
+from connectors import SourceError, connector_for, extract_to_landing
 from connectors.files import detect_encoding
-from connectors.signatures import public_key_pem
 
 HEADER = "人员编号,姓名,缴费金额,缴费日期\n"
 ROWS = "S2022001,张三,￥12.50,2026/3/15\nT1001,李四,￥30.00,2026年3月16日\n"
@@ -160,17 +158,15 @@ def test_json_that_is_not_a_list_is_a_clear_error(make_source, sources_dir, ctx)
         read_all(make_source(**spec), ctx)
 
 
-def _signed_source(sources_dir, make_source):
-    key = Ed25519PrivateKey.generate()
-    (sources_dir / "finance.pub").write_bytes(public_key_pem(key.public_key()))
+def _signed_source(sources_dir, make_source, signer):
     (sources_dir / "dues.csv").write_text(HEADER + ROWS, encoding="utf-8")
-    sign_file(key, sources_dir / "dues.csv")
-    return make_source(signature={"required": True, "public_key": "finance.pub"})
+    signer.sign(sources_dir / "dues.csv", rows=2)
+    return make_source(signature={"required": True})
 
 
-def test_signed_export_is_accepted(make_source, sources_dir, ctx, tmp_path):
+def test_signed_export_is_accepted(make_source, sources_dir, ctx, tmp_path, signer):
     landing = extract_to_landing(
-        _signed_source(sources_dir, make_source),
+        _signed_source(sources_dir, make_source, signer),
         ctx,
         tmp_path / "landing" / "rows.parquet",
         tmp_path / "landing" / "provenance.json",
@@ -179,8 +175,8 @@ def test_signed_export_is_accepted(make_source, sources_dir, ctx, tmp_path):
     assert landing.inputs[0].signature == "valid"
 
 
-def test_tampered_export_is_refused_whole(make_source, sources_dir, ctx, tmp_path):
-    source = _signed_source(sources_dir, make_source)
+def test_tampered_export_is_refused_whole(make_source, sources_dir, ctx, tmp_path, signer):
+    source = _signed_source(sources_dir, make_source, signer)
     path = sources_dir / "dues.csv"
     data = bytearray(path.read_bytes())
     data[-5] ^= 0x01  # one byte changed after signing
@@ -194,9 +190,9 @@ def test_tampered_export_is_refused_whole(make_source, sources_dir, ctx, tmp_pat
     assert pd.read_parquet(landing.path).empty
 
 
-def test_missing_signature_is_refused(make_source, sources_dir, ctx, tmp_path):
-    source = _signed_source(sources_dir, make_source)
-    (sources_dir / "dues.csv.sig").unlink()
+def test_missing_signature_is_refused(make_source, sources_dir, ctx, tmp_path, signer):
+    source = _signed_source(sources_dir, make_source, signer)
+    (sources_dir / "dues.csv.manifest.json").unlink()
     landing = extract_to_landing(
         source, ctx, tmp_path / "landing" / "rows.parquet", tmp_path / "landing" / "provenance.json"
     )

@@ -9,6 +9,7 @@ import json
 import threading
 import zipfile
 from collections.abc import Callable
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -17,8 +18,8 @@ import pandas as pd
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from connectors import ExtractContext, SourceError, extract_to_landing, sign_file
-from connectors.signatures import public_key_pem
+from connectors import ExtractContext, SourceError, extract_to_landing, sign_export
+from connectors.trust_store import MappingTrustStore, trust_entry
 
 HEADER = "人员编号,姓名,缴费金额,缴费日期\n"
 ROW = "S1,张三,¥1.00,2026/3/1\n"
@@ -44,18 +45,30 @@ def _xlsx_bytes(rows: list[list[object]]) -> bytes:
     return buf.getvalue()
 
 
+_KEY = Ed25519PrivateKey.generate()
+_TRUST = MappingTrustStore(
+    [trust_entry("finance", _KEY.public_key(), department="finance", sources=["demo_source"])]
+)
+
+
 def _signed(d: Path, data: bytes, tamper: bool = False, drop_sig: bool = False) -> dict:
-    key = Ed25519PrivateKey.generate()
-    (d / "dept.pub").write_bytes(public_key_pem(key.public_key()))
     (d / "dues.csv").write_bytes(data)
-    sign_file(key, d / "dues.csv")
+    manifest = sign_export(
+        _KEY,
+        d / "dues.csv",
+        department="finance",
+        source="demo_source",
+        rows=data.count(b"\n") - 1,
+        exported_at=datetime(2026, 6, 30, tzinfo=UTC),
+        sequence=1,
+    )
     if tamper:
         changed = bytearray(data)
         changed[-3] ^= 0x01
         (d / "dues.csv").write_bytes(bytes(changed))
     if drop_sig:
-        (d / "dues.csv.sig").unlink()
-    return {"file": CSV, "signature": {"required": True, "public_key": "dept.pub"}}
+        manifest.unlink()
+    return {"file": CSV, "signature": {"required": True}}
 
 
 def _file(name: str, data: bytes, **source) -> Callable[[Path], dict]:
@@ -198,7 +211,7 @@ def test_bad_input_is_a_clear_error_or_a_whole_file_quarantine(case, make_source
     sources = tmp_path / "sources"
     sources.mkdir()
     source = make_source(**make(sources))
-    ctx = ExtractContext(sources_dir=sources)
+    ctx = ExtractContext(sources_dir=sources, trust_store=_TRUST)
     landing_dir = tmp_path / "landing"
     if outcome == "error":
         with pytest.raises(SourceError) as err:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ pytestmark = [pytest.mark.xdist_group("stages")]  # the shared small installatio
 
 def _drop(data: Path, *, lines_removed: int, key_name: str = "finance_dues") -> Path:
     """Drop a new finance export (the last rows removed), signed with ``key_name``'s key."""
-    from connectors.signatures import load_private_key, sign_file
+    from islandbridge.commands.departments import sign_export_file
 
     inbox = data / "intake" / "finance_dues"
     inbox.mkdir(parents=True, exist_ok=True)
@@ -20,7 +21,8 @@ def _drop(data: Path, *, lines_removed: int, key_name: str = "finance_dues") -> 
     lines = current.splitlines(keepends=True)
     export = inbox / "finance_dues.csv"
     export.write_bytes(b"".join(lines[:-lines_removed]))
-    sign_file(load_private_key(data / "university" / "department_keys" / f"{key_name}.key"), export)
+    key = data / "university" / "department_keys" / f"{key_name}.key"
+    sign_export_file(export, key, source="finance_dues")
     return export
 
 
@@ -49,7 +51,12 @@ def test_bad_signature_is_rejected_and_changes_nothing(installation):
     assert _sha(installed) == before
     assert (data / "published" / "current").readlink() == current
     rejected = data / "intake" / "finance_dues" / "rejected" / "intake_bad"
-    assert (rejected / "finance_dues.csv").is_file()
+    record = json.loads((rejected / "rejected.json").read_text("utf-8"))
+    assert [(r["name"], r["reason"]) for r in record] == [
+        ("finance_dues.csv", "signature_untrusted"),
+        ("finance_dues.csv.manifest.json", "signature_untrusted"),
+    ]
+    assert all((rejected / r["stored_as"]).is_file() for r in record)
     assert not (data / "intake" / "finance_dues" / "finance_dues.csv").exists()
 
 

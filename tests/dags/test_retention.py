@@ -30,13 +30,28 @@ def _tree(root: Path) -> dict[str, str]:
     }
 
 
+def _config(data: Path) -> Path:
+    """The demo configuration, its chain anchors in a folder beside the data folder (so the
+    vault, a protected place here, is never written)."""
+    from islandbridge.config import default_config_path
+
+    folder = data.parent / "anchored_config"
+    if not folder.exists():
+        shutil.copytree(default_config_path().parent, folder)
+        path = folder / "islandbridge.yaml"
+        text = path.read_text("utf-8")
+        anchors = f"anchor:\n  store: file\n  folder: {data.parent / 'anchors'}\n"
+        path.write_text(text.replace("\nsources:\n", f"\n{anchors}sources:\n", 1), "utf-8")
+    return folder / "islandbridge.yaml"
+
+
 @pytest.fixture
 def installation(tmp_path: Path) -> Path:
     """Runs aged 40 and 1 days, a processed intake drop, a publication, a vault and secrets."""
     from islandbridge.demo import ensure_demo_secrets
 
     data = tmp_path / "data"
-    ensure_demo_secrets(data)
+    ensure_demo_secrets(data, _config(data))
     frame = pd.DataFrame({"id_number": [SECRET_VALUE] * 3, "x": [1, 2, 3]})
     for run, days in (("old", 40), ("new", 1)):
         for zone in ("landing", "quarantine", "work", "tokens", "linked"):
@@ -65,7 +80,7 @@ def installation(tmp_path: Path) -> Path:
 def _apply(data: Path, **kwargs):
     from islandbridge.retention import apply_retention
 
-    return apply_retention(data, None, now=NOW, **kwargs)
+    return apply_retention(data, _config(data), now=NOW, **kwargs)
 
 
 def test_destroys_zones_past_their_days_and_keeps_the_rest(installation):

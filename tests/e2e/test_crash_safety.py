@@ -179,8 +179,11 @@ def template(volunteer_api: Path) -> dict:
 
 
 def _copy(template: dict, tmp_path: Path) -> Path:
+    from islandbridge.demo import ensure_demo_secrets
+
     target = tmp_path / "data"
     shutil.copytree(template["data"], target, symlinks=True)
+    ensure_demo_secrets(target, CONFIG["path"])  # its trust store, beside this data folder
     return target
 
 

@@ -33,11 +33,12 @@ def _rows(manifest: dict) -> dict[str, int]:
 @pytest.fixture(scope="module")
 def base(demo_data: Path, tmp_path_factory) -> dict:
     """A fresh installation of the e2e university and its first full run."""
-    from islandbridge.demo import run_pipeline
+    from islandbridge.demo import ensure_demo_secrets, run_pipeline
 
     data = tmp_path_factory.mktemp("contract") / "data"
     for part in ("university", "secrets"):
         shutil.copytree(demo_data / part, data / part)
+    ensure_demo_secrets(data)  # its trust store, beside this data folder
     summary = run_pipeline(data, None, run_id="contract_base")
     assert not summary["degraded"], summary["published"]
     manifest = _manifest(data)
@@ -89,7 +90,7 @@ def test_one_unreachable_source_is_carried_and_the_run_ends_degraded(base):
 
 def _drop_finance_export(data: Path, lines_removed: int) -> None:
     """The finance department drops a new, properly signed export."""
-    from connectors.signatures import load_private_key, sign_file
+    from islandbridge.commands.departments import sign_export_file
 
     inbox = data / "intake" / "finance_dues"
     inbox.mkdir(parents=True, exist_ok=True)
@@ -97,7 +98,7 @@ def _drop_finance_export(data: Path, lines_removed: int) -> None:
     export = inbox / "finance_dues.csv"
     export.write_bytes(b"".join(current.splitlines(keepends=True)[:-lines_removed]))
     key = data / "university" / "department_keys" / "finance_dues.key"
-    sign_file(load_private_key(key), export)
+    sign_export_file(export, key, source="finance_dues")
 
 
 def test_key_rotation_then_an_intake_drop_republishes_every_table_under_the_new_key(base):

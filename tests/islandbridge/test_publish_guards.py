@@ -68,12 +68,13 @@ def test_a_miscounted_refused_file_refuses_the_publication(installation):
 
 def _halve_learning_export(data: Path) -> None:
     """The learning platform re-sends a signed export with half of its records."""
-    from connectors.signatures import load_private_key, sign_file
+    from islandbridge.commands.departments import sign_export_file
 
     export = data / "university" / "sources" / "learning_platform.jsonl"
     lines = export.read_text("utf-8").splitlines(keepends=True)
     export.write_text("".join(lines[: len(lines) // 2]), encoding="utf-8")
-    sign_file(load_private_key(data / "university" / "department_keys" / "learning.key"), export)
+    key = data / "university" / "department_keys" / "learning.key"
+    sign_export_file(export, key, source="learning_platform")
 
 
 def test_a_table_shrinking_beyond_the_limit_is_refused_unless_overridden(installation):
@@ -104,11 +105,13 @@ def test_a_source_without_any_data_is_refused_unless_overridden(
 ):
     """The first run of an installation, with the youth league's API down: nothing to carry."""
     from islandbridge import stages
+    from islandbridge.demo import ensure_demo_secrets
     from islandbridge.errors import PublishRefused
 
     data = tmp_path / "fresh"
     shutil.copytree(small_installation["data"] / "university", data / "university")
     shutil.copytree(small_installation["data"] / "secrets", data / "secrets")
+    ensure_demo_secrets(data, small_installation["config"])  # its trust store, beside it
     params = {"data_dir": str(data), "config": str(small_installation["config"])}
     monkeypatch.setenv("ISLANDBRIDGE_VOLUNTEER_API_URL", "http://127.0.0.1:9/api")
     with pytest.raises(PublishRefused, match="source league_volunteer has no data"):

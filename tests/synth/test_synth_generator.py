@@ -15,7 +15,9 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from connectors.signatures import SignatureVerdict, load_public_key, verify_file
+from connectors.export_manifest import check_export, read_manifest
+from connectors.signatures import load_public_key
+from connectors.trust_store import MappingTrustStore, trust_entry
 from domain.identifiers import gb11643_check_digit, is_cn_mobile, resident_id_problems
 from domain.normalise import normalise_date
 from islandbridge.synth import ERROR_CLASSES, PollutionRates, generate_university
@@ -477,23 +479,45 @@ def test_name_typos_change_one_character(truth, tables):
             assert sum(a != b for a, b in zip(name, true_name, strict=True)) == 1
 
 
+def _signers(university: Path) -> tuple[MappingTrustStore, dict[str, tuple[str, str]]]:
+    """The trust store the demo builds from signers.json, and key name → (department, source)."""
+    keys = university / "department_keys"
+    signers = json.loads((keys / "signers.json").read_text("utf-8"))
+    trust = MappingTrustStore(
+        trust_entry(s["name"], load_public_key(keys / s["public_key"]),
+                    department=s["department"], sources=s["sources"], branch=s["branch"])
+        for s in signers
+    )  # fmt: skip
+    return trust, {s["name"].split(":")[0]: (s["department"], s["sources"][0]) for s in signers}
+
+
+def _verdicts(university: Path) -> dict[str, str]:
+    """Every signed export's verdict against its signed manifest (file → verdict)."""
+    src = university / "sources"
+    trust, signers = _signers(university)
+    manifest = json.loads((university / "manifest.json").read_text("utf-8"))
+    verdicts = {}
+    for name, pattern in manifest["signed_exports"].items():
+        department, source = signers[name]
+        for path in src.glob(pattern):
+            branch = path.stem if name == "signins" else None
+            check = check_export(
+                path, source=source, department=department, trust=trust, branch=branch
+            )
+            verdicts[str(path.relative_to(src))] = check.verdict.value
+    return verdicts
+
+
 def test_exactly_one_export_is_tampered_and_fails_its_signature(university, truth):
     tampered = _labelled(truth, "tampered_export")
     assert len(tampered) == 1
-    src = university / "sources"
     bad = tampered["record_key"].iloc[0]
-    manifest = json.loads((university / "manifest.json").read_text("utf-8"))
-    checked = 0
-    for dept, pattern in manifest["signed_exports"].items():
-        key = load_public_key(src / "department_keys" / f"{dept}.pub")
-        for path in src.glob(pattern):
-            verdict = verify_file(key, path)
-            rel = str(path.relative_to(src))
-            assert verdict == (SignatureVerdict.INVALID if rel == bad else SignatureVerdict.VALID)
-            checked += 1
-    assert checked >= 4
+    verdicts = _verdicts(university)
+    assert len(verdicts) >= 4
+    assert {f: v for f, v in verdicts.items() if v != "valid"} == {bad: "signature_invalid"}
     private = university / "department_keys"
-    assert {p.stat().st_mode & 0o777 for p in private.glob("*.key")} == {0o600}
+    assert {p.stat().st_mode & 0o777 for p in private.rglob("*.key")} == {0o600}
+    assert not (university / "sources" / "department_keys").exists()  # no key beside the data
     # the altered line is labelled in records
     records = truth["records"]
     altered = records[records["labels"].str.contains("tampered_export")]
@@ -618,9 +642,17 @@ def test_clean_rates_inject_nothing(tmp_path):
     records = pq.read_table(out / "truth" / "records.parquet").to_pandas()
     assert (records["labels"] == "").all()
     assert records["person_id"].notna().sum() > 0
-    src = out / "sources"
-    key = load_public_key(src / "department_keys" / "finance_dues.pub")
-    assert verify_file(key, src / "finance_dues.csv") == SignatureVerdict.VALID
+    assert set(_verdicts(out).values()) == {"valid"}
+
+
+def test_each_branch_secretary_signs_their_own_sheet_with_its_row_count(university):
+    trust, _ = _signers(university)
+    sheets = sorted((university / "sources" / "signins").glob("*.csv"))
+    assert len(trust.branches("branch_signins")) == len(sheets)
+    for sheet in sheets[:20]:
+        manifest = read_manifest(sheet.with_name(sheet.name + ".manifest.json"))
+        assert manifest.branch == sheet.stem and manifest.sequence == 1
+        assert manifest.rows == len(sheet.read_bytes().splitlines()) - 1
 
 
 def test_rates_are_validated():
