@@ -16,6 +16,7 @@ import hashlib
 import itertools
 import json
 import logging
+import re
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -182,7 +183,9 @@ class _XlsxSheet:
     for a date stays a number); Excel error values and cells that cannot be parsed
     become empty with a problem (``error_cell``, ``unreadable_cell``). The same single
     pass collects the merged ranges and the hidden rows (openpyxl's read-only worksheet
-    offers neither), so their cost is that of reading the sheet.
+    offers neither), so their cost is that of reading the sheet. Cells holding a number
+    with a fraction are remembered (``fraction_cells``): a year and month typed as a
+    number lose a trailing zero (``1998.10`` is the number ``1998.1``).
     """
 
     def __init__(self) -> None:
@@ -190,6 +193,7 @@ class _XlsxSheet:
         self.cell_problems: dict[tuple[int, int], str] = {}
         self.merged: list[str] = []
         self.hidden_rows: list[int] = []
+        self.fraction_cells: set[tuple[int, int]] = set()
 
     @classmethod
     def read(cls, wb: object, ws: object) -> _XlsxSheet:
@@ -277,10 +281,25 @@ class _XlsxSheet:
             return str(value)
         if isinstance(value, float):
             exact = value.is_integer() and abs(value) <= 2**53
+            if not value.is_integer():
+                self.fraction_cells.add(where)
             return str(int(value)) if exact else repr(value)
         if hasattr(value, "isoformat"):
             return _iso(value)
         return str(value)
+
+
+#: a year and month typed as a number whose month may have lost its trailing zero
+_NUMBER_MONTH = re.compile(r"[12][0-9]{3}\.1")
+
+
+def _is_date_field(entity_name: str, field_name: str | None) -> bool:
+    from domain import ENTITIES
+
+    ent = ENTITIES.get(entity_name)
+    if ent is None or field_name is None or field_name not in ent.field_names:
+        return False
+    return ent.field(field_name).dtype == "date"
 
 
 def _iso(stamp: object) -> str:
@@ -612,6 +631,7 @@ class FileConnector(Connector):
                         column=header[col],
                     )
         self._merged(sheet, header, header_row, mapped, body, problems, info)
+        self._number_months(sheet, header, header_row, body, problems)
         for row in sheet.hidden_rows:
             offset = row - header_row - 1
             if 0 <= offset < len(body) and any(v is not None for v in body[offset]):
@@ -631,6 +651,31 @@ class FileConnector(Connector):
         frame = frame[keep].reset_index(drop=True)
         frame.insert(0, "record_key", keys)
         return frame
+
+    def _number_months(
+        self,
+        sheet: _XlsxSheet,
+        header: list[str],
+        header_row: int,
+        body: list[list[object]],
+        problems: list[list[str]],
+    ) -> None:
+        """A date column's number cell ``YYYY.1`` is refused (``ambiguous_month``): typed as
+        a number, ``1998.10`` (October) became ``1998.1``, which also reads as January."""
+        dates = {
+            i
+            for i, name in enumerate(header)
+            if _is_date_field(self.source.entity, self.source.columns.get(name))
+        }
+        for row, col in sheet.fraction_cells:
+            offset, index = row - header_row - 1, col - 1
+            if (
+                index in dates
+                and 0 <= offset < len(body)
+                and _NUMBER_MONTH.fullmatch(str(body[offset][index]))
+            ):
+                problems[offset].append(f"{header[index]}:ambiguous_month")
+                body[offset][index] = None  # never read as January
 
     def _merged(
         self,

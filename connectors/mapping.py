@@ -11,6 +11,9 @@ its decimal mark, identifiers recovered from spreadsheet floats when every digit
 there. A date field read at month or year precision gets a companion
 ``<field>_precision`` column (:func:`domain.precision_column`).
 
+A department's markers for "no value" (``blank_values``: ``无``, ``—``) are read as
+empty before anything else.
+
 The schema contract: every mapped department column must be present, and a
 column that is neither mapped nor listed in ``ignore_columns`` is an error
 (unless the source says ``unexpected_columns: ignore``). Values that cannot be
@@ -67,6 +70,14 @@ def check_contract(columns: list[str], source: SourceConfig, where: str) -> None
         unexpected = sorted(present - set(source.columns) - set(source.ignore_columns))
         if unexpected:
             raise SourceError(source.name, where, "unexpected column", column=unexpected[0])
+
+
+def _blanked(values: pd.Series, markers: list[str]) -> pd.Series:
+    """``values`` with the department's 'no value' markers (after trimming) made empty."""
+    if not markers:
+        return values
+    text = values.astype("string").str.strip()
+    return values.mask(text.isin(markers).fillna(False).astype(bool))
 
 
 def _text(values: pd.Series) -> pd.Series:
@@ -165,7 +176,9 @@ def standardise(raw: pd.DataFrame, source: SourceConfig) -> pd.DataFrame:
 
     if READER_PROBLEMS in raw.columns:
         add(_reader_problems(raw, source))
-    columns: dict[str, pd.Series] = {dst: raw[src] for src, dst in source.columns.items()}
+    columns: dict[str, pd.Series] = {
+        dst: _blanked(raw[src], source.blank_values) for src, dst in source.columns.items()
+    }
     for field_name in source.file.filename_fields if source.file else {}:
         columns[field_name] = raw[f"__file_{field_name}"]
     for field_name, value in source.constants.items():

@@ -189,6 +189,11 @@ class SourceConfig(StrictModel):
     ignore_columns: list[str] = Field(
         default_factory=list, description="department columns deliberately not ingested"
     )
+    blank_values: list[str] = Field(
+        default_factory=list,
+        description="what the department writes for 'no value' (e.g. 无, —, /): read as empty "
+        "in every mapped column (a form that says 'fill every box; write 无 where none')",
+    )
     unexpected_columns: Literal["error", "ignore"] = "error"
     to_simplified: list[str] = Field(
         default_factory=list,
@@ -276,6 +281,20 @@ class SourceConfig(StrictModel):
             return None
         how = self.file.filename_fields[field]
         return PurePosixPath(file_name).stem if how == "stem" else file_name
+
+    def field_labels(self) -> dict[str, str]:
+        """Canonical field → what the department calls it: its column (the first mapped
+        to the field), else ``文件名`` for a field taken from the file name. A reader's
+        problem in an unmapped column keeps that column's name (mapped to itself)."""
+        labels: dict[str, str] = {}
+        for column, target in self.columns.items():
+            labels.setdefault(target, column)
+        for column in self.ignore_columns:
+            labels.setdefault(column, column)
+        if self.file:
+            for target in self.file.filename_fields:
+                labels.setdefault(target, "文件名")
+        return labels
 
     def feedback_scope_column(self) -> str | None:
         """The landed (raw) column that holds the feedback scope: the file-name field where

@@ -72,11 +72,12 @@ def demo(
     config: ConfigOpt = None,
 ) -> None:
     """The demo university end to end through Airflow, with a summary."""
+    from islandbridge.checks import CheckFailed
     from islandbridge.demo import DemoError, run_demo
 
     try:
         summary = run_demo(members=members, seed=seed, data_dir=data_dir, config=config)
-    except DemoError as exc:
+    except (DemoError, CheckFailed) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
     _finish(summary)
@@ -99,13 +100,15 @@ def run(
     data_dir: DataDir = Path("data"),
     config: ConfigOpt = None,
 ) -> None:
-    """Run campus_integration through Airflow on the university already in the data folder.
+    """Run campus_integration through Airflow on the installation the configuration names
+    (the checks of `islandbridge check` first: nothing is written if they fail).
 
     Exit status: 0 published with every source fresh or carried; 2 degraded (a source
     failed, or the publication was refused — the summary says why); 1 the run failed.
     """
     from datetime import UTC, datetime
 
+    from islandbridge.checks import CheckFailed
     from islandbridge.demo import DemoError, run_pipeline
 
     run_id = "manual_" + datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
@@ -113,7 +116,7 @@ def run(
         summary = run_pipeline(
             data_dir.resolve(), config, run_id=run_id, sources=sources, allow_shrink=allow_shrink
         )
-    except DemoError as exc:
+    except (DemoError, CheckFailed) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
     _finish(summary)
@@ -172,7 +175,14 @@ def verify(
 
 
 def _register() -> None:
-    from islandbridge.commands import departments, keys, reidentify, retention, scan_leaks
+    from islandbridge.commands import (
+        departments,
+        keys,
+        reidentify,
+        retention,
+        scan_leaks,
+        setup,
+    )
 
     keys.app.command("new-department")(departments.new_department)
     keys.app.command("trust")(departments.trust_command)
@@ -183,6 +193,8 @@ def _register() -> None:
     app.command("reidentify")(reidentify.reidentify)
     app.command("scan-leaks")(scan_leaks.scan_leaks_command)
     app.command("verify-retention")(retention.verify_retention_command)
+    app.command("init")(setup.init_command)
+    app.command("check")(setup.check_command)
 
 
 _register()

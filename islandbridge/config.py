@@ -12,10 +12,10 @@ from datetime import date
 from pathlib import Path
 from typing import Literal
 
-import yaml
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from connectors.specs import SourceConfig, StrictModel
+from islandbridge.located_yaml import LocatedProblem, validate_yaml
 
 __all__ = [
     "AnchorConfig",
@@ -30,7 +30,12 @@ __all__ = [
 
 
 class ConfigError(ValueError):
-    """The configuration file is missing or invalid; the message names the file and field."""
+    """The configuration file is missing or invalid; the message names the file, line,
+    column, source and field of each problem (``problems``: the same, one by one)."""
+
+    def __init__(self, message: str, problems: list[LocatedProblem] | None = None) -> None:
+        super().__init__(message)
+        self.problems = list(problems or [])
 
 
 class KeysConfig(StrictModel):
@@ -217,15 +222,11 @@ def default_config_path() -> Path:
 
 
 def load_config(path: Path | None = None) -> tuple[PipelineConfig, Path]:
-    """Load and validate the YAML; returns the model and the file's folder (for relative paths)."""
+    """Load and validate the YAML; returns the model and the file's folder (for relative
+    paths). Raises :class:`ConfigError` listing every problem at its ``file:line:column``."""
     path = path or default_config_path()
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read configuration ({exc.strerror})") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
-    try:
-        return PipelineConfig.model_validate(raw), path.parent
-    except ValidationError as exc:
-        raise ConfigError(f"{path}: invalid configuration:\n{exc}") from None
+    config, problems = validate_yaml(path, PipelineConfig)
+    if config is None or problems:
+        lines = "\n".join(f"  {p}" for p in problems)
+        raise ConfigError(f"{path}: invalid configuration:\n{lines}", problems)
+    return config, path.parent

@@ -1,10 +1,13 @@
-"""``islandbridge demo``: the demo university end to end through Airflow.
+"""``islandbridge demo``: the demo university end to end through Airflow; and
+:func:`run_pipeline`, which ``islandbridge run`` uses for any university.
 
-Generates the synthetic university (unless the same one is already there),
-creates the demo's secrets (owner-only files under the data folder) and its trust
-store (the synthetic departments' public keys, beside the data folder), serves the
-youth league's API on 127.0.0.1, runs ``campus_integration`` with ``dag.test()``
-and returns the run summary.
+``demo`` generates the synthetic university (unless the same one is already there),
+creates the demo's secrets (owner-only files under the data folder) and its trust store
+(the synthetic departments' public keys, beside the data folder), serves the youth
+league's API on 127.0.0.1 (:func:`demo_api`: the demo alone does), runs
+``campus_integration`` with ``dag.test()`` and returns the run summary.
+:func:`run_pipeline` needs only the configuration: it runs the checks first
+(:mod:`islandbridge.checks`) and starts nothing of the demo.
 """
 
 from __future__ import annotations
@@ -12,10 +15,10 @@ from __future__ import annotations
 import json
 import logging
 import os
-import secrets
 import shutil
 import time
-from contextlib import ExitStack
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -26,6 +29,7 @@ from islandbridge.secrets import ensure_signing_key
 
 __all__ = [
     "DemoError",
+    "demo_api",
     "ensure_demo_secrets",
     "ensure_demo_trust_store",
     "ensure_university",
@@ -104,6 +108,16 @@ def ensure_demo_trust_store(data_dir: Path, config: Path | None = None) -> Path 
     return path
 
 
+@contextmanager
+def demo_api(data_dir: Path) -> Iterator[dict[str, str]]:
+    """Serve the demo university's youth-league API on 127.0.0.1 while in the block;
+    yields the environment variables its configuration names (URL and bearer token)."""
+    from islandbridge.synth.volunteer_api import served_volunteer_api
+
+    with served_volunteer_api(data_dir / "university") as env:
+        yield env
+
+
 def run_pipeline(
     data_dir: Path,
     config: Path | None,
@@ -115,15 +129,19 @@ def run_pipeline(
     dag_id: str = "campus_integration",
 ) -> dict:
     """Run ``dag_id`` (``campus_integration``, or ``department_intake`` for dropped
-    ``sources``) through Airflow on an existing university; the summary.
+    ``sources``) through Airflow on an existing installation; the summary.
 
-    A run that ended degraded (a source failed, or the publication was refused) still
-    returns its summary (``degraded`` is set); only a run that wrote none raises.
+    The checks run first, on the environment the run will have (this process's plus
+    ``extra_env``): a problem of the configuration, a secret or (``campus_integration``)
+    a source that no retry can fix raises :class:`islandbridge.checks.CheckFailed`
+    before anything is written; a source that cannot be reached now is a warning (its
+    chain retries and, failing, is carried over). A run that ended degraded (a source
+    failed, or the publication was refused) still returns its summary (``degraded`` is
+    set); only a run that wrote none raises.
     """
-    from islandbridge.synth.volunteer_api import serve_volunteer_api
+    from islandbridge.checks import require_checks
 
     layout = DataLayout(data_dir)
-    token = secrets.token_urlsafe(24)
     log_path = layout.log(run_id)
     conf = {
         "data_dir": str(data_dir),
@@ -131,18 +149,16 @@ def run_pipeline(
         "sources": sources or [],
         "allow_shrink": allow_shrink,
     }
+    env = {"ISLANDBRIDGE_DATA_DIR": str(data_dir), **(extra_env or {})}
+    require_checks(
+        data_dir,
+        config,
+        env={**os.environ, **env},
+        sources=sources or None,
+        reach=dag_id == "campus_integration",  # intake: the drops are not installed yet
+        sources_block="permanent",
+    )
     with ExitStack() as stack:
-        api = stack.enter_context(
-            serve_volunteer_api(
-                data_dir / "university" / "sources" / "volunteer_records.json", token=token
-            )
-        )
-        env = {
-            "ISLANDBRIDGE_VOLUNTEER_API_URL": f"{api.url}/api/v1/records",
-            "ISLANDBRIDGE_VOLUNTEER_API_TOKEN": token,
-            "ISLANDBRIDGE_DATA_DIR": str(data_dir),
-            **(extra_env or {}),
-        }
         started, wall = time.monotonic(), time.time()
         show = None
         if interactive():
@@ -180,4 +196,5 @@ def run_demo(*, members: int, seed: int, data_dir: Path, config: Path | None) ->
     ensure_demo_secrets(data_dir, config)
     run_id = "demo_" + datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
-    return run_pipeline(data_dir, config, run_id=run_id)
+    with demo_api(data_dir) as api_env:
+        return run_pipeline(data_dir, config, run_id=run_id, extra_env=api_env)

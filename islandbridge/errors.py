@@ -27,6 +27,7 @@ def _permanent_types() -> tuple[type[BaseException], ...]:
     from integrate.ledger import LedgerError
     from integrate.postgres_target import PostgresTargetError
     from islandbridge.anchors import AnchorConfigError
+    from islandbridge.checks.core import CheckFailed
     from islandbridge.config import ConfigError
     from islandbridge.intake import IntakeError
     from islandbridge.secrets import SecretError
@@ -36,6 +37,7 @@ def _permanent_types() -> tuple[type[BaseException], ...]:
         AnchorConfigError,
         AnchorError,
         AnonymizeError,
+        CheckFailed,
         ConfigError,
         LedgerError,
         IntakeError,

@@ -18,6 +18,7 @@ A run folder::
     runs/<run>/work/<source>.accepted.parquet   canonical rows that passed the quality gate
     runs/<run>/quarantine/<source>.{refused,quality,link}.parquet
     runs/<run>/tokens/<source>.parquet          pseudonymised rows
+    runs/<run>/tokens/<source>.rejected_keys.parquet  key tokens of rows the gate rejected
     runs/<run>/linked/<source>.parquet          linked rows (person_key)
     runs/<run>/linked/_persons.parquet          the person index
 """
@@ -238,6 +239,7 @@ CARRIED_FILES = (
     "accepted",
     "quality_quarantine",
     "tokens",
+    "rejected_keys",
     "extract_result",
     "validate_result",
     "pseudonymise_result",
@@ -317,6 +319,12 @@ class RunLayout:
 
     def tokens(self, source: str) -> Path:
         return self._in("tokens", f"{safe_name(source)}.parquet")
+
+    def rejected_keys(self, source: str) -> Path:
+        """Key tokens (domain, token) of the source's rows the quality gate rejected: a
+        roster's, so that linkage can tell a person whose roster row was rejected from
+        one on no roster. Tokens only, never published."""
+        return self._in("tokens", f"{safe_name(source)}.rejected_keys.parquet")
 
     def linked(self, source: str) -> Path:
         return self._in("linked", f"{safe_name(source)}.parquet")

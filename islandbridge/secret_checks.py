@@ -17,7 +17,7 @@ from pathlib import Path
 from connectors.trust_store import TrustStoreError, check_owner_only
 from islandbridge.context import RunContext
 
-__all__ = ["check_secret_files", "secret_places"]
+__all__ = ["check_secret_files", "secret_file_problems", "secret_places"]
 
 
 def secret_places(ctx: RunContext) -> list[tuple[str, Path, bool]]:
@@ -59,23 +59,41 @@ def _open_ancestor(folder: Path) -> Path | None:
     return None
 
 
-def check_secret_files(ctx: RunContext) -> None:
-    """Refuse (``SecretError``) a secret file or folder that is not owner-only, owned by
-    another user, a link, or under a world-writable folder; then check the trust store.
-    Places that do not exist yet are left to the loaders (which say what is missing)."""
+def secret_file_problems(ctx: RunContext) -> list[str]:
+    """Every reason a secret place is unsafe (not owner-only, owned by another user, a
+    link, under a world-writable folder), then the trust store's (missing, unreadable, no
+    key for a signed source); empty when all is well. Places that do not exist yet are
+    left to the loaders (which say what is missing)."""
     from islandbridge.secrets import SecretError
     from islandbridge.trust import check_trust_store
 
+    problems = []
     for what, path, folder in secret_places(ctx):
         if not path.exists():
             continue
         try:
             check_owner_only(path, what, folder=folder)
         except TrustStoreError as exc:
-            raise SecretError(str(exc)) from None
+            problems.append(str(exc))
+            continue
         if folder and (open_parent := _open_ancestor(path)) is not None:
-            raise SecretError(
+            problems.append(
                 f"{what} {path} lies under {open_parent}, which everyone may write: "
                 "whoever can write it can replace the secrets below"
             )
-    check_trust_store(ctx)
+    if not problems:
+        try:
+            check_trust_store(ctx)
+        except SecretError as exc:
+            problems.append(str(exc))
+    return problems
+
+
+def check_secret_files(ctx: RunContext) -> None:
+    """Refuse (``SecretError``, naming the first problem) an unsafe secret place or trust
+    store; see :func:`secret_file_problems`."""
+    from islandbridge.secrets import SecretError
+
+    problems = secret_file_problems(ctx)
+    if problems:
+        raise SecretError(problems[0])

@@ -21,7 +21,7 @@ from quality.feedback import (
 )
 from quality.gx_context import quiet_great_expectations
 from quality.quarantine import write_quarantine
-from quality.reasons import REASONS, ReasonText, describe_reason
+from quality.reasons import REASONS, ReasonCatalogue, ReasonText, describe_reason
 from quality.verdict import QualityRuleError, Verdict, validate_frame
 
 quiet_great_expectations()
@@ -30,6 +30,7 @@ __all__ = [
     "REASONS",
     "QualityConfig",
     "QualityRuleError",
+    "ReasonCatalogue",
     "ReasonText",
     "Verdict",
     "check_meeting_signins",

@@ -3,6 +3,17 @@
 Every rule names a reason code, a severity (``error`` quarantines the row,
 ``warning`` accepts it with a flag) and the canonical columns it reads. A typo in a
 key, a rule kind, a column or a reason code fails when the file is loaded.
+
+A university's own rule needs no code change: a rule kind below (``min_age`` at a
+dated step, ``date_order``, ``in_set``, ``regex``, ``between``, …) with a code of its
+own, whose Chinese and English text it gives under ``reasons:``::
+
+    reasons:
+      joined_under_18: {zh: 入党时未满18周岁, en: joined the Party before turning 18}
+    entities:
+      member:
+        rules:
+          - {rule: min_age, event_column: probationary_on, years: 18, code: joined_under_18}
 """
 
 from __future__ import annotations
@@ -11,13 +22,15 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from domain.canonical import ENTITIES, STATUS_DATE_FIELDS, PersonType
-from quality.reasons import is_known_reason
+from quality.reasons import REASONS, ReasonCatalogue, ReasonText
 
 __all__ = [
     "BetweenRule",
+    "ConfiguredReason",
+    "DateOrderRule",
     "DuesAmountRule",
     "EntityQuality",
     "HoursWithinDayRule",
@@ -135,6 +148,21 @@ class LadderOrderRule(_RuleBase):
         return sum(c in present for c in self.step_columns) >= 2
 
 
+class DateOrderRule(_RuleBase):
+    """The dates in ``columns`` never go backwards (equal dates are in order; a missing
+    date is skipped). Month- or year-precision dates go backwards only when every day
+    their periods allow does."""
+
+    rule: Literal["date_order"]
+    columns_in_order: list[str] = Field(alias="columns", min_length=2)
+
+    def columns(self) -> tuple[str, ...]:
+        return tuple(self.columns_in_order)
+
+    def runnable(self, present: set[str]) -> bool:
+        return sum(c in present for c in self.columns_in_order) >= 2
+
+
 class MinAgeRule(_RuleBase):
     """Age on ``event_column`` at least ``years``. With ``id_column`` (when the frame has it)
     the birth date embedded in a well-formed ID number wins over ``birth_date_column``."""
@@ -184,6 +212,7 @@ Rule = Annotated[
     | IdBirthDateRule
     | IdGenderRule
     | LadderOrderRule
+    | DateOrderRule
     | MinAgeRule
     | SpanDaysRule
     | DuesAmountRule,
@@ -197,16 +226,50 @@ class EntityQuality(BaseModel):
     rules: list[Rule]
 
 
+class ConfiguredReason(BaseModel):
+    """The text of a university's own reason code, in Chinese and in English (both)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    zh: str = Field(min_length=1, description="what the department reads (Chinese)")
+    en: str = Field(min_length=1, description="the same in English")
+
+    @field_validator("zh", "en")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("the text must not be blank")
+        return value.strip()
+
+
 class QualityConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     version: Literal[1]
     #: Sources in order of trust, for resolving conflicting birth dates across departments.
     source_priority: list[str] = Field(default_factory=list)
+    #: The university's own reason codes → their Chinese and English text.
+    reasons: dict[Annotated[str, Field(pattern=_CODE)], ConfiguredReason] = Field(
+        default_factory=dict
+    )
     entities: dict[str, EntityQuality]
+
+    @property
+    def catalogue(self) -> ReasonCatalogue:
+        """Every reason code this configuration knows, built in or its own, with texts."""
+        return ReasonCatalogue(
+            configured={c: ReasonText(r.zh, r.en) for c, r in self.reasons.items()}
+        )
 
     @model_validator(mode="after")
     def _names_exist(self) -> QualityConfig:
+        clashes = sorted(c for c in self.reasons if c in REASONS or c.endswith("_missing"))
+        if clashes:
+            raise ValueError(
+                f"reasons: {clashes} are built-in codes (or the <field>_missing family); "
+                "give the university's own rule a code of its own"
+            )
+        catalogue = self.catalogue
         for name, spec in self.entities.items():
             if name not in ENTITIES:
                 raise ValueError(f"unknown entity {name!r}; known: {sorted(ENTITIES)}")
@@ -219,8 +282,11 @@ class QualityConfig(BaseModel):
                     unknown.append(rule.id_column)
                 if unknown:
                     raise ValueError(f"{name}: rule {rule.rule!r} names unknown columns {unknown}")
-                if not is_known_reason(rule.code):
-                    raise ValueError(f"{name}: reason code {rule.code!r} is not in quality.reasons")
+                if not catalogue.knows(rule.code):
+                    raise ValueError(
+                        f"{name}: reason code {rule.code!r} has no text: add it under "
+                        f"'reasons:' with zh and en (or use a built-in code)"
+                    )
         return self
 
     def entity(self, name: str) -> EntityQuality:

@@ -25,7 +25,7 @@ from typing import BinaryIO
 
 import pandas as pd
 
-from quality.reasons import ReasonText, describe_reason
+from quality.reasons import ReasonCatalogue, ReasonText
 from quality.restricted_files import write_restricted
 from quality.xlsx_text import write_text_xlsx
 
@@ -76,9 +76,13 @@ def _neutralised(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _text(codes: str, language: str) -> str:
+def _text(
+    codes: str, language: str, catalogue: ReasonCatalogue, labels: Mapping[str, str] | None
+) -> str:
     separator = "；" if language == "zh" else "; "
-    return separator.join(getattr(describe_reason(c), language) for c in codes.split(";") if c)
+    return separator.join(
+        getattr(catalogue.describe(c, labels), language) for c in codes.split(";") if c
+    )
 
 
 def _encode(text: str, encoding: str, department: str) -> bytes:
@@ -104,9 +108,18 @@ def _encodable(ch: str, encoding: str) -> bool:
 
 
 def feedback_frame(
-    quarantined: pd.DataFrame, department: str, column_names: Mapping[str, str]
+    quarantined: pd.DataFrame,
+    department: str,
+    column_names: Mapping[str, str],
+    *,
+    field_labels: Mapping[str, str] | None = None,
+    reasons: ReasonCatalogue | None = None,
 ) -> pd.DataFrame:
-    """The department's rejected rows: its own columns (canonical → its name) + reasons."""
+    """The department's rejected rows: its own columns (canonical → its name) + reasons.
+
+    ``field_labels`` (canonical field → the department's column) make a reason about a
+    field name the department's column; ``reasons`` adds the university's own codes."""
+    catalogue = reasons or ReasonCatalogue()
     own = quarantined[quarantined["source"] == department]
     out = pd.DataFrame({FEEDBACK_COLUMNS["record_key"]: own["record_key"].astype("string")})
     for canonical, theirs in column_names.items():
@@ -118,8 +131,8 @@ def feedback_frame(
         out[theirs] = values.astype("string")
     codes = own["reasons"].astype("string").fillna("")
     out[FEEDBACK_COLUMNS["codes"]] = codes
-    out[FEEDBACK_COLUMNS["zh"]] = codes.map(lambda c: _text(c, "zh"))
-    out[FEEDBACK_COLUMNS["en"]] = codes.map(lambda c: _text(c, "en"))
+    out[FEEDBACK_COLUMNS["zh"]] = codes.map(lambda c: _text(c, "zh", catalogue, field_labels))
+    out[FEEDBACK_COLUMNS["en"]] = codes.map(lambda c: _text(c, "en", catalogue, field_labels))
     if "duplicate_of" in own.columns:
         out[FEEDBACK_COLUMNS["duplicate_of"]] = own["duplicate_of"].astype("string")
     return out.reset_index(drop=True)
@@ -133,18 +146,23 @@ def write_department_feedback(
     column_names: Mapping[str, str],
     encoding: str = "gbk",
     run_id: str = "",
+    field_labels: Mapping[str, str] | None = None,
+    reasons: ReasonCatalogue | None = None,
 ) -> dict[str, Path]:
     """Write ``<out_dir>/<department>[_<run_id>]_rejected.{csv,xlsx}`` for one department.
 
     ``department`` is the provenance ``source`` of its rows; ``column_names`` maps canonical
     columns to the department's own headers (only mapped columns are shown); ``encoding``
     is the department's CSV encoding. Characters the encoding cannot hold become ``?``
-    (counted in the log, never echoed). Returns ``{"csv": path, "xlsx": path}``.
+    (counted in the log, never echoed). ``field_labels`` and ``reasons``: see
+    :func:`feedback_frame`. Returns ``{"csv": path, "xlsx": path}``.
     """
     for label, value in (("department", department), ("run_id", run_id or "x")):
         if not _SAFE_NAME.match(value):
             raise ValueError(f"{label} may hold only letters, digits, '_', '-', '.'")
-    frame = feedback_frame(quarantined, department, column_names)
+    frame = feedback_frame(
+        quarantined, department, column_names, field_labels=field_labels, reasons=reasons
+    )
     stem = f"{department}_{run_id}_rejected" if run_id else f"{department}_rejected"
     paths = _write_pair(frame, Path(out_dir), stem, encoding, department)
     logger.info("%s feedback: %d rejected rows written", department, len(frame))
@@ -183,6 +201,8 @@ def write_scoped_feedback(
     encoding: str = "gbk",
     run_id: str = "",
     known_scopes: Collection[str] | None = None,
+    field_labels: Mapping[str, str] | None = None,
+    reasons: ReasonCatalogue | None = None,
 ) -> dict[str, dict[str, Path]]:
     """One feedback pair per value of ``scope_column`` (e.g. ``branch_id``), each in its
     own owner-only folder ``<out_dir>/<value>/`` — so each branch secretary receives only
@@ -205,7 +225,10 @@ def write_scoped_feedback(
     if known_scopes is not None:
         valid &= scopes.isin(set(known_scopes)).fillna(False).astype(bool)
     assigned = scopes.where(valid, UNASSIGNED_SCOPE).reset_index(drop=True)
-    safe = _neutralised(feedback_frame(own, department, column_names))  # once, then split
+    framed = feedback_frame(
+        own, department, column_names, field_labels=field_labels, reasons=reasons
+    )
+    safe = _neutralised(framed)  # once, then split by scope
     written: dict[str, dict[str, Path]] = {}
     for scope, rows in safe.groupby(assigned.to_numpy(), sort=True):
         stem = "_".join(p for p in (department, scope.lstrip("_"), run_id, "rejected") if p)

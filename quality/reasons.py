@@ -6,13 +6,28 @@ feedback. Two families are described by pattern rather than listed:
 standardiser could not parse a value, e.g. ``birth_date:unparseable_date``), whose
 problems are listed in :data:`PARSE_PROBLEMS`. A problem may carry a detail in
 brackets, e.g. ``college:merged_cell[B5:B8]`` (the merged range).
+
+A university adds its own codes with their texts in ``quality.yaml`` (``reasons:``);
+:class:`ReasonCatalogue` holds the built-in and the configured ones. Text of the two
+families names the department's own column when given ``labels`` (canonical field →
+the department's header), so a branch secretary reads ``「日期」列``, not
+``meeting_date``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
-__all__ = ["PARSE_PROBLEMS", "REASONS", "ReasonText", "describe_reason", "is_known_reason"]
+__all__ = [
+    "PARSE_PROBLEMS",
+    "REASONS",
+    "ReasonCatalogue",
+    "ReasonText",
+    "describe_reason",
+    "is_known_reason",
+]
 
 
 class ReasonText(NamedTuple):
@@ -89,6 +104,44 @@ REASONS: dict[str, ReasonText] = {
     "unknown_person": ReasonText(
         "人员不在任何名册中", "activity of a person absent from every roster"
     ),
+    "person_rejected_in_roster": ReasonText(
+        "该人员的花名册记录未通过校验（请先更正花名册中的该人员记录）",
+        "the person's roster record was rejected by the quality checks "
+        "(correct it in the roster first)",
+    ),
+    "ambiguous_match": ReasonText(
+        "无法确定是哪一位人员（学号/工号等指向多人，或与姓名不符）",
+        "cannot tell which person this is (its numbers lead to several people)",
+    ),
+    "signature_missing": ReasonText(
+        "文件没有签名清单（缺少 <文件名>.manifest.json），整个文件未被接收",
+        "the file has no signed manifest (<file>.manifest.json missing); the whole file "
+        "was refused",
+    ),
+    "signature_invalid": ReasonText(
+        "签名无效（文件在签名后被修改，或签名清单损坏），整个文件未被接收",
+        "the signature is invalid (the file changed after signing, or its manifest is "
+        "damaged); the whole file was refused",
+    ),
+    "signature_untrusted": ReasonText(
+        "签名所用密钥未登记为本来源（或本支部）的签名密钥，整个文件未被接收",
+        "signed with a key not registered for this source (or branch); the whole file was refused",
+    ),
+    "signature_mismatch": ReasonText(
+        "签名清单与文件不符（文件名、来源、部门、支部或记录数不同），整个文件未被接收",
+        "the signed manifest does not match the file (name, source, department, branch or "
+        "number of records); the whole file was refused",
+    ),
+    "signature_replayed": ReasonText(
+        "重复或过期的导出（序号或导出时间不晚于已接收的导出），整个文件未被接收",
+        "a repeated or outdated export (sequence or export time not newer than the one "
+        "accepted); the whole file was refused",
+    ),
+    "signature_legacy": ReasonText(
+        "只有旧式 .sig 签名，不能证明文件名、来源和导出时间，整个文件未被接收",
+        "only an old detached .sig, which proves neither name, source nor export time; the "
+        "whole file was refused",
+    ),
     "id_precision_lost": ReasonText(
         "身份证号以数值形式存储（如3.205081956081715e+17），位数已丢失，请以文本格式重新导出",
         "resident ID number was stored as a number and lost digits (e.g. 3.2E+17); "
@@ -137,31 +190,63 @@ PARSE_PROBLEMS: dict[str, ReasonText] = {
         "lies in merged cells, so which rows it belongs to is unknown",
     ),
     "unreadable_cell": ReasonText("单元格无法读取", "is in a cell that cannot be read"),
+    "ambiguous_month": ReasonText(
+        "以数值形式存储的年月（如1998.1），无法区分1月与10月，请以文本格式填写（如1998.10）",
+        "is a year and month stored as a number (e.g. 1998.1): January or October (1998.10 "
+        "loses its zero); write it as text",
+    ),
     "error_cell": ReasonText(
         "单元格为Excel错误值（如#N/A、#VALUE!）", "is an Excel error value (#N/A, #VALUE!, ...)"
     ),
 }
 
 
+def _column(field_name: str, labels: Mapping[str, str] | None) -> tuple[str, str]:
+    """How the text names a field: the department's column where known, else the field."""
+    label = (labels or {}).get(field_name)
+    if label:
+        return f"「{label}」列", f"column {label}"
+    return f"字段 {field_name} ", field_name
+
+
+@dataclass(frozen=True)
+class ReasonCatalogue:
+    """The built-in reason codes plus a university's own (``quality.yaml`` ``reasons:``)."""
+
+    configured: Mapping[str, ReasonText] = field(default_factory=dict)
+
+    def knows(self, code: str) -> bool:
+        """True for a built-in or configured code, or one of the two pattern families."""
+        return code in self.configured or is_known_reason(code)
+
+    def describe(self, code: str, labels: Mapping[str, str] | None = None) -> ReasonText:
+        """The Chinese and English text of ``code``; ``labels`` (canonical field → the
+        department's column) name the department's column in the two families' text."""
+        if code in self.configured:
+            return self.configured[code]
+        return describe_reason(code, labels=labels)
+
+
 def is_known_reason(code: str) -> bool:
-    """True for a listed code or one of the two pattern families."""
+    """True for a built-in code or one of the two pattern families."""
     return code in REASONS or code.endswith("_missing") or ":" in code
 
 
-def describe_reason(code: str) -> ReasonText:
-    """The Chinese and English text of ``code``; unknown codes are returned as they are."""
+def describe_reason(code: str, *, labels: Mapping[str, str] | None = None) -> ReasonText:
+    """The Chinese and English text of a built-in ``code`` (unknown codes are returned as
+    they are); ``labels`` map canonical fields to the department's own column names."""
     if code in REASONS:
         return REASONS[code]
     if ":" in code:
-        field, _, problem = code.partition(":")
+        field_name, _, problem = code.partition(":")
         problem, _, detail = problem.partition("[")
         text = PARSE_PROBLEMS.get(problem, ReasonText(problem, problem))
         where = f"（{detail.rstrip(']')}）" if detail else ""
         where_en = f" ({detail.rstrip(']')})" if detail else ""
-        return ReasonText(
-            f"字段 {field} 的值{text.zh}{where}", f"value of {field} {text.en}{where_en}"
-        )
+        zh, en = _column(field_name, labels)
+        return ReasonText(f"{zh}的值{text.zh}{where}", f"value of {en} {text.en}{where_en}")
     if code.endswith("_missing"):
-        field = code.removesuffix("_missing")
-        return ReasonText(f"缺少必填字段 {field}", f"required field {field} is missing")
+        field_name = code.removesuffix("_missing")
+        zh, en = _column(field_name, labels)
+        return ReasonText(f"缺少必填的{zh.strip()}", f"required {en} is missing")
     return ReasonText(code, code)

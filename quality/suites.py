@@ -20,6 +20,7 @@ from great_expectations.expectations.metadata_types import FailureSeverity
 from domain.canonical import precision_column
 from quality.config import (
     BetweenRule,
+    DateOrderRule,
     DuesAmountRule,
     HoursWithinDayRule,
     IdBirthDateRule,
@@ -136,6 +137,11 @@ def _ladder(rule: LadderOrderRule, cols: set[str], as_of: date) -> list[Expectat
     return [ExpectStatusDatesInLadderOrder(column_list=[*steps, *_precisions(cols, *steps)])]
 
 
+def _date_order(rule: DateOrderRule, cols: set[str], as_of: date) -> list[Expectation]:
+    dates = [c for c in rule.columns_in_order if c in cols]
+    return [ExpectStatusDatesInLadderOrder(column_list=[*dates, *_precisions(cols, *dates)])]
+
+
 def _min_age(rule: MinAgeRule, cols: set[str], as_of: date) -> list[Expectation]:
     dates = [rule.birth_date_column, rule.event_column]
     companions = _precisions(cols, *dates)
@@ -208,6 +214,7 @@ BUILDERS: dict[type, Callable[[Any, set[str], date], list[Expectation]]] = {
     IdBirthDateRule: _id_birth,
     IdGenderRule: _id_gender,
     LadderOrderRule: _ladder,
+    DateOrderRule: _date_order,
     MinAgeRule: _min_age,
     SpanDaysRule: _span,
     DuesAmountRule: _dues,

@@ -34,6 +34,8 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 PARSE_ERRORS_COLUMN = "parse_errors"
+#: codes of their own that say a field's value was there but could not be read
+_REFUSED_CODES = {"id_number": "id_precision_lost", "mobile": "mobile_precision_lost"}
 _RESULT_FORMAT: dict[str, Any] = {
     "result_format": "COMPLETE",
     "exclude_unexpected_values": True,
@@ -175,6 +177,8 @@ def validate_frame(
                 )
             indices = item.result.get("unexpected_index_list") or []
             mask = _as_position_array(indices, n)
+            if item.expectation_config.type == "expect_column_values_to_not_be_null":
+                mask &= ~_refused(frame, item.expectation_config.kwargs["column"])
             target = errors if rule.severity == "error" else warnings
             target[rule.code] = target[rule.code] | mask if rule.code in target else mask
             stats.append(
@@ -209,6 +213,19 @@ def validate_frame(
         data_docs_index=docs_index,
         expectations=stats,
     )
+
+
+def _refused(frame: pd.DataFrame, column: str) -> np.ndarray:
+    """Rows whose ``column`` held a value the standardiser refused (``<column>:<problem>``,
+    ``id_precision_lost``): it is not missing, and saying so would tell the department
+    the wrong story; the refusal is its reason."""
+    if PARSE_ERRORS_COLUMN not in frame.columns:
+        return np.zeros(len(frame), dtype=bool)
+    codes = ";" + frame[PARSE_ERRORS_COLUMN].astype("string").fillna("") + ";"
+    refused = codes.str.contains(f";{column}:", regex=False)
+    if column in _REFUSED_CODES:
+        refused |= codes.str.contains(f";{_REFUSED_CODES[column]};", regex=False)
+    return refused.fillna(False).to_numpy(dtype=bool)
 
 
 def _expectation_columns(rule: SuiteRule) -> list[str]:

@@ -23,7 +23,6 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 from pydantic import Field, field_validator
-from pypinyin import Style, lazy_pinyin, pinyin
 
 from anonymize.operators.base import Operator, OperatorContext, OperatorParams
 from anonymize.operators.registry import register_operator
@@ -42,12 +41,16 @@ def _is_cjk(char: str) -> bool:
 @lru_cache(maxsize=65_536)
 def _char_pinyin(char: str) -> str:
     """Toneless pinyin of one character (one fixed reading, so typos stay comparable)."""
+    from pypinyin import Style, lazy_pinyin  # imported on first use: a second to load
+
     return lazy_pinyin(char, style=Style.NORMAL)[0]
 
 
 @lru_cache(maxsize=65_536)
 def _char_other_readings(char: str) -> tuple[str, ...]:
     """The other toneless readings of a polyphonic character (率: shuai, lve besides lv)."""
+    from pypinyin import Style, pinyin
+
     readings = pinyin(char, style=Style.NORMAL, heteronym=True)[0]
     default = _char_pinyin(char)
     return tuple(dict.fromkeys(r for r in readings if r and r != default))

@@ -8,13 +8,12 @@ version). Names follow Faker's zh_CN surname frequencies; phones use its
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from functools import cache
 from typing import Literal
 
 import numpy as np
 import pandas as pd
-from faker.providers.address.zh_CN import Provider as _Address
-from faker.providers.person.zh_CN import Provider as _Person
-from faker.providers.phone_number.zh_CN import Provider as _Phone
 from pydantic import Field
 
 from anonymize.operators._hmac import hmac_sha256_many
@@ -25,15 +24,37 @@ __all__ = ["SurrogateOperator", "surrogate_values"]
 
 Kind = Literal["name", "phone", "address"]
 
-_LAST = list(_Person.last_names)
-_LAST_CUM = np.cumsum(np.array(list(_Person.last_names.values()), dtype=float))
-_LAST_CUM /= _LAST_CUM[-1]
-_FIRST = list(_Person.first_names)
-_PREFIXES = [str(p) for p in _Phone.phonenumber_prefixes]
-_PROVINCES = list(_Address.provinces)
-_CITIES = list(_Address.cities)
-_DISTRICTS = list(_Address.districts)
-_STREET_SUFFIX = list(_Address.street_suffixes)
+
+@dataclass(frozen=True)
+class _Vocabulary:
+    last: list[str]
+    last_cum: np.ndarray
+    first: list[str]
+    prefixes: list[str]
+    provinces: list[str]
+    cities: list[str]
+    districts: list[str]
+    street_suffixes: list[str]
+
+
+@cache
+def _vocabulary() -> _Vocabulary:
+    """Faker's zh_CN word lists, loaded on first use (Faker takes a second to import)."""
+    from faker.providers.address.zh_CN import Provider as Address
+    from faker.providers.person.zh_CN import Provider as Person
+    from faker.providers.phone_number.zh_CN import Provider as Phone
+
+    cum = np.cumsum(np.array(list(Person.last_names.values()), dtype=float))
+    return _Vocabulary(
+        last=list(Person.last_names),
+        last_cum=cum / cum[-1],
+        first=list(Person.first_names),
+        prefixes=[str(p) for p in Phone.phonenumber_prefixes],
+        provinces=list(Address.provinces),
+        cities=list(Address.cities),
+        districts=list(Address.districts),
+        street_suffixes=list(Address.street_suffixes),
+    )
 
 
 class SurrogateParams(OperatorParams):
@@ -47,15 +68,16 @@ def _pick(words: list[str], r: int) -> str:
 
 def _one(kind: Kind, h: bytes) -> str:
     a, b, c, d = (int.from_bytes(h[i : i + 8], "big") for i in (0, 8, 16, 24))
+    words = _vocabulary()
     if kind == "name":
-        last = _LAST[int(np.searchsorted(_LAST_CUM, (a >> 11) / float(1 << 53), side="right"))]
-        return last + _pick(_FIRST, b)
+        rank = int(np.searchsorted(words.last_cum, (a >> 11) / float(1 << 53), side="right"))
+        return words.last[rank] + _pick(words.first, b)
     if kind == "phone":
-        return _pick(_PREFIXES, a) + f"{b % 100_000_000:08d}"
-    city = _pick(_CITIES, b)
+        return _pick(words.prefixes, a) + f"{b % 100_000_000:08d}"
+    city = _pick(words.cities, b)
     return (
-        f"{_pick(_PROVINCES, a)}{city}市{_pick(_DISTRICTS, c)}区"
-        f"{_pick(_LAST, d)}{_pick(_STREET_SUFFIX, d >> 8)}{(d >> 16) % 999 + 1}号"
+        f"{_pick(words.provinces, a)}{city}市{_pick(words.districts, c)}区"
+        f"{_pick(words.last, d)}{_pick(words.street_suffixes, d >> 8)}{(d >> 16) % 999 + 1}号"
     )
 
 

@@ -102,7 +102,9 @@ def linkage_rules(config: LinkageConfig) -> LinkageRules:
 def link(run: dict) -> dict:
     """Link every source that has data; writes linked rows, link quarantine, the index and
     the LinkResult; returns a compact summary (persons, each source's status) for XCom."""
-    from integrate.linkage_plan import link_sources
+    from domain import EntityRole, entity
+    from integrate.linkage_plan import SourceLinkage, link_sources
+    from integrate.rejected_persons import relabel_rejected_persons
 
     plan, ctx = run_context(run)
     layout, config = ctx.layout, ctx.config
@@ -110,14 +112,22 @@ def link(run: dict) -> dict:
     present = [s for s in plan.sources if statuses[s].status != "failed" or statuses[s].carried]
     frames = {s: (config.source(s).entity, read_parquet(layout.tokens(s))) for s in present}
     outcome = link_sources(frames, linkage_rules(config.linkage))
-    write_parquet(outcome.index.persons, layout.persons)
+    rejected = [
+        read_parquet(layout.rejected_keys(s)) for s in present if layout.rejected_keys(s).is_file()
+    ]
+    sources = dict(outcome.sources)
     for name, linkage in outcome.sources.items():
+        if entity(config.source(name).entity).role == EntityRole.ACTIVITY:
+            quarantined, _ = relabel_rejected_persons(linkage.quarantined, rejected)
+            sources[name] = SourceLinkage(linkage.linked, quarantined)
+    write_parquet(outcome.index.persons, layout.persons)
+    for name, linkage in sources.items():
         write_parquet(linkage.linked, layout.linked(name))
         write_parquet(linkage.quarantined, layout.link_quarantine(name))
     result = LinkResult(
         persons=len(outcome.index.persons),
         index=outcome.index.stats,
-        sources={name: linkage.counts() for name, linkage in outcome.sources.items()},
+        sources={name: linkage.counts() for name, linkage in sources.items()},
         status=statuses,
     )
     failed = [s for s, st in statuses.items() if st.status == "failed"]

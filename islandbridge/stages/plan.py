@@ -30,10 +30,16 @@ __all__ = ["check_secrets", "plan", "previous_publication", "run_context"]
 log = logging.getLogger(__name__)
 
 
-def check_secrets(ctx: RunContext) -> str:
-    """Load every secret a run uses (keyring, signing key, vault location, the ledger's
-    anchor store, the trust store, a PostgreSQL target's URL) — each in an owner-only place
-    — or fail before anything is written; returns the active token key id."""
+def check_secrets(ctx: RunContext, *, sources: list[str] | None = None, reach: bool = False) -> str:
+    """Run the checks (:mod:`islandbridge.checks`: the configuration at file:line, every
+    secret present, strong and owner-only; with ``reach``, the ``sources`` — all when
+    None — reached, their problems logged as warnings: a source's own chain fails and the
+    others are published), check that secret files and folders are owner-only with no
+    world-writable folder above (the trust store too), then load every secret a run uses
+    (keyring, signing key, vault location, the ledger's anchor store, a PostgreSQL
+    target's URL) or fail before anything is written; returns the active token key id."""
+    from islandbridge.anchors import publication_anchor
+    from islandbridge.checks import require_checks
     from islandbridge.secret_checks import check_secret_files
     from islandbridge.secrets import (
         SecretError,
@@ -46,12 +52,13 @@ def check_secrets(ctx: RunContext) -> str:
     keyring = load_run_keyring(ctx)
     load_signing_key(ctx)
     vault_location(ctx)
-    from islandbridge.anchors import publication_anchor
-
     publication_anchor(ctx).close()  # the ledger's anchor store can be reached
     target = ctx.config.publish.postgres
     if target is not None and not os.environ.get(target.url_env):
         raise SecretError(f"PostgreSQL target: environment variable {target.url_env} is not set")
+    require_checks(  # the rest: configuration at file:line, strength, sources (warnings)
+        ctx.data_dir, ctx.config_path, sources=sources, reach=reach, sources_block="none"
+    )
     return keyring.active_id
 
 
@@ -101,11 +108,11 @@ def plan(
     """
     ctx = context_from(params, run_id, run_date or date.today())  # noqa: DTZ011
     names = [s.name for s in ctx.config.sources]
-    key_id = check_secrets(ctx)
     wanted = list(params.get("sources") or [])
     unknown = sorted(set(wanted) - set(names))
     if unknown:
         raise StageRefused(f"unknown sources {unknown}; known: {names}")
+    key_id = check_secrets(ctx, sources=wanted or None, reach=True)
     fresh = [n for n in names if not wanted or n in wanted]
     previous = previous_publication(ctx)
     notes = []

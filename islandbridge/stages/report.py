@@ -43,10 +43,12 @@ def write_feedback(run: dict | RunPlan) -> dict[str, str]:
     its feedback (each branch secretary gets only their branch) — and a notice for every
     file refused whole. Owner-only (it holds their data). Only sources extracted in this
     run: a carried source got its feedback when it was read."""
+    from islandbridge.settings import quality_config
     from quality import write_department_feedback, write_refusal_notice, write_scoped_feedback
 
     plan, ctx = run_context(run)
     layout = ctx.layout
+    catalogue = quality_config(ctx).catalogue
     written: dict[str, str] = {}
     for name in plan.fresh:
         spec = ctx.config.source(name)
@@ -70,6 +72,8 @@ def write_feedback(run: dict | RunPlan) -> dict[str, str]:
             "column_names": {column: column for column in spec.columns},
             "encoding": spec.encoding_for_feedback,
             "run_id": layout.run_name,
+            "field_labels": spec.field_labels(),
+            "reasons": catalogue,
         }
         scope = spec.feedback_scope_column()
         if scope is not None:

@@ -195,6 +195,7 @@ def retokenise(plan: RunPlan, source: str, *, carried: bool) -> PseudonymiseResu
             vault=vault,
         )
     write_parquet(tokens, layout.tokens(source))
+    write_parquet(_rejected_keys(ctx, source, keyring), layout.rejected_keys(source))
     result = PseudonymiseResult(
         source=source,
         rows=len(tokens),
@@ -206,6 +207,31 @@ def retokenise(plan: RunPlan, source: str, *, carried: bool) -> PseudonymiseResu
     )
     write_result(result, layout.result("pseudonymise", source))
     return result
+
+
+def _rejected_keys(ctx, source: str, keyring) -> pd.DataFrame:
+    """Key tokens of a roster's rows the quality gate rejected (empty for other entities),
+    made by the field policy under the active key and never vaulted: linkage tells a
+    person whose roster row was rejected from one on no roster by them
+    (:mod:`integrate.rejected_persons`)."""
+    from anonymize import pseudonymise_frame
+    from domain import EntityRole, entity
+    from integrate.rejected_persons import REJECTED_KEY_FIELDS, rejected_key_tokens
+    from islandbridge.settings import privacy_policy
+
+    spec = ctx.config.source(source)
+    path = ctx.layout.quality_quarantine(source)
+    if entity(spec.entity).role != EntityRole.ROSTER or not path.is_file():
+        return rejected_key_tokens(pd.DataFrame())
+    rejected = read_parquet(path)
+    fields = [f for f in REJECTED_KEY_FIELDS if f in rejected.columns]
+    if rejected.empty or not fields:
+        return rejected_key_tokens(pd.DataFrame())
+    keys = rejected[fields].astype("string").reset_index(drop=True)
+    tokens, _ = pseudonymise_frame(
+        keys, entity=spec.entity, policy=privacy_policy(ctx), keyring=keyring, vault=None
+    )
+    return rejected_key_tokens(tokens)
 
 
 def carried_tokens(plan: RunPlan, source: str) -> PseudonymiseResult:

@@ -107,7 +107,7 @@ UNDETECTABLE: dict[str, str] = {
     ),
 }
 ACTIVITY_ENTITIES = ("attendance", "study", "volunteer", "dues")
-LINK_REASONS = frozenset({"unknown_person", "ambiguous_match"})
+LINK_REASONS = frozenset({"unknown_person", "person_rejected_in_roster", "ambiguous_match"})
 _FILE_CLASS = "tampered_export"
 _HISTORY_PREFIX = "status_history:"
 

@@ -28,6 +28,7 @@ __all__ = [
     "URL_ENV",
     "VolunteerApi",
     "serve_volunteer_api",
+    "served_volunteer_api",
     "volunteer_api_in_env",
 ]
 
@@ -136,17 +137,25 @@ URL_ENV, TOKEN_ENV = "ISLANDBRIDGE_VOLUNTEER_API_URL", "ISLANDBRIDGE_VOLUNTEER_A
 
 
 @contextmanager
-def volunteer_api_in_env(university: Path) -> Iterator[VolunteerApi]:
-    """Serve a generated university's volunteer records with a fresh token and set the
-    variables the demo configuration names; both restored on exit (tests, benchmarks)."""
-    token = secrets.token_urlsafe(16)
-    saved = {k: os.environ.get(k) for k in (URL_ENV, TOKEN_ENV)}
+def served_volunteer_api(university: Path) -> Iterator[dict[str, str]]:
+    """Serve a generated university's volunteer records with a fresh bearer token while in
+    the block; yields the environment variables the demo configuration names."""
+    token = secrets.token_urlsafe(24)
     with serve_volunteer_api(
         Path(university) / "sources" / "volunteer_records.json", token=token
     ) as api:
-        os.environ[URL_ENV], os.environ[TOKEN_ENV] = f"{api.url}/api/v1/records", token
+        yield {URL_ENV: f"{api.url}/api/v1/records", TOKEN_ENV: token}
+
+
+@contextmanager
+def volunteer_api_in_env(university: Path) -> Iterator[dict[str, str]]:
+    """:func:`served_volunteer_api` with its variables set in this process's environment,
+    restored on exit (tests, benchmarks)."""
+    saved = {k: os.environ.get(k) for k in (URL_ENV, TOKEN_ENV)}
+    with served_volunteer_api(university) as env:
+        os.environ.update(env)
         try:
-            yield api
+            yield env
         finally:
             for key, value in saved.items():
                 os.environ.pop(key, None) if value is None else os.environ.__setitem__(key, value)

@@ -287,3 +287,13 @@ def test_reader_problems_are_named_by_canonical_field(make_source):
         "name:merged_cell[B5:B6];hidden_row",
         "",
     ]
+
+
+def test_a_departments_no_value_markers_are_read_as_empty(make_source):
+    values = raw(
+        人员编号=["S1", "S2"], 姓名=["张三", "李四"], 缴费金额=["1", "2"], 缴费日期=["—", " 无 "]
+    )
+    refused = standardise(values, make_source())
+    assert list(refused["parse_errors"]) == ["paid_on:unparseable_date"] * 2
+    frame = standardise(values, make_source(blank_values=["无", "—"]))
+    assert frame["paid_on"].isna().all() and list(frame["parse_errors"]) == ["", ""]

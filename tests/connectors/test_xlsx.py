@@ -212,3 +212,39 @@ def test_landing_keeps_reader_problems(make_source, sources_dir, ctx, tmp_path):
     assert landing.inputs[0].merged_ranges == ["B4:B5"] and landing.inputs[0].hidden_rows == 1
     out = standardise(raw, source)
     assert out.loc[1, "parse_errors"] == "college:merged_cell[B4:B5];hidden_row"
+
+
+def test_a_year_and_month_typed_as_a_number_is_refused_when_it_may_be_october(
+    make_source, sources_dir, ctx
+):
+    """Typed as numbers, 1998.10 is stored as 1998.1 — October or January?"""
+    rows = [
+        ["T1", "计算机学院", "人员1", ID, None, 1998.1],  # 1998.10 or 1998.1
+        ["T2", "计算机学院", "人员2", ID, None, 1998.05],  # May: unambiguous
+        ["T3", "计算机学院", "人员3", ID, None, 1998.12],
+        ["T4", "计算机学院", "人员4", ID, None, "1998.1"],  # text: January as written
+    ]
+    _export(sources_dir / "hr.xlsx", rows, date_cells=False)
+    source = make_source(
+        **{**SOURCE, "parse": {"birth_date": {"dates": ["ym_sep"]}}},
+    )
+    frame = next(iter(connector_for(source, ctx).read())).frame
+    out = standardise(frame, source)
+    assert list(out["parse_errors"]) == ["birth_date:ambiguous_month", "", "", ""]
+    assert pd.isna(out["birth_date"][0]), "never read as January"
+    assert [d.strftime("%Y-%m") for d in out["birth_date"][1:]] == ["1998-05", "1998-12", "1998-01"]
+
+
+def test_a_number_with_a_fraction_in_a_number_column_is_no_month(make_source, sources_dir, ctx):
+    source = make_source(
+        entity="study",
+        file={"path": "hr.xlsx", "format": "xlsx", "header_marker": "工号"},
+        columns={"工号": "staff_no", "成绩": "score"},
+    )
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["工号", "成绩"])
+    ws.append(["T1", 1998.1])
+    wb.save(sources_dir / "hr.xlsx")
+    frame = next(iter(connector_for(source, ctx).read())).frame
+    assert frame["__problems"].isna().all()

@@ -15,9 +15,10 @@ pytestmark = [pytest.mark.airflow, pytest.mark.xdist_group("e2e")]
 
 @pytest.fixture(scope="module")
 def run_summary(demo_data: Path) -> dict:
-    from islandbridge.demo import run_pipeline
+    from islandbridge.demo import demo_api, run_pipeline
 
-    return run_pipeline(demo_data, None, run_id="e2e_first")
+    with demo_api(demo_data) as api_env:  # only `demo` serves the youth league's API itself
+        return run_pipeline(demo_data, None, run_id="e2e_first", extra_env=api_env)
 
 
 def test_dag_run_succeeds_and_every_row_is_accounted_for(run_summary):
@@ -77,12 +78,13 @@ def test_report_is_written(run_summary):
 
 
 def test_rerun_publishes_identical_bytes(run_summary, demo_data):
-    from islandbridge.demo import run_pipeline
+    from islandbridge.demo import demo_api, run_pipeline
 
     current = demo_data / "published" / "current"
     before = {p.name: p.read_bytes() for p in current.glob("*.parquet")}
     before["manifest.json"] = (current / "manifest.json").read_bytes()
-    second = run_pipeline(demo_data, None, run_id="e2e_second")
+    with demo_api(demo_data) as api_env:
+        second = run_pipeline(demo_data, None, run_id="e2e_second", extra_env=api_env)
     assert second["published"]["version"] == run_summary["published"]["version"]
     after = {p.name: p.read_bytes() for p in current.glob("*.parquet")}
     after["manifest.json"] = (current / "manifest.json").read_bytes()

@@ -33,13 +33,14 @@ def _rows(manifest: dict) -> dict[str, int]:
 @pytest.fixture(scope="module")
 def base(demo_data: Path, tmp_path_factory) -> dict:
     """A fresh installation of the e2e university and its first full run."""
-    from islandbridge.demo import ensure_demo_secrets, run_pipeline
+    from islandbridge.demo import demo_api, ensure_demo_secrets, run_pipeline
 
     data = tmp_path_factory.mktemp("contract") / "data"
     for part in ("university", "secrets"):
         shutil.copytree(demo_data / part, data / part)
     ensure_demo_secrets(data)  # its trust store, beside this data folder
-    summary = run_pipeline(data, None, run_id="contract_base")
+    with demo_api(data) as api_env:  # only `demo` serves the youth league's API itself
+        summary = run_pipeline(data, None, run_id="contract_base", extra_env=api_env)
     assert not summary["degraded"], summary["published"]
     manifest = _manifest(data)
     return {"data": data, "summary": summary, "manifest": manifest, "rows": _rows(manifest)}
@@ -73,8 +74,9 @@ def test_one_unreachable_source_is_carried_and_the_run_ends_degraded(base):
         data,
         None,
         run_id="contract_api_down",
-        extra_env={
+        extra_env={  # the API is down (its variables are set: the checks only warn)
             "ISLANDBRIDGE_VOLUNTEER_API_URL": "http://127.0.0.1:9/api/v1/records",
+            "ISLANDBRIDGE_VOLUNTEER_API_TOKEN": "unused-token",
             "ISLANDBRIDGE_RETRY_DELAY_S": "1",
         },
     )

@@ -106,6 +106,16 @@ def test_quarantines_row_with_parse_errors_under_their_codes(config: QualityConf
     assert "parse_errors" in verdict.accepted.columns
 
 
+def test_a_refused_value_is_not_also_called_missing(config: QualityConfig) -> None:
+    rows = [good_member(id_number=None, name=None), good_member(id_number=None, name=None)]
+    frame = canonical_frame("member", rows)
+    frame["parse_errors"] = pd.array(["id_precision_lost;name:unreadable_cell", ""], dtype="string")
+    verdict = validate_frame(frame, entity="member", config=config, as_of=AS_OF)
+    reasons = list(verdict.quarantined.sort_values("record_key")["reasons"])
+    assert reasons[0].split(";") == ["id_precision_lost", "name:unreadable_cell"]
+    assert set(reasons[1].split(";")) == {"id_missing", "name_missing"}  # truly empty
+
+
 def test_split_is_exact_disjoint_and_keeps_input_columns(config: QualityConfig) -> None:
     rows = [
         good_member(),
