@@ -7,17 +7,18 @@ Writes, never over an existing file:
 * ``DIR/data/`` (owner-only), the data folder: ``secrets/keyring.json`` (token key and
   vault key), ``secrets/service_signing.key`` (Ed25519, signs manifests and the ledger),
   each 0600 in a 0700 folder; ``sources/`` for department exports;
-* with ``departments``, each department's Ed25519 pair: the private key under
-  ``data/secrets/department_keys/`` (0600, to hand to the department) and the public
-  key registered under ``data/sources/department_keys/``;
 * with ``steward``, the vault, its first steward named (``keys init --steward``).
+
+Department signing keys are bound to their sources in the trust store, so they are
+issued once the sources are configured: ``islandbridge keys new-department NAME
+--source SOURCE`` (:mod:`islandbridge.commands.departments`).
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
@@ -40,7 +41,6 @@ class Scaffold:
     data_dir: Path
     keyring: Path
     signing_key: Path
-    department_keys: dict[str, tuple[Path, Path]] = field(default_factory=dict)
     steward: str | None = None
 
 
@@ -64,13 +64,11 @@ def init_installation(
     folder: Path,
     *,
     university: str,
-    departments: list[str] | None = None,
     steward: str | None = None,
 ) -> Scaffold:
     """Create the installation in ``folder`` (see the module docstring); refuses when any
     file it would write exists already."""
     from anonymize import AnonymizeError, KeySource, init_keyring_file, load_keyring
-    from islandbridge.commands.departments import DepartmentKeyError, issue_department_keys
     from islandbridge.secrets import ensure_signing_key
 
     folder = folder.resolve()
@@ -99,14 +97,6 @@ def init_installation(
     except AnonymizeError as exc:
         raise InitError(str(exc)) from None
     ensure_signing_key(scaffold.signing_key)
-    for name in departments or []:
-        private = _restricted(secrets / "department_keys") / f"{name}.key"
-        public = data_dir / "sources" / "department_keys" / f"{name}.pub"
-        try:
-            issue_department_keys(name, private, public)
-        except DepartmentKeyError as exc:
-            raise InitError(str(exc)) from None
-        scaffold.department_keys[name] = (private, public)
     if steward:
         _first_steward(scaffold, steward, load_keyring(KeySource(file=scaffold.keyring)))
     log.info("installation of %s created in %s", university, folder)

@@ -25,22 +25,16 @@ def init_command(
     university: Annotated[
         str, typer.Option("--university", help="the university's name")
     ] = "新大学",
-    department: Annotated[
-        list[str] | None,
-        typer.Option("--department", help="issue this department's signing pair (repeatable)"),
-    ] = None,
     steward: Annotated[
         str | None, typer.Option("--steward", help="name the vault's first steward")
     ] = None,
 ) -> None:
     """Scaffold a new university: commented configuration templates, keyring and vault
-    key, the service signing key, department key pairs on request; owner-only."""
+    key and the service signing key, owner-only; the vault's first steward on request."""
     from islandbridge.scaffold import InitError, init_installation
 
     try:
-        made = init_installation(
-            folder, university=university, departments=department or [], steward=steward
-        )
+        made = init_installation(folder, university=university, steward=steward)
     except InitError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
@@ -50,14 +44,16 @@ def init_command(
     typer.echo(f"data folder (owner-only): {made.data_dir}")
     typer.echo(f"keyring (token key k1, vault key v1, mode 600): {made.keyring}")
     typer.echo(f"service signing key (mode 600): {made.signing_key}")
-    for name, (private, public) in made.department_keys.items():
-        typer.echo(f"department {name}: private key {private} (hand it over), public {public}")
     if made.steward:
         typer.echo(f"vault: {made.steward} is the first steward")
     else:
         typer.echo("vault: name its first steward with `islandbridge keys init --steward NAME`")
     options = f"--config {made.config} --data-dir {made.data_dir}"
     typer.echo(f"next: edit the templates, then `islandbridge check {options}`")
+    typer.echo(
+        "signed exports: `islandbridge keys new-department NAME --source SOURCE "
+        f"{options}` issues a department's key and trusts it for its sources"
+    )
 
 
 def check_command(

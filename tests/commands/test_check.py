@@ -140,7 +140,7 @@ def _set_line(path: Path, old: str, new: str) -> None:
 
 
 def test_init_writes_templates_and_owner_only_secrets(tmp_path):
-    result = CliRunner().invoke(app, ["init", str(tmp_path / "u"), "--department", "finance"])
+    result = CliRunner().invoke(app, ["init", str(tmp_path / "u")])
     assert result.exit_code == 0, result.output
     folder = tmp_path / "u"
     for name in ("islandbridge.yaml", "quality.yaml", "privacy.yaml"):
@@ -149,9 +149,9 @@ def test_init_writes_templates_and_owner_only_secrets(tmp_path):
     mode = lambda p: stat.S_IMODE(p.stat().st_mode)  # noqa: E731
     data = folder / "data"
     assert mode(data) == 0o700 and mode(data / "secrets") == 0o700
-    for key in ("keyring.json", "service_signing.key", "department_keys/finance.key"):
+    for key in ("keyring.json", "service_signing.key"):
         assert mode(data / "secrets" / key) == 0o600, key
-    assert (data / "sources" / "department_keys" / "finance.pub").is_file()
+    assert "keys new-department" in result.output
     again = CliRunner().invoke(app, ["init", str(folder)])
     assert again.exit_code == 1 and "initialised already" in again.output
 
