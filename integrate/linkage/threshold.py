@@ -8,9 +8,9 @@ data) and the number of components chosen by BIC. Components whose mean lies nea
 highest mean than the lowest, or centred above ``match_floor`` (records that do not match
 rarely share that much of their bits; this keeps a file in which nearly every candidate
 is a match from being split into "good" and "typo'd" matches), are the *match*
-components; each score's posterior match probability follows. The threshold is the one that maximises the *expected* F1 under the
-fitted mixture, and the expected precision and recall at it are reported. A user may
-always pass a threshold of their own instead.
+components; each score's posterior match probability follows. The threshold is the one
+that maximises the *expected* F1 under the fitted mixture, and the expected precision and
+recall at it are reported. A user may always pass a threshold of their own instead.
 """
 
 from __future__ import annotations
