@@ -17,7 +17,15 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["FIELDS", "one_file_with_duplicates", "people", "two_files"]
+__all__ = [
+    "FIELDS",
+    "one_file_with_duplicates",
+    "people",
+    "two_files",
+    "university_people",
+    "university_two_files",
+    "university_with_duplicates",
+]
 
 FIELDS = ("first_name", "last_name", "dob", "street", "suburb", "postcode")
 _LETTERS = "abcdefghijklmnopqrstuvwxyz"
@@ -182,5 +190,79 @@ def one_file_with_duplicates(n: int, dup_share: float = 0.3, seed: int = 7) -> p
     extra = rng.integers(1, 4, base) * (rng.random(base) < dup_share)
     copies = pool.loc[np.repeat(pool.index, 1 + extra)].reset_index(drop=True)
     out = corrupt(copies, rng).sample(frac=1.0, random_state=seed).reset_index(drop=True)
+    out.insert(0, "id", [f"R{k}" for k in range(len(out))])
+    return out
+
+
+def university_people(n: int, seed: int = 7) -> pd.DataFrame:
+    """``n`` people of the synthetic university (Chinese names, birth dates, mobiles, units)."""
+    from datetime import date
+
+    from islandbridge.synth.people import UNITS, build_population
+    from islandbridge.synth.vocab import build_name_pools
+
+    pop = build_population(
+        np.random.default_rng(seed), build_name_pools(seed), n, date(2026, 6, 30)
+    )
+    frame = pd.DataFrame(
+        {
+            "person": np.arange(pop.n),
+            "name": pop.name,
+            "birth": pd.to_datetime(pop.birth).strftime("%Y-%m-%d"),
+            "mobile": pop.mobile,
+            "unit": np.array(UNITS, dtype=object)[pop.unit],
+        }
+    )
+    return frame.iloc[:n].reset_index(drop=True) if len(frame) > n else frame
+
+
+def corrupt_university(
+    frame: pd.DataFrame, rng: np.random.Generator, rate: float = 0.1
+) -> pd.DataFrame:
+    """Homophone typos in names, digit typos in dates and mobiles, missing mobiles/units."""
+    from islandbridge.synth.pollution import homophone_typo
+
+    out = frame.copy()
+    names = out["name"].to_numpy(dtype=object).copy()
+    for row in np.nonzero(rng.random(len(names)) < rate)[0]:
+        names[row] = homophone_typo(names[row]) or names[row]
+    out["name"] = names
+    for column in ("birth", "mobile"):
+        values = out[column].to_numpy(dtype=object).copy()
+        for row in np.nonzero(rng.random(len(values)) < rate / 2)[0]:
+            values[row] = _digit_typo(values[row], rng)
+        out[column] = values
+    for column, share in (("mobile", rate), ("unit", rate / 2)):
+        values = out[column].to_numpy(dtype=object).copy()
+        values[rng.random(len(values)) < share] = None
+        out[column] = values
+    return out
+
+
+def university_two_files(
+    n: int, overlap: float = 0.8, seed: int = 7
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Two department files of the synthetic university; ``overlap`` of A's people in B."""
+    rng = np.random.default_rng(seed + 3)
+    both = int(n * overlap)
+    pool = university_people(2 * n - both, seed)
+    a = corrupt_university(pool.iloc[:n].reset_index(drop=True), rng)
+    b = corrupt_university(pd.concat([pool.iloc[:both], pool.iloc[n:]], ignore_index=True), rng)
+    a = a.sample(frac=1.0, random_state=seed).reset_index(drop=True)
+    b = b.sample(frac=1.0, random_state=seed + 1).reset_index(drop=True)
+    a.insert(0, "id", [f"A{k}" for k in range(len(a))])
+    b.insert(0, "id", [f"B{k}" for k in range(len(b))])
+    return a, b
+
+
+def university_with_duplicates(n: int, dup_share: float = 0.3, seed: int = 7) -> pd.DataFrame:
+    """One department file of about ``n`` rows with ``dup_share`` of people 2–4 times."""
+    rng = np.random.default_rng(seed + 4)
+    base = int(n / (1 + dup_share * 2))
+    pool = university_people(base, seed)
+    extra = rng.integers(1, 4, len(pool)) * (rng.random(len(pool)) < dup_share)
+    copies = pool.loc[np.repeat(pool.index, 1 + extra)].reset_index(drop=True)
+    out = corrupt_university(copies, rng).sample(frac=1.0, random_state=seed)
+    out = out.reset_index(drop=True)
     out.insert(0, "id", [f"R{k}" for k in range(len(out))])
     return out

@@ -68,6 +68,18 @@ def _keys(records: EncodedRecords) -> tuple[np.ndarray, tuple[str, ...]]:
     return np.zeros((len(records), 1), dtype=np.int64), ("all",)
 
 
+def _best_scores(
+    i: np.ndarray, j: np.ndarray, scores: np.ndarray, n_left: int, n_right: int
+) -> np.ndarray:
+    """Each record's best candidate score, both sides: the scores a decision is made on."""
+    best_l = np.full(n_left, -1.0, dtype=np.float32)
+    best_r = np.full(n_right, -1.0, dtype=np.float32)
+    np.maximum.at(best_l, i, scores)
+    np.maximum.at(best_r, j, scores)
+    both = np.concatenate([best_l, best_r])
+    return both[both >= 0]
+
+
 def match_records(
     left: EncodedRecords,
     right: EncodedRecords | None = None,
@@ -107,7 +119,7 @@ def match_records(
     scores = dice_pairs(lw, rw, cand.i, cand.j, left_pop=popcounts(lw), right_pop=popcounts(rw))
     lap("scoring")
     try:
-        estimate = estimate_threshold(scores)
+        estimate = estimate_threshold(_best_scores(cand.i, cand.j, scores, len(left), len(other)))
     except ValueError:
         estimate = None
     if threshold is None and estimate is None:
