@@ -210,7 +210,7 @@ def university_people(n: int, seed: int = 7) -> pd.DataFrame:
             "name": pop.name,
             "birth": pd.to_datetime(pop.birth).strftime("%Y-%m-%d"),
             "mobile": pop.mobile,
-            "unit": np.array(UNITS, dtype=object)[pop.unit],
+            "unit": np.array([u.name for u in UNITS], dtype=object)[pop.unit],
         }
     )
     return frame.iloc[:n].reset_index(drop=True) if len(frame) > n else frame

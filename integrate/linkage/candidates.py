@@ -139,7 +139,8 @@ def candidate_pairs(
         other = left_keys if right is None else right
         seen = np.zeros(len(i), dtype=bool)
         for q in range(p):  # a pair an earlier pass brought together is already there
-            seen |= left_keys[i, q] == other[j, q]
+            earlier = left_keys[i, q]
+            seen |= (earlier == other[j, q]) & (earlier != NO_BLOCK)
         i, j = i[~seen], j[~seen]
         added[name] = len(i)
         out_i.append(i)

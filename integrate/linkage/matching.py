@@ -12,7 +12,8 @@ block keys made by the data holders under one record schema) and returns a
 
 Blocking is the schema's passes, OR-ed, under ``budget`` candidate pairs (without passes,
 every pair is a candidate — under the same budget). The threshold is estimated from the
-candidate scores (:func:`~integrate.linkage.threshold.estimate_threshold`) unless given.
+best candidate score of every record (:func:`~integrate.linkage.threshold.estimate_threshold`)
+unless given.
 """
 
 from __future__ import annotations
@@ -89,8 +90,13 @@ def match_records(
     budget: int = 50_000_000,
     cluster_rule: Literal["connected", "best_link"] = "connected",
     ambiguity_margin: float = 0.0,
+    estimate: bool | None = None,
 ) -> MatchResult:
-    """Match encoded records in one of :data:`MODES`; see the module docstring."""
+    """Match encoded records in one of :data:`MODES`; see the module docstring.
+
+    ``estimate``: fit the threshold mixture even when ``threshold`` is given (to report the
+    estimate beside the override); by default only when no threshold is given.
+    """
     if mode not in MODES:
         raise ValueError(f"unknown mode {mode!r}; known: {list(MODES)}")
     if (mode == "dedup") != (right is None):
@@ -118,15 +124,18 @@ def match_records(
     lw, rw = as_words(left.bits), as_words(other.bits)
     scores = dice_pairs(lw, rw, cand.i, cand.j, left_pop=popcounts(lw), right_pop=popcounts(rw))
     lap("scoring")
-    try:
-        estimate = estimate_threshold(_best_scores(cand.i, cand.j, scores, len(left), len(other)))
-    except ValueError:
-        estimate = None
-    if threshold is None and estimate is None:
+    fitted: ThresholdEstimate | None = None
+    if estimate or (estimate is None and threshold is None):
+        best = _best_scores(cand.i, cand.j, scores, len(left), len(other))
+        try:
+            fitted = estimate_threshold(best)
+        except ValueError:
+            fitted = None
+    if threshold is None and fitted is None:
         raise ValueError(
             f"cannot estimate a threshold from {len(scores)} candidate scores; pass one"
         )
-    chosen = threshold if threshold is not None else estimate.threshold  # type: ignore[union-attr]
+    chosen = threshold if threshold is not None else fitted.threshold  # type: ignore[union-attr]
     above = np.nonzero(scores >= chosen)[0]
     i, j, s = cand.i[above], cand.j[above], scores[above]
     ambiguous = np.empty(0, dtype=np.int64)
@@ -165,7 +174,7 @@ def match_records(
         mode=mode,
         pairs=pairs,
         threshold=float(chosen),
-        estimate=estimate,
+        estimate=fitted,
         blocking=report,
         clusters=clusters,
         ambiguous=left.ids[ambiguous],

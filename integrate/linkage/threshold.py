@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.stats import beta as beta_dist
+from scipy.special import betaln
 
 __all__ = ["ThresholdEstimate", "estimate_threshold"]
 
@@ -51,12 +51,19 @@ def _fit(
     cum = np.cumsum(w) / w.sum()
     start = np.minimum((cum * k).astype(int), k - 1)  # equal-mass slices to begin with
     resp = np.eye(k)[start] * 0.8 + 0.2 / k
+    log_x, log_1x = np.log(x), np.log1p(-x)
     prev, loglik, converged = -np.inf, -np.inf, False
     params: list[tuple[float, float]] = []
     for _ in range(max_iter):
         shares = (w[:, None] * resp).sum(axis=0) / w.sum()
         params = [_moments(x, w * resp[:, c]) for c in range(k)]
-        dens = np.stack([shares[c] * beta_dist.pdf(x, *params[c]) for c in range(k)], axis=1)
+        dens = np.stack(
+            [
+                shares[c] * np.exp((a - 1) * log_x + (b - 1) * log_1x - betaln(a, b))
+                for c, (a, b) in enumerate(params)
+            ],
+            axis=1,
+        )
         total = dens.sum(axis=1) + 1e-300
         resp = dens / total[:, None]
         loglik = float((w * np.log(total)).sum())

@@ -98,6 +98,9 @@ def test_multi_pass_blocking_ors_passes_and_compares_each_pair_once():
     pairs = sorted(zip(cand.i.tolist(), cand.j.tolist(), strict=True))
     assert pairs == [(0, 0), (0, 3), (1, 1), (2, 2)]
     assert cand.per_pass == {"a": 2, "b": 2}
+    # a record without a key in the first pass is still compared in the second
+    none_first = candidate_pairs(np.array([[-1, 5]]), np.array([[-1, 5]]), ("a", "b"))
+    assert none_first.per_pass == {"a": 0, "b": 1}
 
 
 def test_dedup_returns_no_self_pairs_and_clusters_the_copies():
