@@ -17,6 +17,7 @@ from anonymize.clk.encode import (
     encode_records,
 )
 from anonymize.clk.normalisers import NORMALISERS
+from anonymize.clk.presets import clk_bloom_schema
 from anonymize.clk.schema import (
     BlockComponent,
     BlockingPass,
@@ -43,6 +44,7 @@ __all__ = [
     "Tokenizer",
     "block_keys",
     "build_tokenizer",
+    "clk_bloom_schema",
     "derive_key",
     "encode_records",
     "load_record_schema",
