@@ -53,35 +53,45 @@ class BlockingReport:
         return 1.0 - self.pairs_compared / self.pairs_possible if self.pairs_possible else 0.0
 
 
+def _runs(sorted_keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(key, start, length) of each run of equal keys in a sorted array."""
+    if len(sorted_keys) == 0:
+        empty = np.empty(0, dtype=np.int64)
+        return empty, empty, empty
+    starts = np.flatnonzero(np.r_[True, sorted_keys[1:] != sorted_keys[:-1]])
+    counts = np.diff(np.r_[starts, len(sorted_keys)])
+    return sorted_keys[starts], starts, counts
+
+
 def _groups(left: np.ndarray, right: np.ndarray | None):
     """Per common key: sorted row orders and run starts/lengths on each side."""
     ol = np.argsort(left, kind="stable")
     sl = left[ol]
     keep = sl != NO_BLOCK
     ol, sl = ol[keep], sl[keep]
-    kl, startl, countl = np.unique(sl, return_index=True, return_counts=True)
+    kl, startl, countl = _runs(sl)
     if right is None:
         return ol, startl, countl, ol, startl, countl
     orr = np.argsort(right, kind="stable")
     sr = right[orr]
     keep = sr != NO_BLOCK
     orr, sr = orr[keep], sr[keep]
-    kr, startr, countr = np.unique(sr, return_index=True, return_counts=True)
+    kr, startr, countr = _runs(sr)
     _, a, b = np.intersect1d(kl, kr, assume_unique=True, return_indices=True)
     return ol, startl[a], countl[a], orr, startr[b], countr[b]
 
 
-def _pass_size(left: np.ndarray, right: np.ndarray | None) -> int:
-    _, _, cl, _, _, cr = _groups(left, right)
+def _pass_size(groups, dedup: bool) -> int:
+    _, _, cl, _, _, cr = groups
     cl, cr = cl.astype(np.int64), cr.astype(np.int64)
-    if right is None:
+    if dedup:
         return int((cl * (cl - 1) // 2).sum())
     return int((cl * cr).sum())
 
 
-def _expand(left: np.ndarray, right: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-    """All pairs sharing a key in one pass (``i < j`` when ``right`` is None)."""
-    ol, sl, cl, orr, sr, cr = _groups(left, right)
+def _expand(groups, dedup: bool) -> tuple[np.ndarray, np.ndarray]:
+    """All pairs sharing a key in one pass (``i < j`` when deduplicating)."""
+    ol, sl, cl, orr, sr, cr = groups
     # every left member of a common block, repeated once per right member
     member_block = np.repeat(np.arange(len(cl)), cl)
     cl = cl.astype(np.int64)
@@ -95,7 +105,7 @@ def _expand(left: np.ndarray, right: np.ndarray | None) -> tuple[np.ndarray, np.
     li = np.repeat(ol[member_pos], reps)
     offset = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(reps) - reps, reps)
     rj = orr[np.repeat(sr[member_block], reps) + offset]
-    if right is None:
+    if dedup:
         keep = li < rj
         li, rj = li[keep], rj[keep]
     return li.astype(np.int32), rj.astype(np.int32)
@@ -122,10 +132,11 @@ def candidate_pairs(
         raise ValueError("both sides need block keys for the same passes")
     if not passes:
         raise ValueError("blocking needs at least one pass")
-    sizes = {
-        name: _pass_size(left_keys[:, p], None if right is None else right[:, p])
-        for p, name in enumerate(passes)
-    }
+    groups = [
+        _groups(left_keys[:, p], None if right is None else right[:, p])
+        for p in range(len(passes))
+    ]
+    sizes = {name: _pass_size(groups[p], right is None) for p, name in enumerate(passes)}
     if sum(sizes.values()) > budget:
         largest = max(sizes, key=sizes.__getitem__)
         raise CandidateBudgetExceeded(
@@ -135,7 +146,7 @@ def candidate_pairs(
         )
     out_i, out_j, added = [], [], {}
     for p, name in enumerate(passes):
-        i, j = _expand(left_keys[:, p], None if right is None else right[:, p])
+        i, j = _expand(groups[p], right is None)
         other = left_keys if right is None else right
         seen = np.zeros(len(i), dtype=bool)
         for q in range(p):  # a pair an earlier pass brought together is already there
