@@ -133,8 +133,7 @@ def candidate_pairs(
     if not passes:
         raise ValueError("blocking needs at least one pass")
     groups = [
-        _groups(left_keys[:, p], None if right is None else right[:, p])
-        for p in range(len(passes))
+        _groups(left_keys[:, p], None if right is None else right[:, p]) for p in range(len(passes))
     ]
     sizes = {name: _pass_size(groups[p], right is None) for p, name in enumerate(passes)}
     if sum(sizes.values()) > budget:
