@@ -12,8 +12,9 @@ block keys made by the data holders under one record schema) and returns a
 
 Blocking is the schema's passes, OR-ed, under ``budget`` candidate pairs (without passes,
 every pair is a candidate — under the same budget). The threshold is estimated from the
-best candidate score of every record (:func:`~integrate.linkage.threshold.estimate_threshold`)
-unless given.
+best candidate score of every record (:func:`~integrate.linkage.threshold.estimate_threshold`:
+best expected F1 in ``link`` and ``index`` mode, expected F-beta with :data:`DEDUP_BETA` in
+``dedup``) unless given.
 """
 
 from __future__ import annotations
@@ -41,6 +42,9 @@ __all__ = ["MODES", "MatchResult", "match_records"]
 log = logging.getLogger(__name__)
 
 MODES = ("link", "dedup", "index")
+#: dedup picks its threshold by expected F-beta with this beta: one wrong pair can merge
+#: two clusters (and chain more), so precision weighs more than in one-to-one linkage
+DEDUP_BETA = 0.25
 Mode = Literal["link", "dedup", "index"]
 
 
@@ -70,12 +74,16 @@ def _keys(records: EncodedRecords) -> tuple[np.ndarray, tuple[str, ...]]:
 
 
 def _best_scores(
-    i: np.ndarray, j: np.ndarray, scores: np.ndarray, n_left: int, n_right: int
+    i: np.ndarray, j: np.ndarray, scores: np.ndarray, n_left: int, n_right: int | None
 ) -> np.ndarray:
-    """Each record's best candidate score, both sides: the scores a decision is made on."""
+    """Each record's best candidate score (both sides; in dedup a record is on either side
+    of its pairs): the scores a decision is made on."""
     best_l = np.full(n_left, -1.0, dtype=np.float32)
-    best_r = np.full(n_right, -1.0, dtype=np.float32)
     np.maximum.at(best_l, i, scores)
+    if n_right is None:
+        np.maximum.at(best_l, j, scores)
+        return best_l[best_l >= 0]
+    best_r = np.full(n_right, -1.0, dtype=np.float32)
     np.maximum.at(best_r, j, scores)
     both = np.concatenate([best_l, best_r])
     return both[both >= 0]
@@ -126,9 +134,11 @@ def match_records(
     lap("scoring")
     fitted: ThresholdEstimate | None = None
     if estimate or (estimate is None and threshold is None):
-        best = _best_scores(cand.i, cand.j, scores, len(left), len(other))
+        best = _best_scores(
+            cand.i, cand.j, scores, len(left), None if right is None else len(right)
+        )
         try:
-            fitted = estimate_threshold(best)
+            fitted = estimate_threshold(best, beta=DEDUP_BETA if mode == "dedup" else 1.0)
         except ValueError:
             fitted = None
     if threshold is None and fitted is None:

@@ -82,8 +82,10 @@ def estimate_threshold(
     max_iter: int = 500,
     tol: float = 1e-8,
     match_floor: float = 0.8,
+    beta: float = 1.0,
 ) -> ThresholdEstimate:
-    """Fit the mixture to ``scores`` (Dice in [0, 1]) and pick the expected-F1 threshold."""
+    """Fit the mixture to ``scores`` (Dice in [0, 1]) and pick the threshold of the best
+    expected F-beta (``beta`` < 1 weighs precision more: F1 at the default)."""
     scores = np.asarray(scores, dtype=np.float64)
     if len(scores) < 2:
         raise ValueError("need at least two scores to estimate a threshold")
@@ -112,8 +114,9 @@ def estimate_threshold(
     taken = np.cumsum(w[::-1])[::-1]
     fp = taken - tp
     fn = match_w.sum() - tp
-    f1 = 2 * tp / np.maximum(2 * tp + fp + fn, 1e-12)
-    pick = int(np.argmax(f1))
+    b2 = beta * beta
+    fbeta = (1 + b2) * tp / np.maximum((1 + b2) * tp + b2 * fn + fp, 1e-12)
+    pick = int(np.argmax(fbeta))
     return ThresholdEstimate(
         threshold=max(float(lower[pick]), 1.0 / bins),
         precision=float(tp[pick] / max(taken[pick], 1e-12)),
