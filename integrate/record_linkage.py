@@ -24,8 +24,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from integrate.clk import bloom_matrix, dice_rows
-from integrate.encoding_match import match_encodings_detailed
+from integrate.linkage.columns import attribute_block_keys, bloom_bits, encoded_from_columns
+from integrate.linkage.dice import as_words, dice_pairs
+from integrate.linkage.matching import match_records
 from integrate.person_index import KEY_DOMAINS, PersonIndex
 
 __all__ = ["AMBIGUOUS_MATCH", "UNKNOWN_PERSON", "LinkResult", "link_records"]
@@ -45,17 +46,6 @@ class LinkResult:
     stats: dict[str, int] = field(default_factory=dict)
 
 
-def _stack_blooms(frame: pd.DataFrame, columns: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-    parts, valid = [], np.ones(len(frame), dtype=bool)
-    for column in columns:
-        matrix, ok = bloom_matrix(frame[column])
-        parts.append(matrix)
-        valid &= ok
-    if any(p.shape[1] == 0 for p in parts):
-        return np.zeros((len(frame), 0), dtype=np.uint8), np.zeros(len(frame), dtype=bool)
-    return np.hstack(parts), valid
-
-
 def link_records(
     frame: pd.DataFrame,
     index: PersonIndex,
@@ -67,6 +57,7 @@ def link_records(
     block_on: str | None = None,
     fallback_threshold: float = 0.85,
     ambiguity_margin: float = 0.02,
+    candidate_budget: int = 50_000_000,
 ) -> LinkResult:
     """Link each row of ``frame`` to a person of ``index`` or quarantine it with a reason.
 
@@ -75,6 +66,10 @@ def link_records(
     ``name_check``: a ``*_bloom`` column present in ``frame`` and the index, or None.
     ``fallback_on``: bloom column(s) for probabilistic matching of rows left unlinked;
     ``block_on``: a column of ``frame`` that the index also holds (an attribute).
+
+    The name check and the fallback are the linkage library (:mod:`integrate.linkage`):
+    Dice on packed bits, and its ``index`` mode (records → persons, many-to-one, ties
+    within ``ambiguity_margin`` ambiguous) under ``candidate_budget`` compared pairs.
     """
     unknown_keys = [k for k in keys if k not in KEY_DOMAINS]
     if unknown_keys:
@@ -112,14 +107,17 @@ def link_records(
     name_failed = np.zeros(n, dtype=bool)
     if name_check is not None and name_check in index.persons.columns:
         hit = person.notna().to_numpy()
-        rec_bloom, rec_ok = bloom_matrix(frame[name_check])
+        rec_bloom, rec_ok = bloom_bits(frame[name_check])
         roster = index.persons.set_index("person_key")[name_check]
-        ros_bloom, ros_ok = bloom_matrix(person[hit].map(roster))
-        if rec_bloom.shape[1] and ros_bloom.shape[1]:
+        ros_bloom, ros_ok = bloom_bits(person[hit].map(roster))
+        if rec_bloom.shape[1] and ros_bloom.shape[1] == rec_bloom.shape[1]:
             hit_rows = np.nonzero(hit)[0]
             both = rec_ok[hit_rows] & ros_ok
             dice = np.full(len(hit_rows), np.nan)
-            dice[both] = dice_rows(rec_bloom[hit_rows[both]], ros_bloom[both])
+            pairs = np.nonzero(both)[0]
+            dice[both] = dice_pairs(
+                as_words(rec_bloom), as_words(ros_bloom), hit_rows[pairs], pairs
+            )
             score.iloc[hit_rows] = dice
             bad_rows = hit_rows[both & (dice < name_threshold)]
             name_failed[bad_rows] = True
@@ -137,41 +135,36 @@ def link_records(
     if fallback_on is not None:
         columns = [fallback_on] if isinstance(fallback_on, str) else list(fallback_on)
         pending = np.nonzero((reasons == UNKNOWN_PERSON).to_numpy())[0]
-        rec, rec_ok = _stack_blooms(frame.iloc[pending], columns)
         people = index.persons
-        per, per_ok = (
-            _stack_blooms(people, columns)
-            if all(c in people.columns for c in columns)
-            else (np.zeros((0, 0), np.uint8), np.zeros(0, bool))
-        )
-        if len(pending) and rec.shape[1] and per.shape[1] == rec.shape[1] and per_ok.any():
-            left_rows = pending[rec_ok]
-            right_rows = np.nonzero(per_ok)[0]
-            blocks: dict[str, object] = {}
+        if len(pending) and all(c in people.columns for c in columns):
+            blocks: tuple[np.ndarray | None, np.ndarray | None] = (None, None)
             if block_on is not None:
-                blocks = {
-                    "block_left": frame[block_on].to_numpy(dtype=object)[left_rows],
-                    "block_right": people[block_on].to_numpy(dtype=object)[right_rows],
-                }
-            match = match_encodings_detailed(
-                rec[rec_ok],
-                per[per_ok],
-                threshold=fallback_threshold,
-                one_to_one=False,
-                ambiguity_margin=ambiguity_margin,
-                **blocks,  # type: ignore[arg-type]
-            )
-            rows = left_rows[match.pairs["i"].to_numpy()]
-            person.iloc[rows] = people["person_key"].to_numpy()[
-                right_rows[match.pairs["j"].to_numpy()]
-            ]
-            method.iloc[rows] = "probabilistic"
-            score.iloc[rows] = match.pairs["dice"].to_numpy()
-            reasons.iloc[rows] = pd.NA
-            probabilistic = len(rows)
-            amb_rows = left_rows[match.ambiguous_left]
-            reasons.iloc[amb_rows] = AMBIGUOUS_MATCH
-            detail.iloc[amb_rows] = "two persons match the encodings about equally"
+                blocks = attribute_block_keys(
+                    frame[block_on].to_numpy(dtype=object)[pending],
+                    people[block_on].to_numpy(dtype=object),
+                )
+            records, _ = encoded_from_columns(frame.iloc[pending], columns, pending, blocks[0])
+            persons, _ = encoded_from_columns(people, columns, np.arange(len(people)), blocks[1])
+            if len(records) and len(persons) and records.bits.shape[1] == persons.bits.shape[1]:
+                match = match_records(
+                    records,
+                    persons,
+                    mode="index",
+                    threshold=fallback_threshold,
+                    ambiguity_margin=ambiguity_margin,
+                    budget=candidate_budget,
+                )
+                rows = match.pairs["left_id"].to_numpy(dtype=np.int64)
+                person.iloc[rows] = people["person_key"].to_numpy()[
+                    match.pairs["right_id"].to_numpy(dtype=np.int64)
+                ]
+                method.iloc[rows] = "probabilistic"
+                score.iloc[rows] = match.pairs["score"].to_numpy(dtype=np.float64)
+                reasons.iloc[rows] = pd.NA
+                probabilistic = len(rows)
+                amb_rows = match.ambiguous.astype(np.int64)
+                reasons.iloc[amb_rows] = AMBIGUOUS_MATCH
+                detail.iloc[amb_rows] = "two persons match the encodings about equally"
 
     linked_mask = person.notna().to_numpy()
     linked = frame[linked_mask].assign(

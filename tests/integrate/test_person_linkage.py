@@ -251,3 +251,16 @@ def test_precision_and_recall_at_least_0995_on_a_small_university():
     assert np.all(
         result.quarantined.set_index("record_key").loc[ghosts, "reasons"] == UNKNOWN_PERSON
     )
+
+
+def test_fallback_refuses_to_compare_more_pairs_than_its_budget():
+    from integrate.linkage import CandidateBudgetExceeded
+
+    index = build_person_index(
+        [_roster(["id:1", "id:2"], nos=["no:1", "no:2"], names=["欧阳明华", "李娜"])]
+    )
+    frame = _records(person_no_token=["no:x", "no:y"], names=["欧阳明化", "李娜"])
+    with pytest.raises(CandidateBudgetExceeded, match="candidate budget of 3"):
+        link_records(frame, index, fallback_on="name_bloom", candidate_budget=3)
+    result = link_records(frame, index, fallback_on="name_bloom", candidate_budget=4)
+    assert result.stats["linked_probabilistic"] == 2
