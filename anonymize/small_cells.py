@@ -68,10 +68,14 @@ def suppress_small_cells(
     counts: np.ndarray,
     relations: Sequence[tuple[int, Sequence[int]]],
     threshold: int,
+    fixed: np.ndarray | None = None,
 ) -> SuppressionResult:
-    """Primary and complementary suppression of ``counts`` under ``relations``."""
+    """Primary and complementary suppression of ``counts`` under ``relations``; ``fixed``
+    cells are published elsewhere and are never suppressed. Zero cells are never chosen
+    as complements (a zero beside a hidden cell would pin it through x >= 0)."""
     counts = np.asarray(counts, dtype=np.int64)
-    primary = (counts > 0) & (counts < threshold)
+    fixed = np.zeros(len(counts), dtype=bool) if fixed is None else np.asarray(fixed, bool)
+    primary = (counts > 0) & (counts < threshold) & ~fixed
     suppressed = primary.copy()
     lines = [[total, *parts] for total, parts in relations]
     by_cell: dict[int, list[int]] = {}
@@ -80,12 +84,8 @@ def suppress_small_cells(
             by_cell.setdefault(c, []).append(i)
 
     def partner(line: list[int]) -> int | None:
-        open_cells = [c for c in line if not suppressed[c]]
-        if not open_cells:
-            return None
-        nonzero = [c for c in open_cells if counts[c] > 0]
-        pool = nonzero or open_cells
-        return min(pool, key=lambda c: (counts[c], c))
+        pool = [c for c in line if not suppressed[c] and not fixed[c] and counts[c] > 0]
+        return min(pool, key=lambda c: (counts[c], c)) if pool else None
 
     rounds = 0
     while True:
@@ -109,9 +109,18 @@ def suppress_small_cells(
                 suppressed[min(options, key=lambda c: (counts[c], c))] = True
                 changed = True
                 break
-        if not changed:  # nothing left to hide it behind: suppress every cell of its lines
-            for cell in exact:
-                for i in by_cell.get(int(cell), []):
-                    suppressed[lines[i]] = True
+        if not changed:  # no partner in its own lines hides it: break the chain elsewhere
+            open_cells = sorted(
+                (c for c in range(len(counts)) if not suppressed[c] and not fixed[c] and counts[c]),
+                key=lambda c: (counts[c], c),
+            )
+            for c in open_cells:
+                suppressed[c] = True
+                if len(determined_cells(counts, relations, suppressed)) < len(exact):
+                    changed = True
+                    break
+                suppressed[c] = False
+        if not changed:  # nothing helps: hide every cell that may be hidden
+            suppressed |= ~fixed & (counts > 0)
             break
     return SuppressionResult(suppressed=suppressed, primary=primary, rounds=rounds)

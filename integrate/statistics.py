@@ -70,9 +70,7 @@ def _protect(
 ) -> np.ndarray:
     from anonymize.small_cells import suppress_small_cells
 
-    # a cell published elsewhere is a constant: give it a count the threshold never hides
-    masked = np.where(fixed, np.iinfo(np.int32).max, counts)
-    return suppress_small_cells(masked, relations, threshold).suppressed & ~fixed
+    return suppress_small_cells(counts, relations, threshold, fixed=fixed).suppressed
 
 
 def statistics_tier(
