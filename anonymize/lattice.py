@@ -61,13 +61,15 @@ def global_recoding(
     weights: Sequence[float] | None = None,
     suppression_budget: int = 0,
     metric: str = "ncp",
+    level_loss: Sequence[Sequence[float] | None] | None = None,
 ) -> GlobalRecoding:
     """The feasible full-domain node of least weighted loss (suppressed rows lose all)."""
     q_count = len(hierarchies)
     n = len(hierarchies[0].codes)
     w = np.asarray(weights if weights is not None else [1.0] * q_count, dtype=float)
     sens = [np.asarray(s) for s in sensitive]
-    losses = [level_losses(h, metric) for h in hierarchies]
+    overrides = level_loss or [None] * q_count
+    losses = [level_losses(h, metric, o) for h, o in zip(hierarchies, overrides, strict=True)]
     # mean weighted loss of each QI at each level, over all rows
     mean_loss = [
         [float(losses[q][j][h.maps[j][h.codes]].mean()) for j in range(h.top + 1)]

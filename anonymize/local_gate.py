@@ -48,6 +48,7 @@ class LocalRecodingReport:
     metric: str = "ncp"
     weights: dict[str, float] = field(default_factory=dict)
     nested: dict[str, str] = field(default_factory=dict)
+    level_loss: dict[str, list[float]] = field(default_factory=dict)
     k_achieved: int | None = None
     classes: int = 0
     suppressed_rows: int = 0
@@ -99,6 +100,7 @@ def recode_locally(
     nested: Mapping[str, str] | None = None,
     weights: Mapping[str, float] | None = None,
     metric: str = "ncp",
+    level_loss: Mapping[str, Sequence[float]] | None = None,
     baseline: bool = True,
 ) -> tuple[pd.DataFrame, LocalRecodingReport]:
     """Make ``table`` k-anonymous (l-diverse on ``sensitive``) by local recoding, or refuse.
@@ -120,8 +122,18 @@ def recode_locally(
     if unknown:
         raise PolicyError(f"privacy gate: weights for non-quasi-identifiers: {unknown}")
     w = [float((weights or {}).get(q, 1.0)) for q in qis]
+    unknown = sorted(set(level_loss or {}) - set(qis))
+    if unknown:
+        raise PolicyError(f"privacy gate: level losses for non-quasi-identifiers: {unknown}")
+    overrides = [(level_loss or {}).get(q) for q in qis]
     started = time.perf_counter()
     hierarchies = build_hierarchies(table, qis, ladders, nested)
+    for h, o in zip(hierarchies, overrides, strict=True):
+        if o is not None and len(o) != h.top + 1:
+            raise PolicyError(
+                f"privacy gate: level_loss.{h.name} has {len(o)} values; its ladder has "
+                f"{h.top + 1} levels ({', '.join(h.level_names)})"
+            )
     sens_codes = [pd.factorize(table[s].astype("string"), use_na_sentinel=False)[0] for s in sens]
     n = len(table)
     budget = math.floor(max_suppression_rate * n)
@@ -134,6 +146,7 @@ def recode_locally(
         weights=w,
         suppression_budget=budget,
         metric=metric,
+        level_loss=overrides,
     )
     local_s = time.perf_counter() - built
     report = LocalRecodingReport(
@@ -146,6 +159,7 @@ def recode_locally(
         met=False,
         metric=metric,
         weights=dict(zip(qis, w, strict=True)),
+        level_loss={q: list(o) for q, o in zip(qis, overrides, strict=True) if o is not None},
         nested=dict(nested or {}),
     )
     loss = information_loss(hierarchies, result.levels, result.suppressed, w)
@@ -172,6 +186,7 @@ def recode_locally(
             weights=w,
             suppression_budget=budget,
             metric=metric,
+            level_loss=overrides,
         )
         report.seconds["global"] = round(time.perf_counter() - t0, 3)
         report.baseline = {

@@ -32,8 +32,17 @@ __all__ = ["METRICS", "MondrianResult", "level_losses", "mondrian"]
 METRICS = ("ncp", "intensity")
 
 
-def level_losses(h: QiHierarchy, metric: str) -> list[np.ndarray]:
-    """Per level, the loss of each code at that level (0 at the value, 1 at ``*``)."""
+def level_losses(
+    h: QiHierarchy, metric: str, override: Sequence[float] | None = None
+) -> list[np.ndarray]:
+    """Per level, the loss of each code at that level (0 at the value, 1 at ``*``);
+    ``override`` gives one loss per level instead (the analyst's value of each level)."""
+    if override is not None:
+        if len(override) != h.top + 1:
+            raise ValueError(
+                f"{h.name}: {len(override)} level losses for a ladder of {h.top + 1} levels"
+            )
+        return [np.full(len(h.leaves[j]), float(override[j])) for j in range(h.top + 1)]
     if metric == "ncp":
         return [h.ncp(j, np.arange(len(h.leaves[j]))) for j in range(h.top + 1)]
     if metric == "intensity":
@@ -71,6 +80,61 @@ def _group_valid(rows: np.ndarray, k: int, l: int, sens: list[np.ndarray]) -> bo
     return all(len(np.unique(s[rows])) >= l for s in sens)
 
 
+def _split(
+    rows: np.ndarray,
+    h: QiHierarchy,
+    target: int,
+    here: float,
+    weight: float,
+    target_loss: np.ndarray,
+    k: int,
+    l: int,  # noqa: E741
+    sens: list[np.ndarray],
+    budget: int,
+    suppress_cost_per_row: float,
+) -> tuple[float, np.ndarray, np.ndarray, bool] | None:
+    """The gain of taking ``h`` down to ``target`` in this partition, the children (inverse
+    index and which are kept) and whether the rest is suppressed; None if it cannot."""
+    child = h.maps[target][h.codes[rows]]
+    uniq, inv, counts = np.unique(child, return_inverse=True, return_counts=True)
+    ok = _valid(rows, inv, counts, k, l, sens)
+    if not ok.any():
+        return None
+    gain_per = weight * (here - target_loss[uniq])  # per row of each child
+    rest_mask = ~ok
+    rest_rows = rows[rest_mask[inv]]
+    drop = False
+    if len(rest_rows) and not _group_valid(rest_rows, k, l, sens):
+        # add the valid children of least gain back to the rest until it is valid
+        order = np.argsort(np.where(ok, gain_per * counts, np.inf), kind="stable")
+        merged = rest_mask.copy()
+        merge_cost, found = 0.0, False
+        for c in order:
+            if not ok[c]:
+                break
+            merged[c] = True
+            merge_cost += gain_per[c] * counts[c]
+            if _group_valid(rows[merged[inv]], k, l, sens):
+                found = True
+                break
+        if not found:
+            merge_cost = np.inf
+        merged_ok = found and bool((~merged).any())
+        suppress_cost = len(rest_rows) * suppress_cost_per_row
+        if len(rest_rows) <= budget and suppress_cost < merge_cost:
+            drop = True
+        elif merged_ok:
+            ok = ~merged
+        else:
+            return None
+    gain = float((gain_per * counts)[ok].sum())
+    if drop:
+        gain -= len(rest_rows) * suppress_cost_per_row
+    if gain <= 0:
+        return None
+    return gain, inv, ok, drop
+
+
 def mondrian(
     hierarchies: Sequence[QiHierarchy],
     *,
@@ -80,6 +144,7 @@ def mondrian(
     weights: Sequence[float] | None = None,
     suppression_budget: int = 0,
     metric: str = "ncp",
+    level_loss: Sequence[Sequence[float] | None] | None = None,
 ) -> MondrianResult:
     """Levels per row and QI that make the table k-anonymous (l-diverse on ``sensitive``,
     coded per row) with little weighted loss; rows suppressed within ``suppression_budget``.
@@ -96,89 +161,70 @@ def mondrian(
     all_rows = np.arange(n, dtype=np.int64)
     if n == 0:
         return MondrianResult(levels, suppressed, 0)
-    loss = [level_losses(h, metric) for h in hierarchies]
+    overrides = level_loss or [None] * q_count
+    loss = [level_losses(h, metric, o) for h, o in zip(hierarchies, overrides, strict=True)]
     if not _group_valid(all_rows, k, l, sens):
         suppressed[:] = True
         return MondrianResult(levels, suppressed, 0)
     budget = int(suppression_budget)
-    queue: deque[tuple[np.ndarray, np.ndarray, int]] = deque([(all_rows, tops.copy(), 0)])
+    floors = np.zeros(q_count, dtype=np.int64)
+    queue: deque[tuple[np.ndarray, np.ndarray, np.ndarray]] = deque(
+        [(all_rows, tops.copy(), floors)]
+    )
     finished = 0
     while queue:
-        rows, lv, frozen = queue.popleft()
+        rows, lv, floor = queue.popleft()
         # free moves: a QI whose next level down has one value here costs nothing to specialise
         moved = True
         while moved:
             moved = False
             for q, h in enumerate(hierarchies):
-                if lv[q] > 0 and not frozen >> q & 1:
+                if lv[q] > floor[q]:
                     child = h.maps[lv[q] - 1][h.codes[rows]]
                     if (child == child[0]).all():
                         lv[q] -= 1
                         moved = True
-        best = None
-        cur_loss = np.zeros(len(rows))
+        cur_loss = 0.0
         for q, h in enumerate(hierarchies):
             cur_loss += w[q] * loss[q][lv[q]][h.maps[lv[q]][h.codes[rows[0]]]]
+        best = None
         for q, h in enumerate(hierarchies):
-            if lv[q] == 0 or frozen >> q & 1:
-                continue
-            child = h.maps[lv[q] - 1][h.codes[rows]]
-            uniq, inv, counts = np.unique(child, return_inverse=True, return_counts=True)
-            ok = _valid(rows, inv, counts, k, l, sens)
-            if not ok.any():
-                continue
             here = loss[q][lv[q]][h.maps[lv[q]][h.codes[rows[0]]]]
-            gain_per = w[q] * (here - loss[q][lv[q] - 1][uniq])  # per row of each child
-            rest_mask = ~ok
-            rest_rows = rows[rest_mask[inv]]
-            drop = False
-            if len(rest_rows) and not _group_valid(rest_rows, k, l, sens):
-                # add the valid children of least gain back to the rest until it is valid
-                order = np.argsort(np.where(ok, gain_per * counts, np.inf), kind="stable")
-                merged = rest_mask.copy()
-                merge_cost, found = 0.0, False
-                for c in order:
-                    if not ok[c]:
-                        break
-                    merged[c] = True
-                    merge_cost += gain_per[c] * counts[c]
-                    if _group_valid(rows[merged[inv]], k, l, sens):
-                        found = True
-                        break
-                if not found:
-                    merge_cost = np.inf
-                merged_ok = not np.isinf(merge_cost) and (~merged).any()
-                suppress_cost = float(len(rest_rows) * (w.sum() - cur_loss[0]))
-                if len(rest_rows) <= budget and suppress_cost < merge_cost:
-                    drop = True
-                elif merged_ok:
-                    rest_mask = merged
-                    ok = ~merged
-                else:
-                    continue
-            gain = float((gain_per * counts)[ok].sum())
-            if drop:
-                gain -= float(len(rest_rows) * (w.sum() - cur_loss[0]))
-            if gain <= 0:
-                continue
-            if best is None or gain > best[0]:
-                best = (gain, q, inv, ok, drop)
+            # every level below the current one down to the floor: a step that gains nothing
+            # by itself (a branch's college) is not in the way of the one below it
+            for target in range(int(lv[q]) - 1, int(floor[q]) - 1, -1):
+                option = _split(
+                    rows,
+                    h,
+                    target,
+                    here,
+                    w[q] * 1.0,
+                    loss[q][target],
+                    k,
+                    l,
+                    sens,
+                    budget,
+                    float(w.sum() - cur_loss),
+                )
+                if option is not None and (best is None or option[0] > best[0]):
+                    best = (*option, q, target)
         if best is None:
             levels[rows] = lv
             finished += 1
             continue
-        _, q, inv, ok, drop = best
+        _, inv, ok, drop, q, target = best
         child_ok = ok[inv]
         for c in np.flatnonzero(ok):
-            sub = rows[inv == c]
             sub_lv = lv.copy()
-            sub_lv[q] -= 1
-            queue.append((sub, sub_lv, frozen))
+            sub_lv[q] = target
+            queue.append((rows[inv == c], sub_lv, floor))
         rest = rows[~child_ok]
         if len(rest):
             if drop:
                 suppressed[rest] = True
                 budget -= len(rest)
             else:
-                queue.append((rest, lv.copy(), frozen | (1 << q)))
+                rest_floor = floor.copy()
+                rest_floor[q] = target + 1
+                queue.append((rest, lv.copy(), rest_floor))
     return MondrianResult(levels=levels, suppressed=suppressed, partitions=finished)

@@ -140,6 +140,8 @@ class GateConfig(_Strict):
     weights: dict[str, float] = Field(default_factory=dict)
     #: loss the local search minimises: "ncp" or "intensity" (each ladder step costs the same)
     metric: Literal["ncp", "intensity"] = "ncp"
+    #: QI → the loss of each ladder level (value … *), replacing the metric's for that QI
+    level_loss: dict[str, list[float]] = Field(default_factory=dict)
     #: QI derived by the person table → the canonical field it is derived from
     derived: dict[str, str] = Field(default_factory=dict)
     #: the re-identification attack run on every publication (None: not run)
@@ -160,6 +162,7 @@ class GateConfig(_Strict):
                 "nested": dict(self.nested),
                 "weights": dict(self.weights),
                 "metric": self.metric,
+                "level_loss": {q: list(v) for q, v in self.level_loss.items()},
             }
         return {
             "quasi_identifiers": list(self.quasi_identifiers),
@@ -259,6 +262,13 @@ class PrivacyPolicy(_Strict):
         for name in gate.weights:
             if name not in gate.quasi_identifiers:
                 raise ValueError(f"{where}.weights.{name}: a weight needs a quasi-identifier")
+        for name, values in gate.level_loss.items():
+            if name not in gate.quasi_identifiers:
+                raise ValueError(f"{where}.level_loss.{name}: needs a quasi-identifier")
+            if values[:1] != [0] or values[-1:] != [1] or values != sorted(values):
+                raise ValueError(
+                    f"{where}.level_loss.{name}: from 0 (the value) rising to 1 (*) expected"
+                )
         for name in gate.ladders:
             if name not in gate.quasi_identifiers and name not in gate.nested.values():
                 raise ValueError(f"{where}.ladders.{name}: a ladder needs a quasi-identifier")

@@ -67,12 +67,11 @@ def test_demo_university_meets_k5_checked_by_pycanon(demo_gate):
 
 
 def test_demo_university_coverage_is_measured_honestly(demo_gate):
-    """Acceptance figures, counted only over persons who have the value (never-joined
-    persons and persons without a branch are not counted as kept). The issue asks for
-    birth decade >= 90 %, branch >= 95 %, join band <= 5 years >= 80 %; what this gate
-    reaches is asserted at its measured level (see bench/RESULTS.md): branch and decade
-    meet the target; the join band does not (no k=5 recoding can keep it with the branch
-    for most joiners: see test_join_band_with_branch_is_bounded)."""
+    """Acceptance figures, counted only over persons who have the value (persons who never
+    joined and persons without a branch are not counted as kept; suppressed persons are
+    counted as not kept). Targets: branch >= 95 %, birth decade or finer >= 90 %, join
+    year to 5 years or finer >= 80 %. Branch and decade are met; the join band is not, and
+    cannot be with the branch published: see test_join_band_with_branch_is_bounded."""
     persons, gated, report = demo_gate
     cov = report.coverage
     branch = cov["branch_id"]["at_or_finer"][0]
@@ -80,24 +79,38 @@ def test_demo_university_coverage_is_measured_honestly(demo_gate):
     join5 = cov["joined_year"]["at_or_finer"][1]
     assert cov["branch_id"]["rows_with_value"] == persons["branch_id"].notna().sum()
     assert cov["joined_year"]["rows_with_value"] == persons["joined_year"].notna().sum()
-    # independent count on the published table: a birth label of one year or a band of <= 10
+    # the same figures counted independently on the published table
     label = gated["birth_date"].astype("string")
     span = label.str.extract(r"^(\d{4})(?:-(\d{4}))?$").astype(float)
     finer = (span[1].fillna(span[0]) - span[0] + 1) <= 10
     assert finer.sum() / len(persons) == pytest.approx(decade, abs=1e-6)
+    members = persons["branch_id"].notna().sum()
+    shown = gated["branch_id"].notna() & (gated["branch_id"] != "*")
+    assert shown.sum() / members == pytest.approx(branch, abs=1e-6)
+    joined = persons["joined_year"].notna().sum()
+    jlabel = gated["joined_year"].astype("string")
+    jspan = jlabel.str.extract(r"^(\d{4})(?:-(\d{4}))?$").astype(float)
+    jfiner = ((jspan[1].fillna(jspan[0]) - jspan[0] + 1) <= 5).sum()
+    assert jfiner / joined == pytest.approx(join5, abs=1e-6)
     assert branch >= 0.95
-    assert decade >= 0.80
-    assert join5 >= 0.05
+    assert decade >= 0.90
+    assert 0.20 <= join5 < 0.80  # measured 23.3 %: the target is out of reach (see below)
 
 
 def test_join_band_with_branch_is_bounded():
-    """Why the join target is out of reach with the branch published: a joiner's class
-    holds >= 5 joiners of the same branch and band; count the joiners who have such peers."""
+    """Why the join target is out of reach with the branch published (>= 95 %): a joiner
+    whose branch is published shares a class with >= 4 other joiners of the same branch
+    and 5-year band; joiners without such peers can keep the band only by losing their
+    branch, and at most 5 % of members may. Even granting all of that budget to joiners,
+    fewer than 80 % of them can keep the band."""
     persons = demo_persons()
     joined = persons[persons["joined_year"].notna()]
     band = joined["joined_year"].astype(int) // 5
     peers = joined.groupby([joined["branch_id"], band])["person_key"].transform("size")
-    assert (peers >= 5).mean() < 0.80
+    with_peers = int((peers >= 5).sum())
+    may_lose_branch = int(0.05 * persons["branch_id"].notna().sum())
+    bound = (with_peers + may_lose_branch) / len(joined)
+    assert bound < 0.80
 
 
 def test_local_recoding_loses_less_than_the_global_baseline(demo_gate):
