@@ -133,6 +133,16 @@ COLUMN_DOCS: dict[str, tuple[str, str, str]] = {
 }
 
 
+_QI = "quasi-identifier; local recoding by the privacy gate (k-anonymity, checked)"
+#: (table, column) → privacy treatment where a column is treated differently in one table
+TABLE_PRIVACY: dict[tuple[str, str], str] = {
+    ("dim_person", "branch_id"): _QI + "; * where only the college is published",
+    ("dim_person", "college"): _QI + " (with the branch: a branch generalises to its college)",
+    ("dim_person", "gender"): _QI,
+    ("dim_person", "person_type"): _QI + " (student / staff)",
+}
+
+
 def data_dictionary(
     tables: Mapping[str, pd.DataFrame], *, docs: Mapping[str, tuple[str, str, str]] | None = None
 ) -> pd.DataFrame:
@@ -146,6 +156,7 @@ def data_dictionary(
         schema = pa.Schema.from_pandas(tables[table], preserve_index=False)
         for field in schema:
             meaning, privacy, source = known.get(field.name, (UNDOCUMENTED,) * 3)
+            privacy = TABLE_PRIVACY.get((table, field.name), privacy)
             rows.append(
                 {
                     "table_name": table,
