@@ -193,6 +193,8 @@ def mondrian(
             # every level below the current one down to the floor: a step that gains nothing
             # by itself (a branch's college) is not in the way of the one below it
             for target in range(int(lv[q]) - 1, int(floor[q]) - 1, -1):
+                if (loss[q][target] >= here).all():
+                    continue  # nothing to gain at this level (e.g. a branch's college)
                 option = _split(
                     rows,
                     h,
