@@ -24,6 +24,7 @@ from anonymize.keys import (
     rotate_keyring_file,
 )
 from anonymize.leaks import LeakFinding, LeakReport, RawIdentifiers, scan_leaks
+from anonymize.local_gate import LocalRecodingReport, recode_locally
 from anonymize.operators import OPERATORS, Operator, build_operator, get_operator, register_operator
 from anonymize.operators.clk_bloom import bloom_column, clk_encode, clk_features
 from anonymize.operators.deterministic_encrypt import deterministic_decrypt
@@ -46,6 +47,7 @@ __all__ = [
     "LeakFinding",
     "LeakFound",
     "LeakReport",
+    "LocalRecodingReport",
     "Operator",
     "PolicyError",
     "PrivacyPolicy",
@@ -76,6 +78,7 @@ __all__ = [
     "load_policy",
     "parse_policy",
     "pseudonymise_frame",
+    "recode_locally",
     "register_operator",
     "rotate_keyring_file",
     "scan_leaks",

@@ -29,7 +29,7 @@ field as a quasi-identifier, anything as a direct identifier), never less.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
@@ -39,11 +39,13 @@ from anonymize.operators import Operator, build_operator
 from domain import ENTITIES, FieldKind
 
 __all__ = [
+    "AttackConfig",
     "EntityPolicy",
     "FieldPolicy",
     "GateConfig",
     "OperatorSpec",
     "PrivacyPolicy",
+    "StatisticsConfig",
     "load_policy",
 ]
 
@@ -86,6 +88,40 @@ class FieldPolicy(OperatorSpec):
         return [self.build(), *(spec.build() for spec in self.also)]
 
 
+class AttackConfig(_Strict):
+    """The re-identification attack simulation: adversaries who know a person's
+    quasi-identifiers plus 1 to ``max_facts`` facts of theirs."""
+
+    #: published person-level columns the adversary knows of a target (true values)
+    known: list[str]
+    #: kinds of facts the adversary may know: attendance (a meeting attended on a date),
+    #: dues (a month paid), course (a course taken)
+    facts: list[Literal["attendance", "dues", "course"]] = Field(
+        default_factory=lambda: ["attendance", "dues", "course"]
+    )
+    max_facts: int = Field(default=3, ge=1, le=3)
+    #: targets drawn (all published persons when fewer)
+    targets: int = Field(default=2000, ge=1)
+    #: draw of targets and of the facts each knows (not a secret: the attack is an audit)
+    seed: int = 20260630
+    #: publication refused when more than this share of targets is singled out with 1 to
+    #: ``max_facts`` facts (either model) ...
+    max_singled_out: float = Field(default=0.05, ge=0.0, le=1.0)
+    #: ... or more than this share by their quasi-identifiers alone
+    max_singled_out_without_facts: float = Field(default=0.0, ge=0.0, le=1.0)
+
+
+class StatisticsConfig(_Strict):
+    """The statistics tier: small-cell suppression by default, differential privacy
+    (OpenDP) when the steward sets a budget."""
+
+    threshold: int = Field(default=5, ge=2)
+    #: total privacy-loss budget of the statistics tier; None: suppression instead
+    epsilon: float | None = Field(default=None, gt=0.0)
+    #: attendance records counted per person at most (the sensitivity of record counts)
+    max_records_per_person: int = Field(default=60, ge=1)
+
+
 class GateConfig(_Strict):
     """k-anonymity / l-diversity settings of one table published at person level."""
 
@@ -95,9 +131,39 @@ class GateConfig(_Strict):
     sensitive: list[str] = Field(default_factory=list)
     ladders: dict[str, list[OperatorSpec]] = Field(default_factory=dict)
     max_suppression_rate: float = Field(default=0.05, ge=0.0, le=1.0)
+    #: "datafly": whole columns up their ladders (the former gate); "local": Mondrian local
+    #: recoding with the global recoding of the same ladders computed beside as a baseline
+    method: Literal["datafly", "local"] = "datafly"
+    #: QI → parent column it nests under (branch_id → college): its first step up
+    nested: dict[str, str] = Field(default_factory=dict)
+    #: QI → weight in the search's loss (default 1)
+    weights: dict[str, float] = Field(default_factory=dict)
+    #: loss the local search minimises: "ncp" or "intensity" (each ladder step costs the same)
+    metric: Literal["ncp", "intensity"] = "ncp"
+    #: QI → the loss of each ladder level (value … *), replacing the metric's for that QI
+    level_loss: dict[str, list[float]] = Field(default_factory=dict)
+    #: QI derived by the person table → the canonical field it is derived from
+    derived: dict[str, str] = Field(default_factory=dict)
+    #: the re-identification attack run on every publication (None: not run)
+    attack: AttackConfig | None = None
 
     def kwargs(self) -> dict[str, Any]:
-        """Keyword arguments for :func:`anonymize.enforce_k_anonymity`."""
+        """Keyword arguments for the gate: :func:`anonymize.enforce_k_anonymity`
+        ("datafly") or :func:`anonymize.recode_locally` ("local")."""
+        if self.method == "local":
+            return {
+                "method": "local",
+                "quasi_identifiers": list(self.quasi_identifiers),
+                "k": self.k,
+                "ladders": {f: list(steps) for f, steps in self.ladders.items()},
+                "sensitive": list(self.sensitive),
+                "l": self.l,
+                "max_suppression_rate": self.max_suppression_rate,
+                "nested": dict(self.nested),
+                "weights": dict(self.weights),
+                "metric": self.metric,
+                "level_loss": {q: list(v) for q, v in self.level_loss.items()},
+            }
         return {
             "quasi_identifiers": list(self.quasi_identifiers),
             "k": self.k,
@@ -125,6 +191,7 @@ class PrivacyPolicy(_Strict):
     version: int = 1
     defaults: dict[str, FieldPolicy] = Field(default_factory=dict)
     entities: dict[str, EntityPolicy] = Field(default_factory=dict)
+    statistics: StatisticsConfig | None = None
 
     @model_validator(mode="after")
     def _check_against_canonical(self) -> PrivacyPolicy:
@@ -172,7 +239,12 @@ class PrivacyPolicy(_Strict):
 
     def _check_gate(self, ent_name: str, gate: GateConfig) -> None:
         where = f"entities.{ent_name}.gate"
+        for name, source in gate.derived.items():
+            if source not in ENTITIES[ent_name].field_names:
+                raise ValueError(f"{where}.derived.{name}: {source} is not a field of {ent_name}")
         for name in gate.quasi_identifiers:
+            if name in gate.derived:
+                continue
             if self.kind_of(ent_name, name) != FieldKind.QUASI_IDENTIFIER:
                 raise ValueError(
                     f"{where}.quasi_identifiers: {name} is not a quasi-identifier of {ent_name}"
@@ -182,8 +254,23 @@ class PrivacyPolicy(_Strict):
                 raise ValueError(
                     f"{where}.sensitive: {name} is not a sensitive field of {ent_name}"
                 )
-        for name in gate.ladders:
+        for child, parent in gate.nested.items():
+            if child not in gate.quasi_identifiers:
+                raise ValueError(f"{where}.nested.{child}: only a quasi-identifier can nest")
+            if self.kind_of(ent_name, parent) is None:
+                raise ValueError(f"{where}.nested.{child}: {parent} is not a field of {ent_name}")
+        for name in gate.weights:
             if name not in gate.quasi_identifiers:
+                raise ValueError(f"{where}.weights.{name}: a weight needs a quasi-identifier")
+        for name, values in gate.level_loss.items():
+            if name not in gate.quasi_identifiers:
+                raise ValueError(f"{where}.level_loss.{name}: needs a quasi-identifier")
+            if values[:1] != [0] or values[-1:] != [1] or values != sorted(values):
+                raise ValueError(
+                    f"{where}.level_loss.{name}: from 0 (the value) rising to 1 (*) expected"
+                )
+        for name in gate.ladders:
+            if name not in gate.quasi_identifiers and name not in gate.nested.values():
                 raise ValueError(f"{where}.ladders.{name}: a ladder needs a quasi-identifier")
 
     # -- queries ------------------------------------------------------------------------

@@ -46,6 +46,10 @@ class AssembledDataset:
     #: source → how its published rows are counted in the written tables
     lineage: dict[str, Lineage]
     birth_date_conflicts: int
+    #: the re-identification attack simulated on this publication (None: not configured)
+    attack: dict[str, Any] | None = None
+    #: the statistics tier's protection (None: no statistics tier configured)
+    statistics: dict[str, Any] | None = None
 
 
 def assemble_dataset(
@@ -54,20 +58,32 @@ def assemble_dataset(
     gate: Mapping[str, Any],
     source_priority: Sequence[str] = (),
     as_of: date | None = None,
+    attack: Any = None,
+    statistics: Any = None,
 ) -> AssembledDataset:
     """Gate, conform and derive the tables of a publication from linked sources.
 
-    ``gate``: keyword arguments of :func:`anonymize.enforce_k_anonymity` for the person
-    dimension. Sources are taken in the given order (it decides attribute precedence).
+    ``gate``: keyword arguments of the person dimension's gate — with ``method: local``
+    :func:`anonymize.recode_locally`, else :func:`anonymize.enforce_k_anonymity`.
+    ``attack`` (an ``AttackConfig``) runs the re-identification attack on the result and
+    refuses (``PrivacyThresholdError``) above its threshold; ``statistics`` (a
+    ``StatisticsConfig``) adds the statistics tier, computed before any generalisation.
+    Sources are taken in the given order (it decides attribute precedence).
     """
     from anonymize import enforce_k_anonymity
+    from anonymize.local_gate import recode_locally
 
     roles = {name: entity(s.entity).role for name, s in sources.items()}
     rosters = {n: s.frame for n, s in sources.items() if roles[n] == EntityRole.ROSTER}
     persons, conflicts = build_person_table(
         rosters, {n: s.department for n, s in sources.items()}, source_priority
     )
-    gated, privacy = enforce_k_anonymity(persons.drop(columns="status"), **gate)
+    gate = dict(gate)
+    local = gate.pop("method", "datafly") == "local"
+    if local:
+        gated, privacy = recode_locally(persons.drop(columns="status"), **gate)
+    else:
+        gated, privacy = enforce_k_anonymity(persons.drop(columns="status"), **gate)
     kept = set(gated["person_key"])
 
     suppressed: dict[str, int] = {}
@@ -91,12 +107,22 @@ def assemble_dataset(
         lineage[name] = Lineage.of_rows(table, name)
     tables = build_unified_dataset(
         {
-            "dim_person": published_person(gated),
+            "dim_person": published_person(
+                gated, joined_gated=local and "joined_year" in gate["quasi_identifiers"]
+            ),
             "branch_status": branch_status(persons),
             **{t: pd.concat(f, ignore_index=True) for t, f in facts.items()},
         }
     )
     tables.update(compute_indicators(tables, as_of=as_of))
+    stats_facts = None
+    if statistics is not None:
+        tier = _statistics(sources, roles, persons, statistics, as_of)
+        tables.update(tier.tables)
+        stats_facts = tier.protection
+    attack_facts = None
+    if attack is not None:
+        attack_facts = _attack(sources, roles, persons, gated, tables, attack, gate)
     tables["data_dictionary"] = data_dictionary(tables)
     return AssembledDataset(
         tables=tables,
@@ -104,4 +130,117 @@ def assemble_dataset(
         suppressed=suppressed,
         lineage=lineage,
         birth_date_conflicts=conflicts,
+        attack=attack_facts,
+        statistics=stats_facts,
     )
+
+
+def _frames_of(sources: Mapping[str, LinkedSource], roles, entity_name: str) -> pd.DataFrame:
+    frames = [s.frame for n, s in sources.items() if s.entity == entity_name]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def _statistics(sources, roles, persons: pd.DataFrame, config: Any, as_of: date | None):
+    from integrate.statistics import statistics_tier
+
+    attendance = _frames_of(sources, roles, "attendance")
+    if attendance.empty:
+        attendance = pd.DataFrame({"person_key": [], "attendance": []})
+    return statistics_tier(
+        persons,
+        attendance,
+        as_of=as_of or date.today(),  # noqa: DTZ011 - a calendar date, as the run's as_of
+        threshold=config.threshold,
+        epsilon=config.epsilon,
+        max_records_per_person=config.max_records_per_person,
+    )
+
+
+def _facts(frames: Mapping[str, pd.DataFrame], kinds: Sequence[str]) -> pd.DataFrame:
+    """(person_key, fact) pairs an adversary may know, from fact frames by kind."""
+    parts = []
+    att = frames.get("attendance")
+    if "attendance" in kinds and att is not None and not att.empty:
+        att = att[att["attendance"] == "present"]
+        day = pd.to_datetime(att["meeting_date"]).dt.strftime("%Y-%m-%d")
+        parts.append(
+            pd.DataFrame(
+                {
+                    "person_key": att["person_key"],
+                    "fact": "attendance|" + att["branch_id"].astype("string") + "|" + day,
+                }
+            )
+        )
+    dues = frames.get("dues")
+    if "dues" in kinds and dues is not None and not dues.empty:
+        parts.append(
+            pd.DataFrame(
+                {
+                    "person_key": dues["person_key"],
+                    "fact": "dues|" + dues["dues_month"].astype("string"),
+                }
+            )
+        )
+    study = frames.get("course")
+    if "course" in kinds and study is not None and not study.empty:
+        parts.append(
+            pd.DataFrame(
+                {
+                    "person_key": study["person_key"],
+                    "fact": "course|" + study["course_id"].astype("string"),
+                }
+            )
+        )
+    if not parts:
+        return pd.DataFrame(
+            {"person_key": pd.Series(dtype="string"), "fact": pd.Series(dtype="string")}
+        )
+    return pd.concat(parts, ignore_index=True).dropna()
+
+
+def _attack(sources, roles, persons, gated, tables, config: Any, gate: Mapping[str, Any]):
+    from anonymize import PrivacyThresholdError
+    from anonymize.attack import simulate_attack
+
+    published = _facts(
+        {
+            "attendance": tables.get("fact_attendance"),
+            "dues": tables.get("fact_dues"),
+            "course": tables.get("fact_study"),
+        },
+        config.facts,
+    )
+    population = _facts(
+        {
+            "attendance": _frames_of(sources, roles, "attendance"),
+            "dues": _frames_of(sources, roles, "dues"),
+            "course": _frames_of(sources, roles, "study"),
+        },
+        config.facts,
+    )
+    ladders = dict(gate.get("ladders", {}))
+    report = simulate_attack(
+        gated,
+        persons,
+        known=config.known,
+        published_facts=published,
+        population_facts=population,
+        ladders=ladders,
+        max_facts=config.max_facts,
+        targets=config.targets,
+        seed=config.seed,
+        threshold=config.max_singled_out,
+        threshold_without_facts=config.max_singled_out_without_facts,
+        fact_kinds=config.facts,
+    )
+    facts = report.as_dict()
+    if report.refused:
+        raise PrivacyThresholdError(
+            f"publication refused by the re-identification attack: "
+            f"{report.max_singled_out:.1%} of targets singled out with the facts, "
+            f"{report.singled_out_without_facts:.1%} by their quasi-identifiers alone "
+            f"(thresholds {config.max_singled_out:.1%} and "
+            f"{config.max_singled_out_without_facts:.1%})",
+            facts,
+        )
+    return facts

@@ -7,7 +7,35 @@ from collections.abc import Mapping
 import pandas as pd
 import pyarrow as pa
 
-__all__ = ["COLUMN_DOCS", "UNDOCUMENTED", "data_dictionary", "undocumented_columns"]
+__all__ = [
+    "COLUMN_DOCS",
+    "UNDOCUMENTED",
+    "data_dictionary",
+    "table_tier",
+    "undocumented_columns",
+]
+
+#: the tier of a published table: how it may be used and how it is protected
+TIERS = {
+    "statistics": "statistics: computed before any generalisation; small cells suppressed "
+    "with complementary suppression, or differentially private (see the manifest)",
+    "microdata": "microdata: pseudonymised, person level behind the privacy gate; for "
+    "authorised analysts",
+    "aggregate": "aggregate: counts and rates per branch, from the gated microdata",
+    "reference": "reference: organisational units and documentation",
+}
+
+
+def table_tier(table: str) -> str:
+    """The tier of a published table (see :data:`TIERS`)."""
+    if table.startswith("stat_"):
+        return TIERS["statistics"]
+    if table in ("dim_person", "inactive_members") or table.startswith("fact_"):
+        return TIERS["microdata"]
+    if table in ("indicator_branch_month", "branch_status"):
+        return TIERS["aggregate"]
+    return TIERS["reference"]
+
 
 UNDOCUMENTED = "UNDOCUMENTED"
 
@@ -29,8 +57,8 @@ COLUMN_DOCS: dict[str, tuple[str, str, str]] = {
     ),
     "gender": ("gender M / F", "quasi-identifier; k-anonymity checked", "rosters"),
     "birth_year_band": (
-        "birth year, generalised to a band",
-        "generalised from the birth date (quasi-identifier)",
+        "birth year, or a 5-year band, a decade, a 20-year band or *",
+        "quasi-identifier; local recoding by the privacy gate (k-anonymity, checked)",
         "rosters",
     ),
     "status": (
@@ -38,7 +66,31 @@ COLUMN_DOCS: dict[str, tuple[str, str, str]] = {
         "sensitive; published only aggregated per branch, never per person",
         "org_dept",
     ),
-    "joined_year": ("year the current status was reached", "generalised (year only)", "org_dept"),
+    "joined_year_band": (
+        "year of joining (becoming a probationary member): the year, a 5-year band, a decade "
+        "or *; empty: never joined",
+        "quasi-identifier; local recoding by the privacy gate (k-anonymity, checked)",
+        "org_dept.members (probationary_on)",
+    ),
+    "age_band": (
+        "age band at the run's as_of date (all: the margin)",
+        "statistics tier",
+        "rosters",
+    ),
+    "years_since_joining": (
+        "years since joining, banded (all: the margin)",
+        "statistics tier",
+        "org_dept.members (probationary_on)",
+    ),
+    "protection": (
+        "how this row's numbers are protected: published, suppressed (small cell or "
+        "complementary) or dp (differentially private noise)",
+        "statistics tier",
+        "derived",
+    ),
+    "records": ("attendance records, present or absent", "statistics tier", "signins"),
+    "present": ("attendance records marked present", "statistics tier", "signins"),
+    "participation_rate": ("present / records", "statistics tier", "derived"),
     "members": ("number of people (in the branch, or of the status)", "aggregate count", "rosters"),
     "meeting_type": ("三会一课 meeting type", "none", "signins, org_dept.meetings"),
     "meeting_date": ("date of the meeting", "none", "signins"),
@@ -81,6 +133,16 @@ COLUMN_DOCS: dict[str, tuple[str, str, str]] = {
 }
 
 
+_QI = "quasi-identifier; local recoding by the privacy gate (k-anonymity, checked)"
+#: (table, column) → privacy treatment where a column is treated differently in one table
+TABLE_PRIVACY: dict[tuple[str, str], str] = {
+    ("dim_person", "branch_id"): _QI + "; * where only the college is published",
+    ("dim_person", "college"): _QI + " (with the branch: a branch generalises to its college)",
+    ("dim_person", "gender"): _QI,
+    ("dim_person", "person_type"): _QI + " (student / staff)",
+}
+
+
 def data_dictionary(
     tables: Mapping[str, pd.DataFrame], *, docs: Mapping[str, tuple[str, str, str]] | None = None
 ) -> pd.DataFrame:
@@ -94,6 +156,7 @@ def data_dictionary(
         schema = pa.Schema.from_pandas(tables[table], preserve_index=False)
         for field in schema:
             meaning, privacy, source = known.get(field.name, (UNDOCUMENTED,) * 3)
+            privacy = TABLE_PRIVACY.get((table, field.name), privacy)
             rows.append(
                 {
                     "table_name": table,
@@ -102,11 +165,20 @@ def data_dictionary(
                     "meaning": meaning,
                     "privacy_treatment": privacy,
                     "source": source,
+                    "tier": table_tier(table),
                 }
             )
     return pd.DataFrame(
         rows,
-        columns=["table_name", "column_name", "type", "meaning", "privacy_treatment", "source"],
+        columns=[
+            "table_name",
+            "column_name",
+            "type",
+            "meaning",
+            "privacy_treatment",
+            "source",
+            "tier",
+        ],
     ).astype("string")
 
 

@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 import pandas as pd
 
 __all__ = [
+    "JOINED_YEAR",
     "NON_MEMBER",
     "PERSON_ATTRIBUTES",
     "branch_status",
@@ -23,6 +24,8 @@ __all__ = [
 
 NON_MEMBER = "non_member"
 PERSON_ATTRIBUTES = ("gender", "ethnicity", "birth_date", "college", "branch_id", "person_type")
+#: the year the person joined (became a probationary member); empty: never joined
+JOINED_YEAR = "joined_year"
 
 
 def build_person_table(
@@ -44,7 +47,10 @@ def build_person_table(
     )
     if "birth_date" not in stacked.columns:
         stacked["birth_date"] = pd.Series(pd.NA, index=stacked.index, dtype="string")
-    columns = ["person_key", *[c for c in (*PERSON_ATTRIBUTES, "status") if c in stacked]]
+    columns = [
+        "person_key",
+        *[c for c in (*PERSON_ATTRIBUTES, "status", "probationary_on") if c in stacked],
+    ]
     # birth dates arrive generalised to the year by the field policy: compare those
     years = pd.to_datetime(stacked["birth_date"].astype("string"), format="%Y", errors="coerce")
     by_department = stacked[[*columns, "record_key"]].assign(
@@ -57,6 +63,12 @@ def build_person_table(
     persons = resolved[columns].groupby("person_key", sort=True).first().reset_index()
     status = persons["status"] if "status" in persons else pd.Series(pd.NA, index=persons.index)
     persons["status"] = status.astype("string").fillna(NON_MEMBER)
+    joined = persons.pop("probationary_on") if "probationary_on" in persons else None
+    persons[JOINED_YEAR] = (
+        joined.astype("string").str.extract(r"^(\d{4})", expand=False).astype("string")
+        if joined is not None
+        else pd.Series(pd.NA, index=persons.index, dtype="string")
+    )
     return persons, int(conflicts["person_key"].nunique()) if len(conflicts) else 0
 
 
@@ -71,6 +83,14 @@ def branch_status(persons: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def published_person(gated: pd.DataFrame) -> pd.DataFrame:
-    """The gated person table with the published column names."""
-    return gated.assign(birth_year_band=gated["birth_date"].astype("string"))
+def published_person(gated: pd.DataFrame, *, joined_gated: bool = False) -> pd.DataFrame:
+    """The gated person table with the published column names. The join year is
+    published only where the gate treated it as a quasi-identifier."""
+    joined = (
+        gated[JOINED_YEAR].astype("string")
+        if joined_gated and JOINED_YEAR in gated
+        else pd.Series(pd.NA, index=gated.index, dtype="string")
+    )
+    return gated.assign(
+        birth_year_band=gated["birth_date"].astype("string"), joined_year_band=joined
+    )

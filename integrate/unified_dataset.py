@@ -32,7 +32,7 @@ TABLE_COLUMNS: dict[str, dict[str, str]] = {
         "person_type": "string",
         "gender": "string",
         "birth_year_band": "string",
-        "joined_year": "Int64",
+        "joined_year_band": "string",
     },
     "branch_status": {
         "branch_id": "string",

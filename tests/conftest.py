@@ -82,7 +82,9 @@ def lenient_config(folder: Path) -> Path:
     shutil.copytree(default_config_path().parent, folder)
     privacy = folder / "privacy.yaml"
     text = privacy.read_text("utf-8")
-    assert "max_suppression_rate: 0.05" in text
+    assert "max_suppression_rate: 0.05" in text and "max_singled_out: 0.5" in text
+    # the attack is measured and reported, not what these tests are about
+    text = text.replace("max_singled_out: 0.5", "max_singled_out: 1.0")
     privacy.write_text(text.replace("max_suppression_rate: 0.05", "max_suppression_rate: 0.5"))
     return folder / "islandbridge.yaml"
 

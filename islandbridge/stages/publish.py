@@ -97,14 +97,18 @@ def publish(run: dict) -> dict:
     extracted = {s: read_result(ExtractResult, layout.result("extract", s)) for s in present}
     validated = {s: read_result(ValidateResult, layout.result("validate", s)) for s in present}
     specs = {s: config.source(s) for s in present}
+    policy = privacy_policy(ctx)
+    member_gate = policy.gate("member")
     assembled = assemble_dataset(
         {
             s: LinkedSource(specs[s].entity, specs[s].department, read_parquet(layout.linked(s)))
             for s in present
         },
-        gate=privacy_policy(ctx).gate("member").kwargs(),
+        gate=member_gate.kwargs(),
         source_priority=quality_config(ctx).source_priority,
         as_of=ctx.as_of,
+        attack=member_gate.attack,
+        statistics=policy.statistics,
     )
     prepared = prepare_tables(assembled.tables)
     accounting = row_accounting(
@@ -146,7 +150,11 @@ def publish(run: dict) -> dict:
         rejects=rejects,
         birth_date_conflicts=assembled.birth_date_conflicts,
         linkage=linked.index,
-        privacy={"dim_person": assembled.privacy.as_dict()},
+        privacy={
+            "dim_person": assembled.privacy.as_dict(),
+            **({"attack": assembled.attack} if assembled.attack else {}),
+            **({"statistics": assembled.statistics} if assembled.statistics else {}),
+        },
         key_id=plan.key_id,
         code_version=package_version("islandbridge"),
         shrink_override=override,

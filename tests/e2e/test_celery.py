@@ -74,9 +74,9 @@ def university(tmp_path: Path) -> Iterator[dict[str, str]]:
     shutil.copytree(default_config_path().parent, config_dir)
     privacy = config_dir / "privacy.yaml"  # the privacy gate is not under test at this size
     privacy.write_text(
-        privacy.read_text("utf-8").replace(
-            "max_suppression_rate: 0.05", "max_suppression_rate: 0.5"
-        )
+        privacy.read_text("utf-8")
+        .replace("max_suppression_rate: 0.05", "max_suppression_rate: 0.5")
+        .replace("max_singled_out: 0.5", "max_singled_out: 1.0")
     )
     token = secrets.token_urlsafe(16)
     records = data / "university" / "sources" / "volunteer_records.json"

@@ -81,3 +81,87 @@ def test_every_sources_published_rows_are_found_in_the_written_tables():
     assert published_rows(written, out.lineage) == {"roster": 11, "learning": 11}
     fewer = {**out.tables, "fact_study": out.tables["fact_study"].iloc[1:]}
     assert published_rows(prepare_tables(fewer).arrow, out.lineage)["learning"] == 10
+
+
+def _local_sources(distinct_dates: bool = False) -> dict[str, LinkedSource]:
+    n = 40
+    keys = [f"P{i:02d}" for i in range(n)]
+    roster = _roster(
+        keys,
+        gender=["M", "F"] * (n // 2),
+        ethnicity=["汉族"] * n,
+        birth_date=[str(1990 + i % 4) for i in range(n)],
+        college=["c"] * n,
+        branch_id=["b1"] * 20 + ["b2"] * 20,
+        person_type=["student"] * n,
+        status=["full"] * 10 + ["applicant"] * 30,
+        probationary_on=["2015-09"] * 10 + [None] * 30,
+    )
+    attendance = pd.DataFrame(
+        {
+            "person_key": keys,
+            "record_key": [f"a:{i}" for i in range(n)],
+            "branch_id": ["b1"] * 20 + ["b2"] * 20,
+            "meeting_date": pd.date_range("2026-01-01", periods=n)
+            if distinct_dates
+            else pd.Timestamp("2026-05-01"),
+            "attendance": "present",
+        }
+    )
+    return {
+        "roster": LinkedSource("member", "org_dept", roster),
+        "signins": LinkedSource("attendance", "branch", attendance),
+    }
+
+
+def _local_gate() -> dict:
+    band = {"operator": "generalise", "params": {"to": "band", "width": 5}}
+    return {
+        "method": "local",
+        "quasi_identifiers": ["branch_id", "gender", "birth_date", "joined_year"],
+        "k": 5,
+        "ladders": {"birth_date": [band], "joined_year": [band]},
+        "nested": {"branch_id": "college"},
+        "max_suppression_rate": 0.1,
+        "sensitive": [],
+        "l": 1,
+    }
+
+
+def test_local_gate_publishes_join_band_statistics_and_attack_facts():
+    from anonymize.policy import AttackConfig, StatisticsConfig
+
+    out = assemble_dataset(
+        _local_sources(),
+        gate=_local_gate(),
+        as_of=date(2026, 6, 30),
+        attack=AttackConfig(
+            known=["branch_id", "gender", "birth_date", "joined_year"], max_singled_out=1.0
+        ),
+        statistics=StatisticsConfig(threshold=5),
+    )
+    person = out.tables["dim_person"]
+    assert set(person["joined_year_band"].dropna()) <= {"2015", "2015-2019", "*"}
+    assert {"stat_branch_age_status", "stat_branch_joined", "stat_participation_age"} <= set(
+        out.tables
+    )
+    assert out.statistics["threshold"] == 5
+    assert out.attack["by_facts"]["0"]["prosecutor_singled_out"] == 0.0
+    tiers = out.tables["data_dictionary"].set_index(["table_name", "column_name"])["tier"]
+    assert tiers[("stat_branch_joined", "members")].startswith("statistics")
+    assert tiers[("dim_person", "birth_year_band")].startswith("microdata")
+
+
+def test_attack_above_its_threshold_refuses_the_publication():
+    import pytest
+
+    from anonymize import PrivacyThresholdError
+    from anonymize.policy import AttackConfig
+
+    with pytest.raises(PrivacyThresholdError, match="re-identification attack"):
+        assemble_dataset(
+            _local_sources(distinct_dates=True),  # one meeting date tells each person
+            gate=_local_gate(),
+            as_of=date(2026, 6, 30),
+            attack=AttackConfig(known=["branch_id", "gender", "birth_date"], max_singled_out=0.2),
+        )
