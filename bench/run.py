@@ -93,6 +93,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     "quality": bench_quality_suite,
     "accuracy": bench_accuracy,
     "contract": __import__("bench.bench_contract", fromlist=["x"]).bench_contract,
+    "imports": __import__("bench.bench_imports", fromlist=["x"]).bench_imports,
 }
 
 
