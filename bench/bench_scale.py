@@ -124,6 +124,40 @@ def _vault(size: int, workdir: Path) -> dict[str, object]:
     return out
 
 
+def _text_steps(size: int) -> dict[str, object]:
+    """White-space regexes (``\\s``) that pandas ran in Python's ``re`` per value, now RE2."""
+    from domain import identifiers, text
+    from quality import duplicates
+
+    olds = {
+        "clean_text": baseline_module("domain/text.py").clean_text,
+        "normalised_key": baseline_module("quality/duplicates.py").normalised_key,
+        "identifier_text": baseline_module("domain/identifiers.py").identifier_text,
+    }
+    news = {
+        "clean_text": text.clean_text,
+        "normalised_key": duplicates.normalised_key,
+        "identifier_text": identifiers.identifier_text,
+    }
+    rng = np.random.default_rng(5)
+    names = pd.Series(_names(size), dtype="string")
+    padded = names.where(rng.random(len(names)) < 0.9, " " + names + "\u3000")
+    ids = pd.Series([f"{i:018d}" for i in rng.integers(0, 10**17, len(names))], dtype="string")
+    inputs = {"clean_text": padded, "normalised_key": padded, "identifier_text": ids}
+    out: dict[str, object] = {}
+    old_total = new_total = 0.0
+    for step, values in inputs.items():
+        old_s, a = _cpu(lambda f=olds[step], v=values: f(v))
+        new_s, b = _cpu(lambda f=news[step], v=values: f(v))
+        pd.testing.assert_series_equal(a, b)  # type: ignore[arg-type]
+        old_total += old_s
+        new_total += new_s
+    out["text_old_s"] = round(old_total, 2)
+    out["text_new_s"] = round(new_total, 2)
+    out["text_ratio"] = round(new_total / old_total, 2)
+    return out
+
+
 def bench_scale(size: int, workdir: Path) -> dict[str, object]:
     """Issue 13's hot paths beside the code they replaced (commit 1c7795e), CPU seconds."""
-    return {**_clk(size), **_vault(size, workdir)}
+    return {**_clk(size), **_vault(size, workdir), **_text_steps(size)}

@@ -88,7 +88,8 @@ def _identifier(values: pd.Series, field_name: str) -> tuple[pd.Series, pd.Serie
     """Identifier text recovered from spreadsheet floats, and where its digits were lost."""
     text = identifier_text(values)
     if field_name == "mobile":
-        text = text.str.replace(r"^(?:\+|00)?86(?=1[0-9]{10}(?:\.0+)?$)", "", regex=True)
+        # no lookahead (it would run in Python's re value by value): the number is kept
+        text = text.str.replace(r"^(?:\+|00)?86(1[0-9]{10}(?:\.0+)?)$", r"\1", regex=True)
     return recover_identifiers(text)
 
 

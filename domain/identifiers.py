@@ -27,7 +27,7 @@ from importlib import resources
 import numpy as np
 import pandas as pd
 
-from domain.text import clean_text
+from domain.text import WHITESPACE, clean_text
 
 __all__ = [
     "ID_WEIGHTS",
@@ -310,7 +310,7 @@ def identifier_text(values: pd.Series) -> pd.Series:
     (a leading ``'``, ``="..."``) removed, spaces and hyphens dropped, upper case."""
     text = clean_text(values)
     text = text.str.replace(r'^="(.*)"$', r"\1", regex=True).str.replace(r"^'", "", regex=True)
-    text = text.str.replace(r"[\s\-]", "", regex=True).str.upper()
+    text = text.str.replace(f"[{WHITESPACE}\\-]", "", regex=True).str.upper()
     return text.mask(text == "")
 
 
