@@ -95,6 +95,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     "contract": __import__("bench.bench_contract", fromlist=["x"]).bench_contract,
     "imports": __import__("bench.bench_imports", fromlist=["x"]).bench_imports,
     "scale": __import__("bench.bench_scale", fromlist=["x"]).bench_scale,
+    "scale_pipeline": __import__("bench.bench_scale", fromlist=["x"]).bench_scale_pipeline,
 }
 
 
