@@ -232,6 +232,59 @@ def _quality(size: int) -> dict[str, object]:
     }
 
 
+def _csv(size: int, workdir: Path) -> dict[str, object]:
+    """Sign-in sheets (GBK CSV, 5,000 rows a file, ``size`` rows in all) → canonical rows
+    through the file connector and ``standardise``, with the exact reader only (old) and
+    with the pyarrow path, beside ``pyarrow.csv.read_csv`` of the same files (standardise
+    is the current code in both)."""
+    import pyarrow.csv as pacsv
+
+    from bench.bench_connectors import _source, _write_gbk_csv
+    from connectors import ExtractContext, connector_for, standardise
+    from connectors import files as files_module
+
+    sources = workdir / "csv-sources"
+    (sources / "signins").mkdir(parents=True)
+    per_file = 5_000
+    paths = []
+    for i in range(max(1, size // per_file)):
+        path = sources / "signins" / f"{i % 99 + 1:02d}U{i + 1:04d}.csv"
+        _write_gbk_csv(path, per_file)
+        paths.append(path)
+    rows = per_file * len(paths)
+    utf8 = [p.read_bytes().decode("gb18030").encode() for p in paths]
+    arrow_s, _ = _cpu(lambda: [pacsv.read_csv(pa_buffer(b)) for b in utf8])
+    source = _source("branch_signins", signature={"required": False})
+
+    def through(fast: bool) -> list[pd.DataFrame]:
+        files_module._FAST_CSV = fast
+        context = ExtractContext(sources_dir=sources)
+        return [standardise(c.frame, source) for c in connector_for(source, context).read()]
+
+    try:
+        old_s, old = _cpu(lambda: through(False))
+        new_s, new = _cpu(lambda: through(True))
+    finally:
+        files_module._FAST_CSV = True
+    for a, b in zip(old, new, strict=True):  # type: ignore[call-overload]
+        pd.testing.assert_frame_equal(a, b)
+    return {
+        "csv_rows": rows,
+        "csv_exact_reader_s": round(old_s, 2),
+        "csv_pyarrow_reader_s": round(new_s, 2),
+        "csv_ratio": round(new_s / old_s, 2),
+        "pyarrow_read_s": round(arrow_s, 2),
+        "standardise_x_pyarrow_exact": round(arrow_s / old_s, 3),
+        "standardise_x_pyarrow": round(arrow_s / new_s, 3),
+    }
+
+
+def pa_buffer(data: bytes) -> object:
+    import pyarrow as pa
+
+    return pa.py_buffer(data)
+
+
 def bench_scale(size: int, workdir: Path) -> dict[str, object]:
     """Issue 13's hot paths beside the code they replaced (commit 1c7795e), CPU seconds."""
     return {
@@ -241,6 +294,7 @@ def bench_scale(size: int, workdir: Path) -> dict[str, object]:
         **_verdict(size),
         **_hmac(size),
         **_quality(size),
+        **_csv(size, workdir),
     }
 
 

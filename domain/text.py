@@ -8,9 +8,11 @@ made plain, runs of white space collapsed, ends trimmed; an empty result is null
 
 from __future__ import annotations
 
+import unicodedata
+
 import pandas as pd
 
-__all__ = ["INVISIBLE_CHARACTERS", "WHITESPACE", "WHITESPACE_RUN", "clean_text"]
+__all__ = ["INVISIBLE_CHARACTERS", "WHITESPACE", "WHITESPACE_RUN", "clean_text", "nfkc"]
 
 #: Unicode format characters (category Cf) that exports leave inside values.
 INVISIBLE_CHARACTERS = (
@@ -29,9 +31,24 @@ WHITESPACE = (
 WHITESPACE_RUN = "[" + WHITESPACE + "]+"
 
 
+def nfkc(values: pd.Series) -> pd.Series:
+    """NFKC of a column as Python's ``unicodedata`` gives it, once per distinct value that
+    is not plain ASCII (NFKC leaves ASCII as it is); a ``string`` Series."""
+    text = values.astype("string")
+    ascii_only = text.str.isascii().fillna(True).to_numpy(dtype=bool)
+    if ascii_only.all():
+        return text
+    rest = text[~ascii_only]
+    codes, uniques = pd.factorize(rest)
+    normal = pd.array([unicodedata.normalize("NFKC", u) for u in uniques], dtype="string")
+    out = text.copy()
+    out[~ascii_only] = normal.take(codes)
+    return out
+
+
 def clean_text(values: pd.Series) -> pd.Series:
     """Vectorised cleaning (see the module text); returns a ``string`` Series."""
-    text = values.astype("string").str.normalize("NFKC")
+    text = nfkc(values)
     text = text.str.replace(_INVISIBLE_CLASS, "", regex=True)
     text = text.str.replace(WHITESPACE_RUN, " ", regex=True).str.strip(" ")
     return text.mask(text == "")
