@@ -293,7 +293,9 @@ class Vault:
     def store(self, tokens: pd.Series, values: pd.Series, *, field: str, domain: str) -> int:
         """Store each distinct (token, value) pair; tokens already stored are left as they are.
 
-        Returns the number of distinct tokens offered.
+        Tokens already in the vault are filtered out before anything is encrypted; the rest
+        are inserted as tuples, in one transaction. Returns the number of distinct tokens
+        offered.
         """
         pairs = (
             pd.DataFrame({"t": tokens.to_numpy(dtype=object), "v": values.to_numpy(dtype=object)})
@@ -305,27 +307,70 @@ class Vault:
         kid, key = self._keyring.vault_key()
         gcm = AESGCM(key)
         now = _now()
-        rows = []
-        for token, value in zip(pairs["t"].tolist(), pairs["v"].tolist(), strict=True):
-            nonce = os.urandom(12)
-            ct = gcm.encrypt(nonce, str(value).encode(), self._aad(token, field, domain, kid))
-            rows.append(
-                {
-                    "token": token,
-                    "field": field,
-                    "domain": domain,
-                    "vault_key_id": kid,
-                    "nonce": nonce,
-                    "ciphertext": ct,
-                    "created_at": now,
-                }
-            )
-        insert = self._insert_ignore(_identities, ["token"])
+        # the associated data is json.dumps([token, field, domain, kid]): its tail is shared
+        tail = (", " + json.dumps([field, domain, kid])[1:]).encode()
+        offered = pairs["t"].tolist()
         with self._engine.begin() as conn:
-            for chunk in range(0, len(rows), 5000):
-                conn.execute(insert, rows[chunk : chunk + 5000])
-        log.info("vault: %d distinct %s tokens offered (domain %s)", len(rows), field, domain)
-        return len(rows)
+            stored = self._stored(conn, offered)
+            rows = [
+                (
+                    token,
+                    field,
+                    domain,
+                    kid,
+                    nonce := os.urandom(12),
+                    gcm.encrypt(
+                        nonce, str(value).encode(), b"[" + json.dumps(token).encode() + tail
+                    ),
+                    now,
+                )
+                for token, value in zip(offered, pairs["v"].tolist(), strict=True)
+                if token not in stored
+            ]
+            self._insert_identities(conn, rows)
+        log.info(
+            "vault: %d distinct %s tokens offered, %d new (domain %s)",
+            len(offered),
+            field,
+            len(rows),
+            domain,
+        )
+        return len(offered)
+
+    _CHUNK = 5000
+
+    def _stored(self, conn: sa.Connection, tokens: list[str]) -> set[str]:
+        """Those of ``tokens`` already in the vault."""
+        found: set[str] = set()
+        column = _identities.c.token
+        for start in range(0, len(tokens), self._CHUNK):
+            chunk = tokens[start : start + self._CHUNK]
+            found.update(conn.execute(sa.select(column).where(column.in_(chunk))).scalars())
+        return found
+
+    def _insert_identities(self, conn: sa.Connection, rows: list[tuple]) -> None:
+        """Insert-or-ignore identity tuples (column order of ``vault_identities``)."""
+        if not rows:
+            return
+        style = self._engine.dialect.paramstyle
+        if style in ("qmark", "format", "pyformat"):
+            mark = "?" if style == "qmark" else "%s"
+            names = ", ".join(c.name for c in _identities.columns)
+            marks = ", ".join([mark] * len(_identities.columns))
+            self._insert_ignore(_identities, ["token"])  # refuses an unsupported store
+            sql = (
+                f"INSERT INTO {_identities.name} ({names}) VALUES ({marks}) "
+                "ON CONFLICT (token) DO NOTHING"
+            )
+            for start in range(0, len(rows), self._CHUNK):
+                conn.exec_driver_sql(sql, rows[start : start + self._CHUNK])
+            return
+        insert = self._insert_ignore(_identities, ["token"])
+        keys = [c.name for c in _identities.columns]
+        for start in range(0, len(rows), self._CHUNK):
+            conn.execute(
+                insert, [dict(zip(keys, r, strict=True)) for r in rows[start : start + self._CHUNK]]
+            )
 
     def _insert_ignore(self, table: sa.Table, keys: list[str]) -> sa.Insert:
         name = self._engine.dialect.name

@@ -93,6 +93,9 @@ BENCHMARKS: dict[str, Benchmark] = {
     "quality": bench_quality_suite,
     "accuracy": bench_accuracy,
     "contract": __import__("bench.bench_contract", fromlist=["x"]).bench_contract,
+    "imports": __import__("bench.bench_imports", fromlist=["x"]).bench_imports,
+    "scale": __import__("bench.bench_scale", fromlist=["x"]).bench_scale,
+    "scale_pipeline": __import__("bench.bench_scale", fromlist=["x"]).bench_scale_pipeline,
 }
 
 

@@ -50,6 +50,13 @@ _ENCODING_ALIASES = {"gb2312": "gb18030", "gbk": "gb18030", "utf_8": "utf-8"}
 _SAMPLE_BYTES = 1 << 20  # encoding detection looks at the first MiB
 _BLOCK_CHARS = 1 << 18  # text is read in blocks of this many characters
 _HEADER_SEARCH_ROWS = 20
+#: CSV files up to this size are tried with pyarrow first (see ``FileConnector._csv_fast``)
+_FAST_CSV = True
+#: held whole, in a few copies: about one chunk of rows; larger files stream (exact reader)
+_FAST_CSV_MAX_BYTES = 4 << 20
+#: a character that lets one line hold other than one plain record: quote, NUL, lone CR,
+#: a byte-order mark the decoding kept
+_FAST_CSV_REFUSED = ('"', "\x00", "\r", "\ufeff")
 _STRING_TYPES = {
     pa.string(): pd.StringDtype("pyarrow")
 }  # a header row is looked for among the first records
@@ -471,6 +478,93 @@ class FileConnector(Connector):
             ) from None
 
     def _read_csv(self, path: Path, rel: str, info: InputFile) -> Iterator[pd.DataFrame]:
+        fast = self._csv_fast(path, rel, info) if _FAST_CSV else None
+        if fast is not None:
+            yield from fast
+            return
+        yield from self._csv_exact(path, rel, info)
+
+    def _csv_fast(self, path: Path, rel: str, info: InputFile) -> list[pd.DataFrame] | None:
+        """The frames :meth:`_csv_exact` would give, parsed by pyarrow — or None when the
+        file's shape does not let this be shown, and the exact reader must read it.
+
+        Only a plain file qualifies: decodes whole in its encoding; no quote, NUL, lone
+        CR or BOM character; the header on its first line (within ``max_field_chars``),
+        its names distinct, at least two columns; no blank line; every line with the
+        header's number of fields (pyarrow refuses otherwise), every field within
+        ``max_field_chars``. Then each line is one record, split at the separator, so
+        records start on consecutive physical lines. Anything else — including every
+        error the exact reader would report with its line — goes to the exact reader.
+        """
+        import pyarrow.csv as pacsv
+
+        spec = self._spec
+        if path.stat().st_size > _FAST_CSV_MAX_BYTES:
+            return None
+        encoding = self._encoding(path, info)
+        try:
+            text = path.read_bytes().decode(encoding)
+        except UnicodeDecodeError:
+            return None
+        text = text.replace("\r\n", "\n")
+        if any(c in text for c in _FAST_CSV_REFUSED):
+            return None
+        end = text.find("\n")
+        header_line = text if end < 0 else text[:end]
+        body = "" if end < 0 else text[end + 1 :]
+        sep = "\t" if rel.lower().endswith(".tsv") else ","
+        fields = header_line.split(sep)
+        limit = spec.max_field_chars
+        if len(header_line) > limit or len(fields) < 2 or not self._is_header(fields):
+            return None
+        if body.startswith("\n") or "\n\n" in body:
+            return None
+        names = [c.strip() or f"_col{i}" for i, c in enumerate(fields)]
+        if len(set(names)) != len(names):
+            return None
+        width = len(names)
+        positional = [f"f{i}" for i in range(width)]
+        try:
+            data = body.encode("utf-8")
+        except UnicodeError:  # a lone surrogate some codecs decode to
+            return None
+        try:
+            table = pacsv.read_csv(
+                pa.py_buffer(data),
+                read_options=pacsv.ReadOptions(column_names=positional, block_size=1 << 24),
+                parse_options=pacsv.ParseOptions(
+                    delimiter=sep, quote_char=False, escape_char=False, newlines_in_values=False
+                ),
+                convert_options=pacsv.ConvertOptions(
+                    column_types=dict.fromkeys(positional, pa.string()),
+                    null_values=[],
+                    strings_can_be_null=False,
+                    quoted_strings_can_be_null=False,
+                ),
+            )
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            return None  # a ragged row, say: the exact reader names its line
+        for column in table.columns:
+            longest = pc.max(pc.utf8_length(column)).as_py()
+            if longest is not None and longest > limit:
+                return None
+        self._csv_names = names
+        frames = []
+        n = table.num_rows
+        for start in range(0, max(n, 1), spec.chunk_rows):
+            part = table.slice(start, spec.chunk_rows)
+            lines = pa.array(range(start + 2, start + 2 + part.num_rows), pa.int64())
+            keys = pc.binary_join_element_wise(rel, pc.cast(lines, pa.string()), ":")
+            arrays = [keys]
+            for column in part.columns:
+                text_column = column.combine_chunks()
+                empty = pc.equal(text_column, "")
+                arrays.append(pc.if_else(empty, pa.scalar(None, pa.string()), text_column))
+            frame = pa.Table.from_arrays(arrays, names=["record_key", *names])
+            frames.append(frame.to_pandas(types_mapper=_STRING_TYPES.get))
+        return frames
+
+    def _csv_exact(self, path: Path, rel: str, info: InputFile) -> Iterator[pd.DataFrame]:
         spec = self._spec
         sep = "\t" if rel.lower().endswith(".tsv") else ","
         encoding = self._encoding(path, info)

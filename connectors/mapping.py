@@ -88,13 +88,21 @@ def _identifier(values: pd.Series, field_name: str) -> tuple[pd.Series, pd.Serie
     """Identifier text recovered from spreadsheet floats, and where its digits were lost."""
     text = identifier_text(values)
     if field_name == "mobile":
-        text = text.str.replace(r"^(?:\+|00)?86(?=1[0-9]{10}(?:\.0+)?$)", "", regex=True)
+        # no lookahead (it would run in Python's re value by value): the number is kept
+        text = text.str.replace(r"^(?:\+|00)?86(1[0-9]{10}(?:\.0+)?)$", r"\1", regex=True)
     return recover_identifiers(text)
 
 
 def _name(values: pd.Series) -> pd.Series:
     text = _text(values).str.replace(" ", "", regex=False)
     return text.mask(text == "")
+
+
+def _mapped(text: pd.Series, mapping: dict[str, str]) -> pd.Series:
+    """Each value through ``mapping`` (absent → null), once per distinct value."""
+    codes, uniques = pd.factorize(text.astype("string"))
+    targets = pd.array([mapping.get(u, pd.NA) for u in uniques], dtype="string")
+    return pd.Series(targets.take(codes, allow_fill=True), index=text.index, dtype="string")
 
 
 def date_shapes_for(source: SourceConfig, field_name: str) -> tuple[str, ...]:
@@ -222,9 +230,9 @@ def standardise(raw: pd.DataFrame, source: SourceConfig) -> pd.DataFrame:
             text = to_simplified(text)
         mapping = source.values.get(f.name) or (_GENDER_VALUES if f.name == "gender" else None)
         if mapping:
-            mapped = text.map(lambda v, m=mapping: m.get(v, pd.NA) if v is not pd.NA else pd.NA)
+            mapped = _mapped(text, mapping)
             note(f.name, "unknown_value", text.notna() & mapped.isna())
-            text = mapped.astype("string")
+            text = mapped
         out[f.name] = text.astype("string")
     for field_name in source.derive_from_id:
         if field_name in columns:

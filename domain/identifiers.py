@@ -27,7 +27,7 @@ from importlib import resources
 import numpy as np
 import pandas as pd
 
-from domain.text import clean_text
+from domain.text import WHITESPACE, clean_text
 
 __all__ = [
     "ID_WEIGHTS",
@@ -310,7 +310,7 @@ def identifier_text(values: pd.Series) -> pd.Series:
     (a leading ``'``, ``="..."``) removed, spaces and hyphens dropped, upper case."""
     text = clean_text(values)
     text = text.str.replace(r'^="(.*)"$', r"\1", regex=True).str.replace(r"^'", "", regex=True)
-    text = text.str.replace(r"[\s\-]", "", regex=True).str.upper()
+    text = text.str.replace(f"[{WHITESPACE}\\-]", "", regex=True).str.upper()
     return text.mask(text == "")
 
 
@@ -327,10 +327,15 @@ def recover_identifiers(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     form of an 18-digit ID number) the mask is True. Other values are left as they are.
     """
     text = values.astype("string")
-    parts = text.str.extract(f"^(?:{_FLOAT_FORM})$")
-    float_form = parts["int"].notna() & (parts["frac"].notna() | parts["exp"].notna())
     lost = pd.Series(False, index=values.index)
     out = text.copy()
+    # float form needs a fraction or an exponent: only values with "." or "E" can have one
+    # (pandas' extract runs Python's re value by value: kept to those few)
+    candidates = text.str.contains(r"[.E]", regex=True).fillna(False).astype(bool)
+    if not candidates.any():
+        return out, lost
+    parts = text[candidates].str.extract(f"^(?:{_FLOAT_FORM})$")
+    float_form = parts["int"].notna() & (parts["frac"].notna() | parts["exp"].notna())
     if not float_form.any():
         return out, lost
     rows = parts[float_form]

@@ -22,7 +22,7 @@ from typing import Literal
 import pandas as pd
 
 from domain.dates import DEFAULT_DATE_SHAPES, parse_dates
-from domain.text import INVISIBLE_CHARACTERS, clean_text
+from domain.text import INVISIBLE_CHARACTERS, WHITESPACE, clean_text
 
 __all__ = [
     "NUMBER_PROBLEMS",
@@ -141,7 +141,10 @@ def parse_amounts_cents(
     ``unparseable_amount``. Computed on the digits, never through a float.
     """
     text = clean_text(values)
-    bare = text.str.replace(r"^[¥￥]\s?", "", regex=True).str.replace(r"\s?元$", "", regex=True)
+    space = f"[{WHITESPACE}]?"  # not \s: pandas would run it in Python's re, value by value
+    bare = text.str.replace(f"^[¥￥]{space}", "", regex=True).str.replace(
+        f"{space}元$", "", regex=True
+    )
     parts = _number_parts(bare, decimal)
     frac = parts["frac"].fillna("").str.rstrip("0")
     ok = parts["int"].notna() & (frac.str.len() <= 2)

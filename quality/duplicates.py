@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from domain.canonical import entity as canonical_entity
+from domain.text import WHITESPACE_RUN, nfkc
 
 __all__ = ["DUPLICATE_KEYS", "PERSON_KEYS", "collapse_duplicates", "normalised_key"]
 
@@ -49,8 +50,12 @@ def normalised_key(values: pd.Series) -> pd.Series:
     """Text for near-duplicate matching: NFKC, no white space, case folded; dates as ISO."""
     if pd.api.types.is_datetime64_any_dtype(values):
         return values.dt.strftime("%Y-%m-%d").astype("string")
-    text = values.astype("string")
-    return text.str.normalize("NFKC").str.replace(r"\s+", "", regex=True).str.casefold()
+    text = nfkc(values).str.replace(WHITESPACE_RUN, "", regex=True)
+    # casefold has no pyarrow kernel: once per distinct value, taken back to the rows
+    codes, uniques = pd.factorize(text)
+    folded = pd.array([u.casefold() for u in uniques], dtype="string")
+    out = pd.Series(folded.take(codes, allow_fill=True), index=values.index, dtype="string")
+    return out
 
 
 def _first_of_group(groups: np.ndarray, eligible: np.ndarray) -> np.ndarray:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -72,22 +73,49 @@ def _as_position_array(indices: Sequence[Any], n: int) -> np.ndarray:
     return mask
 
 
+def _joined_one(codes: list[str], hits: np.ndarray | None, extra: str | None) -> str:
+    parts = list(extra.split(";")) if extra else []
+    if hits is not None:
+        parts.extend(c for c, hit in zip(codes, hits, strict=True) if hit and c not in parts)
+    return ";".join(parts)
+
+
 def _joined(
     masks: Mapping[str, np.ndarray], rows: np.ndarray, extra: list[str] | None
 ) -> list[str]:
+    """The ``;``-joined codes of each of ``rows``: ``extra``'s first, then each mask's.
+
+    Rows share a handful of code combinations: each distinct (mask pattern, extra) is
+    joined once and taken back to its rows.
+    """
     codes = list(masks)
     if not codes and extra is None:
         return [""] * len(rows)
+    if not len(rows):
+        return []
     matrix = np.column_stack([masks[c][rows] for c in codes]) if codes else None
-    out: list[str] = []
-    for i in range(len(rows)):
-        parts = list(extra[i].split(";")) if extra is not None and extra[i] else []
-        if matrix is not None:
-            parts.extend(
-                c for c, hit in zip(codes, matrix[i], strict=True) if hit and c not in parts
+    keys: list[np.ndarray] = []
+    if matrix is not None:
+        packed = np.ascontiguousarray(np.packbits(matrix, axis=1))
+        keys.append(np.unique(packed.view(f"V{packed.shape[1]}").ravel(), return_inverse=True)[1])
+    if extra is not None:
+        keys.append(pd.factorize(np.asarray(extra, dtype=object))[0])
+    combined = keys[0].astype(np.int64)
+    if len(keys) == 2:
+        combined = combined * (int(keys[1].max()) + 1) + keys[1]
+    _, first, inverse = np.unique(combined, return_index=True, return_inverse=True)
+    distinct = np.array(
+        [
+            _joined_one(
+                codes,
+                matrix[i] if matrix is not None else None,
+                extra[i] if extra is not None else None,
             )
-        out.append(";".join(parts))
-    return out
+            for i in first
+        ],
+        dtype=object,
+    )
+    return distinct[inverse.ravel()].tolist()
 
 
 def verdict_from_masks(
@@ -126,16 +154,15 @@ def verdict_from_masks(
     if len(flag_rows):
         flags[flag_rows] = _joined(warnings, good_rows[flag_rows], None)
     counts: dict[str, int] = {}
-    for joined in (*reasons, *flags[flag_rows]):
+    for joined, times in Counter([*reasons, *flags[flag_rows]]).items():
         for code in joined.split(";"):
-            counts[code] = counts.get(code, 0) + 1
+            counts[code] = counts.get(code, 0) + times
+    merged = pd.array(flags, dtype="string")
     if "flags" in frame.columns:  # a frame that already went through a verdict keeps its flags
-        before = frame["flags"].astype("string").fillna("").to_numpy(dtype=object)[good_rows]
-        flags = np.array(
-            [";".join(p for p in (b, f) if p) for b, f in zip(before, flags, strict=True)],
-            dtype=object,
-        )
-    accepted["flags"] = pd.array(flags, dtype="string")
+        before = frame["flags"].astype("string").fillna("").array[good_rows]
+        both = (before != "") & (merged != "")
+        merged = pd.Series(before + ";" + merged).where(both, before + merged).array
+    accepted["flags"] = merged
     return Verdict(accepted=accepted, quarantined=quarantined, counts=counts, entity=entity)
 
 

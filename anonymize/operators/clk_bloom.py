@@ -67,20 +67,10 @@ def _grams(text: str, n: int) -> list[str]:
     return [padded[i : i + n] for i in range(len(padded) - n + 1)]
 
 
-def clk_features(
-    value: str, *, ngrams: Sequence[int] = (1, 2), pinyin_ngrams: Sequence[int] = (2,)
-) -> list[str]:
-    """The (unique, sorted) features of one value: ``c<n>:`` character and ``p<n>:`` pinyin grams.
-
-    Text is NFKC-normalised (full-width → half-width), lower-cased and stripped of
-    whitespace first. Pinyin grams are made only when the value holds Chinese characters:
-    of the spelling with each character's default reading, plus, for each polyphonic
-    character, of the spellings with its other readings — a homophone typo may match any
-    reading (帅 shuai typed as 率, read lv by default).
-    """
+def _feature_set(value: str, ngrams: Sequence[int], pinyin_ngrams: Sequence[int]) -> set[str]:
     text = _normalise(value)
     if not text:
-        return []
+        return set()
     features = {f"c{n}:{g}" for n in ngrams for g in _grams(text, n)}
     if pinyin_ngrams and any(_is_cjk(c) for c in text):
         syllables = [_char_pinyin(c) if _is_cjk(c) else c for c in text]
@@ -94,7 +84,21 @@ def clk_features(
         for spelled in spellings:
             joined = " ".join(spelled)
             features |= {f"p{n}:{g}" for n in pinyin_ngrams for g in _grams(joined, n)}
-    return sorted(features)
+    return features
+
+
+def clk_features(
+    value: str, *, ngrams: Sequence[int] = (1, 2), pinyin_ngrams: Sequence[int] = (2,)
+) -> list[str]:
+    """The (unique, sorted) features of one value: ``c<n>:`` character and ``p<n>:`` pinyin grams.
+
+    Text is NFKC-normalised (full-width → half-width), lower-cased and stripped of
+    whitespace first. Pinyin grams are made only when the value holds Chinese characters:
+    of the spelling with each character's default reading, plus, for each polyphonic
+    character, of the spellings with its other readings — a homophone typo may match any
+    reading (帅 shuai typed as 率, read lv by default).
+    """
+    return sorted(_feature_set(value, ngrams, pinyin_ngrams))
 
 
 def _feature_positions(key: bytes, feature: str, bits: int, k: int) -> np.ndarray:
@@ -105,6 +109,21 @@ def _feature_positions(key: bytes, feature: str, bits: int, k: int) -> np.ndarra
         words.append(np.frombuffer(hmac.digest(key, msg, "sha512"), dtype=">u2"))
         counter += 1
     return (np.concatenate(words)[:k].astype(np.int64)) % bits
+
+
+#: 16-bit words in one HMAC-SHA-512 digest: up to this ``k`` one digest per feature suffices
+_WORDS_PER_DIGEST = 32
+
+
+def _positions_many(key: bytes, features: list[str], bits: int, k: int) -> np.ndarray:
+    """``int64[len(features), k]`` bit positions, as :func:`_feature_positions` gives each."""
+    if not features:
+        return np.zeros((0, k), dtype=np.int64)
+    if k > _WORDS_PER_DIGEST:
+        return np.stack([_feature_positions(key, f, bits, k) for f in features])
+    blob = b"".join(hmac.digest(key, f.encode("utf-8"), "sha512") for f in features)
+    words = np.frombuffer(blob, dtype=">u2").reshape(len(features), _WORDS_PER_DIGEST)
+    return words[:, :k].astype(np.int64) % bits
 
 
 def _check(key: bytes, bits: int, k: int) -> None:
@@ -119,23 +138,29 @@ def _check(key: bytes, bits: int, k: int) -> None:
 def _encode_distinct(
     values: list[str], key: bytes, bits: int, k: int, ngrams: Sequence[int], pin: Sequence[int]
 ) -> np.ndarray:
-    """``uint8[len(values), bits // 8]`` for distinct non-empty values."""
+    """``uint8[len(values), bits // 8]`` for distinct non-empty values.
+
+    Features are numbered as first seen and hashed once each; a chunk of values becomes
+    one scatter of (row, position) pairs into a dense bit matrix, packed with ``packbits``.
+    """
     out = np.zeros((len(values), bits // 8), dtype=np.uint8)
-    positions: dict[str, np.ndarray] = {}
+    ids: dict[str, int] = {}
+    positions = np.zeros((0, k), dtype=np.int64)
     for start in range(0, len(values), _CHUNK_VALUES):
         chunk = values[start : start + _CHUNK_VALUES]
-        rows: list[np.ndarray] = []
-        cols: list[np.ndarray] = []
+        counts = np.zeros(len(chunk), dtype=np.int64)
+        flat: list[int] = []
         for row, value in enumerate(chunk):
-            for feature in clk_features(value, ngrams=ngrams, pinyin_ngrams=pin):
-                pos = positions.get(feature)
-                if pos is None:
-                    pos = positions[feature] = _feature_positions(key, feature, bits, k)
-                cols.append(pos)
-                rows.append(np.full(len(pos), row, dtype=np.int64))
+            features = _feature_set(value, ngrams, pin)
+            counts[row] = len(features)
+            flat.extend([ids.setdefault(f, len(ids)) for f in features])
+        if len(ids) > len(positions):
+            fresh = list(ids)[len(positions) :]  # dicts keep insertion order: ids ascending
+            positions = np.concatenate([positions, _positions_many(key, fresh, bits, k)])
         dense = np.zeros((len(chunk), bits), dtype=bool)
-        if cols:
-            dense[np.concatenate(rows), np.concatenate(cols)] = True
+        if flat:
+            rows = np.repeat(np.arange(len(chunk)), counts)
+            dense[rows[:, None], positions[np.asarray(flat, dtype=np.int64)]] = True
         out[start : start + len(chunk)] = np.packbits(dense, axis=1)
     return out
 
@@ -156,11 +181,13 @@ def clk_encode(
     """
     _check(key, bits, k)
     series = pd.Series(list(values), dtype="object")
-    codes, uniques = pd.factorize(series.map(lambda v: None if pd.isna(v) else str(v)))
+    # distinct raw values first, then distinct text: 1 and "1" are the same text
+    raw_codes, raw_uniques = pd.factorize(series)
+    text_codes, uniques = pd.factorize(pd.Series([str(v) for v in raw_uniques], dtype=object))
     distinct = _encode_distinct(list(uniques), key, bits, k, ngrams, pinyin_ngrams)
     out = np.zeros((len(series), bits // 8), dtype=np.uint8)
-    present = codes >= 0
-    out[present] = distinct[codes[present]]
+    present = raw_codes >= 0
+    out[present] = distinct[text_codes[raw_codes[present]]]
     return out
 
 

@@ -193,6 +193,24 @@ def test_store_ignores_nulls_and_duplicates(vault, keyring):
     assert vault.count() == 1
 
 
+def test_stored_token_keeps_its_first_identity_and_new_ones_are_added(vault, tmp_path):
+    vault.store(pd.Series(["k1:a"]), pd.Series(["first"]), field="name", domain="name")
+    with sqlite3.connect(tmp_path / "vault" / "vault.sqlite") as db:
+        before = db.execute("select nonce, ciphertext from vault_identities").fetchall()
+    offered = vault.store(
+        pd.Series(["k1:a", "k1:b"]), pd.Series(["second", "other"]), field="name", domain="name"
+    )
+    assert offered == 2
+    assert vault.count() == 2
+    with sqlite3.connect(tmp_path / "vault" / "vault.sqlite") as db:
+        row = db.execute(
+            "select nonce, ciphertext from vault_identities where token = 'k1:a'"
+        ).fetchall()
+    assert row == before  # not re-encrypted, not replaced
+    assert vault.reidentify("k1:a", reason=REASON, user="alice").value == "first"
+    assert vault.reidentify("k1:b", reason=REASON, user="alice").value == "other"
+
+
 @pytest.mark.services
 def test_vault_on_postgresql(pg_url, keyring, members, policy):
     import uuid
