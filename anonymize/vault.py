@@ -102,6 +102,18 @@ _grants = sa.Table(
     sa.Column("mac", sa.String(64), nullable=True),
 )
 _GRANT_SEALED = ("audit_seq", "key_id", "mac")
+#: published person_key → the person's ID-number token, sealed like an identity (the
+#: person_key is bound as associated data): how a steward goes from an analyst's
+#: question ("who is P1a2b…?") to the identity, through the same audited door
+_person_keys = sa.Table(
+    "vault_person_keys",
+    _meta,
+    sa.Column("person_key", sa.String(64), primary_key=True),
+    sa.Column("vault_key_id", sa.String(16), nullable=False),
+    sa.Column("nonce", sa.LargeBinary, nullable=False),
+    sa.Column("ciphertext", sa.LargeBinary, nullable=False),
+    sa.Column("created_at", sa.String(32), nullable=False),
+)
 _audit = sa.Table(
     "vault_audit",
     _meta,
@@ -327,6 +339,41 @@ class Vault:
         log.info("vault: %d distinct %s tokens offered (domain %s)", len(rows), field, domain)
         return len(rows)
 
+    def store_person_keys(self, person_keys: pd.Series, tokens: pd.Series) -> int:
+        """Seal each distinct ``person_key → id_number_token`` pair (keys already stored are
+        left as they are); the number of distinct person keys offered."""
+        pairs = (
+            pd.DataFrame(
+                {"k": person_keys.to_numpy(dtype=object), "t": tokens.to_numpy(dtype=object)}
+            )
+            .dropna()
+            .drop_duplicates("k")
+        )
+        if pairs.empty:
+            return 0
+        kid, key = self._keyring.vault_key()
+        gcm = AESGCM(key)
+        now = _now()
+        rows = []
+        for person_key, token in zip(pairs["k"].tolist(), pairs["t"].tolist(), strict=True):
+            nonce = os.urandom(12)
+            aad = self._aad(str(person_key), "person_key", "person_key", kid)
+            rows.append(
+                {
+                    "person_key": str(person_key),
+                    "vault_key_id": kid,
+                    "nonce": nonce,
+                    "ciphertext": gcm.encrypt(nonce, str(token).encode(), aad),
+                    "created_at": now,
+                }
+            )
+        insert = self._insert_ignore(_person_keys, ["person_key"])
+        with self._engine.begin() as conn:
+            for chunk in range(0, len(rows), 5000):
+                conn.execute(insert, rows[chunk : chunk + 5000])
+        log.info("vault: %d person keys offered", len(rows))
+        return len(rows)
+
     def _insert_ignore(self, table: sa.Table, keys: list[str]) -> sa.Insert:
         name = self._engine.dialect.name
         if name == "sqlite":
@@ -475,39 +522,92 @@ class Vault:
             return "the reason says too little (too few distinct characters)"
         return None
 
-    def reidentify(self, token: str, *, reason: str, user: str) -> Identity:
-        """The identity behind ``token``: only for a steward, only with a reason that matches
-        the configured pattern, only while the audit chain is intact; always audited."""
+    def _admit(self, user: str, subject: str, reason: str) -> Role:
+        """The steward-and-reason gate of every re-identification (refusals audited)."""
         role = self.role_of(user)
-        reason = (reason or "").strip()
         if role != Role.STEWARD:
             self._append_audit(
-                user, role, "reidentify", token, reason, "refused", "role is not steward"
+                user, role, "reidentify", subject, reason, "refused", "role is not steward"
             )
             raise ReidentificationRefused(
                 f"the caller (role {role.value if role else 'none'}) may not re-identify: "
-                "only a steward may"
+                "only a steward may (a steward grants it: `islandbridge keys grant "
+                f"{user} --role steward`)"
             )
         problem = self.reason_problem(reason)
         if problem:
-            self._append_audit(user, role, "reidentify", token, reason, "refused", "bad reason")
+            self._append_audit(user, role, "reidentify", subject, reason, "refused", "bad reason")
             raise ReidentificationRefused(f"re-identification refused: {problem}")
-        self._require_intact_audit(user, role, "reidentify", token, reason)
+        self._require_intact_audit(user, role, "reidentify", subject, reason)
+        return role
+
+    def _identity_row(self, token: str) -> sa.Row | None:
         with self._engine.connect() as conn:
-            row = conn.execute(
+            return conn.execute(
                 sa.select(_identities).where(_identities.c.token == token)
             ).one_or_none()
-        if row is None:
-            self._append_audit(user, role, "reidentify", token, reason, "refused", "unknown token")
-            raise ReidentificationRefused("the vault holds no identity for that token")
+
+    def _open(self, user: str, role: Role, subject: str, reason: str, row: sa.Row) -> Identity:
         try:
             identity = self._decrypt(row)
         except VaultTamperedError:
-            self._append_audit(user, role, "reidentify", token, reason, "refused", "tampered row")
+            self._append_audit(user, role, "reidentify", subject, reason, "refused", "tampered row")
             raise
-        self._append_audit(user, role, "reidentify", token, reason, "granted", None)
+        detail = None if subject == identity.token else "person_key"
+        self._append_audit(user, role, "reidentify", subject, reason, "granted", detail)
         log.info("vault: a token was re-identified (field %s)", identity.field)
         return identity
+
+    def reidentify(self, token: str, *, reason: str, user: str) -> Identity:
+        """The identity behind ``token``: only for a steward, only with a reason that matches
+        the configured pattern, only while the audit chain is intact; always audited."""
+        reason = (reason or "").strip()
+        role = self._admit(user, token, reason)
+        row = self._identity_row(token)
+        if row is None:
+            self._append_audit(user, role, "reidentify", token, reason, "refused", "unknown token")
+            raise ReidentificationRefused(
+                "the vault holds no identity for that token (for a published person_key "
+                "such as P1a2b…, give the person_key itself)"
+            )
+        return self._open(user, role, token, reason, row)
+
+    def reidentify_person(self, person_key: str, *, reason: str, user: str) -> Identity:
+        """The ID-number identity behind a published ``person_key``, through the sealed
+        person-key table; the same gate and audit as :meth:`reidentify` (the audit entry
+        names the person_key)."""
+        reason = (reason or "").strip()
+        role = self._admit(user, person_key, reason)
+        with self._engine.connect() as conn:
+            sealed = conn.execute(
+                sa.select(_person_keys).where(_person_keys.c.person_key == person_key)
+            ).one_or_none()
+        if sealed is None:
+            self._append_audit(
+                user, role, "reidentify", person_key, reason, "refused", "unknown person_key"
+            )
+            raise ReidentificationRefused(
+                "the vault holds no person with that person_key (published by a run of "
+                "this installation? check the person_key as the dataset spells it)"
+            )
+        try:
+            _, key = self._keyring.vault_key(sealed.vault_key_id)
+            aad = self._aad(person_key, "person_key", "person_key", sealed.vault_key_id)
+            token = AESGCM(key).decrypt(sealed.nonce, sealed.ciphertext, aad).decode()
+        except Exception:
+            self._append_audit(
+                user, role, "reidentify", person_key, reason, "refused", "tampered row"
+            )
+            raise VaultTamperedError(
+                "a vault row fails its integrity check (tampered, or the wrong vault key)"
+            ) from None
+        row = self._identity_row(token)
+        if row is None:
+            self._append_audit(
+                user, role, "reidentify", person_key, reason, "refused", "unknown token"
+            )
+            raise ReidentificationRefused("the vault holds no identity for that person")
+        return self._open(user, role, person_key, reason, row)
 
     def _decrypt(self, row: sa.Row) -> Identity:
         try:

@@ -99,6 +99,17 @@ def linkage_rules(config: LinkageConfig) -> LinkageRules:
     )
 
 
+def _seal_person_keys(ctx, persons) -> None:
+    """person_key → ID-number token into the vault, so that a steward can re-identify a
+    published person_key (``islandbridge reidentify P…``)."""
+    from anonymize import Vault
+    from islandbridge.secrets import load_run_keyring, vault_location
+
+    keyring = load_run_keyring(ctx)
+    with Vault(vault_location(ctx), keyring) as vault:
+        vault.store_person_keys(persons["person_key"], persons["id_number_token"])
+
+
 def link(run: dict) -> dict:
     """Link every source that has data; writes linked rows, link quarantine, the index and
     the LinkResult; returns a compact summary (persons, each source's status) for XCom."""
@@ -121,6 +132,7 @@ def link(run: dict) -> dict:
             quarantined, _ = relabel_rejected_persons(linkage.quarantined, rejected)
             sources[name] = SourceLinkage(linkage.linked, quarantined)
     write_parquet(outcome.index.persons, layout.persons)
+    _seal_person_keys(ctx, outcome.index.persons)
     for name, linkage in sources.items():
         write_parquet(linkage.linked, layout.linked(name))
         write_parquet(linkage.quarantined, layout.link_quarantine(name))
