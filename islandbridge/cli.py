@@ -176,6 +176,7 @@ def verify(
 
 def _register() -> None:
     from islandbridge.commands import (
+        airflow,
         departments,
         keys,
         reidentify,
@@ -195,6 +196,7 @@ def _register() -> None:
     app.command("verify-retention")(retention.verify_retention_command)
     app.command("init")(setup.init_command)
     app.command("check")(setup.check_command)
+    app.command("airflow")(airflow.airflow_command)
 
 
 _register()
