@@ -23,7 +23,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -171,21 +171,15 @@ def _stop(processes: dict[str, subprocess.Popen], grace: float = 20.0) -> None:
     """SIGTERM every component's process group, then SIGKILL what is left after ``grace``."""
     for child in processes.values():
         if child.poll() is None:
-            try:
+            with suppress(ProcessLookupError):
                 os.killpg(child.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
     deadline = time.monotonic() + grace
     for child in processes.values():
-        try:
+        with suppress(subprocess.TimeoutExpired):
             child.wait(timeout=max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            pass
     for child in processes.values():
-        try:
+        with suppress(ProcessLookupError):
             os.killpg(child.pid, signal.SIGKILL)  # the group: task processes it forked too
-        except ProcessLookupError:
-            pass
         child.wait(timeout=10)
 
 

@@ -74,7 +74,7 @@ def airflow(tmp_path_factory):
                 str(SEED),
                 "--data-dir",
                 str(data),
-            ],  # fmt: skip
+            ],
             stdout=sink,
             stderr=subprocess.STDOUT,
             env={**os.environ, "ISLANDBRIDGE_TASK_RETRIES": "0"},
