@@ -17,7 +17,7 @@ from typing import Any
 
 import pandas as pd
 
-from domain import EntityRole, entity
+from domain import EntityRole, Status, entity
 from integrate.accounting import Lineage
 from integrate.data_dictionary import data_dictionary
 from integrate.indicators import compute_indicators
@@ -25,6 +25,10 @@ from integrate.person_table import branch_status, build_person_table, published_
 from integrate.unified_dataset import build_unified_dataset
 
 __all__ = ["AssembledDataset", "LinkedSource", "assemble_dataset"]
+
+
+#: who is a party member (listed in inactive_members): probationary and full members
+PARTY_MEMBER_STATUSES = (Status.PROBATIONARY.value, Status.FULL.value)
 
 
 @dataclass(frozen=True)
@@ -54,11 +58,13 @@ def assemble_dataset(
     gate: Mapping[str, Any],
     source_priority: Sequence[str] = (),
     as_of: date | None = None,
+    inactive_months: int = 3,
 ) -> AssembledDataset:
     """Gate, conform and derive the tables of a publication from linked sources.
 
     ``gate``: keyword arguments of :func:`anonymize.enforce_k_anonymity` for the person
     dimension. Sources are taken in the given order (it decides attribute precedence).
+    ``inactive_months``: the window of ``inactive_members`` (party members only).
     """
     from anonymize import enforce_k_anonymity
 
@@ -96,7 +102,12 @@ def assemble_dataset(
             **{t: pd.concat(f, ignore_index=True) for t, f in facts.items()},
         }
     )
-    tables.update(compute_indicators(tables, as_of=as_of))
+    members = persons.loc[persons["status"].isin(PARTY_MEMBER_STATUSES), "person_key"]
+    tables.update(
+        compute_indicators(
+            tables, as_of=as_of, inactive_months=inactive_months, party_members=members
+        )
+    )
     tables["data_dictionary"] = data_dictionary(tables)
     return AssembledDataset(
         tables=tables,

@@ -105,6 +105,7 @@ def publish(run: dict) -> dict:
         gate=privacy_policy(ctx).gate("member").kwargs(),
         source_priority=quality_config(ctx).source_priority,
         as_of=ctx.as_of,
+        inactive_months=ctx.config.report.inactive_months,
     )
     prepared = prepare_tables(assembled.tables)
     accounting = row_accounting(
