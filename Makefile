@@ -41,7 +41,7 @@ airflow: $(STAMP) $(NODE)  ## the real Airflow UI on the demo university (Ctrl-C
 	$(VENV)/bin/islandbridge airflow
 
 screenshots: $(STAMP) $(NODE) $(CHROMIUM)  ## docs/img/*.png from a real run, in headless Chromium
-	ISLANDBRIDGE_SCREENSHOTS_DIR=$(CURDIR)/docs/img $(VENV)/bin/pytest -q -p no:xdist tests/e2e/test_make_airflow.py
+	ISLANDBRIDGE_SCREENSHOTS_DIR=$(CURDIR)/docs/img $(VENV)/bin/pytest -q -n 0 tests/e2e/test_make_airflow.py
 
 test: $(STAMP) $(NODE) $(CHROMIUM)  ## the whole test suite
 	$(VENV)/bin/pytest -n 2 --dist loadgroup

@@ -339,13 +339,23 @@ class Vault:
         log.info("vault: %d distinct %s tokens offered (domain %s)", len(rows), field, domain)
         return len(rows)
 
-    def store_person_keys(self, person_keys: pd.Series, tokens: pd.Series) -> int:
-        """Seal each distinct ``person_key → id_number_token`` pair (keys already stored are
-        left as they are); the number of distinct person keys offered."""
+    def store_person_keys(
+        self, person_keys: pd.Series, tokens: pd.Series, contacts: pd.DataFrame | None = None
+    ) -> int:
+        """Seal each distinct ``person_key →`` the person's tokens: the ID-number token and,
+        from ``contacts`` (same index; columns ``<field>_token``, e.g. name and mobile), the
+        tokens a reminder needs. Keys already stored are replaced (a person's mobile may
+        change); the number of distinct person keys offered."""
+        record = pd.DataFrame({"id_number": tokens.to_numpy(dtype=object)}, index=tokens.index)
+        for column in contacts.columns if contacts is not None else []:
+            if column.endswith("_token"):
+                record[column.removesuffix("_token")] = contacts[column].to_numpy(dtype=object)
+        sealed = [
+            json.dumps({k: v for k, v in row.items() if isinstance(v, str) and v})
+            for row in record.to_dict("records")
+        ]
         pairs = (
-            pd.DataFrame(
-                {"k": person_keys.to_numpy(dtype=object), "t": tokens.to_numpy(dtype=object)}
-            )
+            pd.DataFrame({"k": person_keys.to_numpy(dtype=object), "t": sealed})
             .dropna()
             .drop_duplicates("k")
         )
@@ -367,10 +377,12 @@ class Vault:
                     "created_at": now,
                 }
             )
-        insert = self._insert_ignore(_person_keys, ["person_key"])
+        keys = [r["person_key"] for r in rows]
         with self._engine.begin() as conn:
             for chunk in range(0, len(rows), 5000):
-                conn.execute(insert, rows[chunk : chunk + 5000])
+                part = keys[chunk : chunk + 5000]
+                conn.execute(sa.delete(_person_keys).where(_person_keys.c.person_key.in_(part)))
+                conn.execute(sa.insert(_person_keys), rows[chunk : chunk + 5000])
         log.info("vault: %d person keys offered", len(rows))
         return len(rows)
 
@@ -553,7 +565,7 @@ class Vault:
         except VaultTamperedError:
             self._append_audit(user, role, "reidentify", subject, reason, "refused", "tampered row")
             raise
-        detail = None if subject == identity.token else "person_key"
+        detail = None if subject == identity.token else f"person_key:{identity.field}"
         self._append_audit(user, role, "reidentify", subject, reason, "granted", detail)
         log.info("vault: a token was re-identified (field %s)", identity.field)
         return identity
@@ -572,10 +584,13 @@ class Vault:
             )
         return self._open(user, role, token, reason, row)
 
-    def reidentify_person(self, person_key: str, *, reason: str, user: str) -> Identity:
-        """The ID-number identity behind a published ``person_key``, through the sealed
-        person-key table; the same gate and audit as :meth:`reidentify` (the audit entry
-        names the person_key)."""
+    def reidentify_person(
+        self, person_key: str, *, reason: str, user: str, field: str = "id_number"
+    ) -> Identity:
+        """The identity behind a published ``person_key`` (its ``field``: ``id_number``,
+        or ``name`` / ``mobile`` where sealed), through the sealed person-key table; the
+        same gate and audit as :meth:`reidentify` (the audit entry names the person_key
+        and the field)."""
         reason = (reason or "").strip()
         role = self._admit(user, person_key, reason)
         with self._engine.connect() as conn:
@@ -593,7 +608,8 @@ class Vault:
         try:
             _, key = self._keyring.vault_key(sealed.vault_key_id)
             aad = self._aad(person_key, "person_key", "person_key", sealed.vault_key_id)
-            token = AESGCM(key).decrypt(sealed.nonce, sealed.ciphertext, aad).decode()
+            plain = AESGCM(key).decrypt(sealed.nonce, sealed.ciphertext, aad).decode()
+            tokens = json.loads(plain) if plain.startswith("{") else {"id_number": plain}
         except Exception:
             self._append_audit(
                 user, role, "reidentify", person_key, reason, "refused", "tampered row"
@@ -601,12 +617,13 @@ class Vault:
             raise VaultTamperedError(
                 "a vault row fails its integrity check (tampered, or the wrong vault key)"
             ) from None
-        row = self._identity_row(token)
+        token = tokens.get(field)
+        row = self._identity_row(token) if token else None
         if row is None:
             self._append_audit(
-                user, role, "reidentify", person_key, reason, "refused", "unknown token"
+                user, role, "reidentify", person_key, reason, "refused", f"no {field}"
             )
-            raise ReidentificationRefused("the vault holds no identity for that person")
+            raise ReidentificationRefused(f"the vault holds no {field} for that person")
         return self._open(user, role, person_key, reason, row)
 
     def _decrypt(self, row: sa.Row) -> Identity:

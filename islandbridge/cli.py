@@ -180,6 +180,7 @@ def _register() -> None:
         departments,
         keys,
         reidentify,
+        remind,
         retention,
         scan_leaks,
         setup,
@@ -197,6 +198,7 @@ def _register() -> None:
     app.command("init")(setup.init_command)
     app.command("check")(setup.check_command)
     app.command("airflow")(airflow.airflow_command)
+    app.command("remind")(remind.remind_command)
 
 
 _register()

@@ -65,7 +65,7 @@ def test_steward_reidentifies_a_person_key_and_it_is_audited(cli, sealed, member
     with Vault(vault, keyring) as v:
         last = list(v.audit_entries())[-1]
     assert (last.user_name, last.token, last.decision) == ("alice", person_key, "granted")
-    assert last.detail == "person_key" and last.reason == REASON
+    assert last.detail == "person_key:id_number" and last.reason == REASON
 
 
 def test_analyst_is_refused_a_person_key_with_what_to_do(cli, sealed, members):

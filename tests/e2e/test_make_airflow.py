@@ -163,11 +163,15 @@ def test_make_airflow_runs_campus_integration_and_stops(airflow, tmp_path_factor
             30,
             "the charts",
         )
-        full_page_screenshot(driver, shots / "report.png", max_height=2400)
+        full_page_screenshot(driver, shots / "report.png", max_height=1500)
+        driver.set_window_size(1400, 1300)
+        driver.execute_script("document.getElementById('indicators').scrollIntoView()")
+        time.sleep(1)
+        driver.save_screenshot(str(shots / "report-indicators.png"))
         driver.get(docs[0].as_uri())
         time.sleep(2)
         full_page_screenshot(driver, shots / "data-docs.png", max_height=1600)
-    for name in ("airflow-run.png", "report.png", "data-docs.png"):
+    for name in ("airflow-run.png", "report.png", "report-indicators.png", "data-docs.png"):
         assert (shots / name).stat().st_size > 10_000, name
 
     # Ctrl-C stops every component
