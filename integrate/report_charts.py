@@ -199,6 +199,8 @@ def branch_heatmap(
             data.append([m_index[month], b_index[branch], clean])
             values.append(clean)
     top = 1 if is_rate else max(values, default=1) or 1
+    # rates that all sit high get the colour range where they are (0.8–1, not 0–1)
+    bottom = max(0.0, math.floor(min(values, default=0) * 10) / 10) if is_rate else 0
     option = _base(title)
     option |= {
         "tooltip": {"position": "top"},
@@ -218,7 +220,7 @@ def branch_heatmap(
             "axisLabel": {"fontSize": 10},
         },
         "visualMap": {
-            "min": 0,
+            "min": bottom,
             "max": top,
             "calculable": False,
             "orient": "vertical",
@@ -226,7 +228,7 @@ def branch_heatmap(
             "top": "middle",
             "itemHeight": 120,
             "inRange": {"color": ["#fff5f0", "#fb6a4a", "#a50f15"]},
-            "text": [f"{top:g}", f"0   ({no_data}: ▒)"],
+            "text": [f"{top:g}", f"{bottom:g}"],
         },
         "series": [{"type": "heatmap", "data": data, "emphasis": {"disabled": True}}],
     }
