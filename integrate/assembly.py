@@ -52,6 +52,20 @@ class AssembledDataset:
     birth_date_conflicts: int
 
 
+def _branches(dim_person: pd.DataFrame, persons: pd.DataFrame) -> pd.DataFrame | None:
+    """dim_branch's rows: each branch's college as published in dim_person (after the
+    privacy gate) and its name from the rosters (an organisational name, not personal)."""
+    if "branch_name" not in persons.columns or "branch_id" not in dim_person.columns:
+        return None
+    names = (
+        persons.dropna(subset=["branch_id", "branch_name"])
+        .drop_duplicates("branch_id")
+        .set_index("branch_id")["branch_name"]
+    )
+    base = dim_person[["branch_id", "college"]].drop_duplicates("branch_id")
+    return base.assign(branch_name=base["branch_id"].map(names))
+
+
 def assemble_dataset(
     sources: Mapping[str, LinkedSource],
     *,
@@ -95,12 +109,14 @@ def assemble_dataset(
             raise ValueError(f"source {name}: entity {source.entity} names no published table")
         facts.setdefault(table, []).append(frame.assign(source=name))
         lineage[name] = Lineage.of_rows(table, name)
+    dim_person = published_person(gated)
     tables = build_unified_dataset(
         {
-            "dim_person": published_person(gated),
+            "dim_person": dim_person,
             "branch_status": branch_status(persons),
             **{t: pd.concat(f, ignore_index=True) for t, f in facts.items()},
-        }
+        },
+        branches=_branches(dim_person, persons),
     )
     members = persons.loc[persons["status"].isin(PARTY_MEMBER_STATUSES), "person_key"]
     tables.update(

@@ -22,7 +22,15 @@ __all__ = [
 ]
 
 NON_MEMBER = "non_member"
-PERSON_ATTRIBUTES = ("gender", "ethnicity", "birth_date", "college", "branch_id", "person_type")
+PERSON_ATTRIBUTES = (
+    "gender",
+    "ethnicity",
+    "birth_date",
+    "college",
+    "branch_id",
+    "branch_name",
+    "person_type",
+)
 
 
 def build_person_table(
