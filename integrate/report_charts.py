@@ -116,23 +116,28 @@ def college_frame(indicators: pd.DataFrame, college_of: Mapping[str, str]) -> pd
     """Indicators per college and month, from the branches' counts: a rate is the sum of
     numerators over the sum of denominators of the branches that have data (NULL when
     none has), hours the sum (NULL when no branch has data)."""
-    frame = indicators.assign(
-        college=indicators["branch_id"].astype("string").map(dict(college_of)).fillna("—")
-    )
-    out = []
-    for (college, month), group in frame.groupby(["college", "month"], sort=True):
-        row: dict[str, Any] = {"college": college, "month": month}
-        for column, (_, is_rate, numerator, denominator) in INDICATORS.items():
-            present = group[group[column].notna()] if column in group else group.iloc[0:0]
-            if present.empty or numerator not in present:
-                row[column] = None
-            elif is_rate and denominator:
-                total = float(present[denominator].sum())
-                row[column] = float(present[numerator].sum()) / total if total else None
-            else:
-                row[column] = float(present[numerator].sum())
-        out.append(row)
-    return pd.DataFrame(out, columns=["college", "month", *INDICATORS])
+    college = indicators["branch_id"].astype("string").map(dict(college_of)).fillna("—")
+    keys = pd.DataFrame({"college": college, "month": indicators["month"].astype("string")})
+    out = keys.drop_duplicates().sort_values(["college", "month"]).set_index(["college", "month"])
+    for column, (_, is_rate, numerator, denominator) in INDICATORS.items():
+        if column not in indicators or numerator not in indicators:
+            out[column] = None
+            continue
+        has = indicators[column].notna()
+        parts = keys.assign(
+            num=pd.to_numeric(indicators[numerator], errors="coerce").where(has).astype(float)
+        )
+        if is_rate and denominator:
+            parts["den"] = (
+                pd.to_numeric(indicators[denominator], errors="coerce").where(has).astype(float)
+            )
+        sums = parts.groupby(["college", "month"]).sum(min_count=1)
+        if is_rate and denominator:
+            value = sums["num"] / sums["den"].where(sums["den"] > 0)
+        else:
+            value = sums["num"]
+        out[column] = value.reindex(out.index).astype(object).where(value.notna(), None)
+    return out.reset_index()[["college", "month", *INDICATORS]]
 
 
 def _value_axis(is_rate: bool) -> dict[str, Any]:
