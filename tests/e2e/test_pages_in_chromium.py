@@ -87,3 +87,8 @@ def test_data_docs_page_renders_offline(tmp_path):
         # a script or style that failed to load (a CDN, a missing file) logs a SEVERE entry
         severe = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
         assert not severe, severe
+        # the index's results table is filled (it was empty offline) and links to the run
+        driver.get((tmp_path / "index.html").as_uri())
+        rows = driver.find_elements(By.CSS_SELECTOR, "table tbody tr")
+        assert rows and any(r.find_elements(By.TAG_NAME, "a") for r in rows)
+        assert not [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
