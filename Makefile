@@ -5,9 +5,11 @@ TOOLS   := .tools
 UV      := $(TOOLS)/bin/uv
 VENV    := .venv
 STAMP   := $(VENV)/.synced
+NODE    := node_modules/.installed
+CHROMIUM := /usr/bin/chromium
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: demo test bench lint format env clean
+.PHONY: demo test bench lint format env clean browser airflow screenshots
 
 $(UV):
 	$(PY) -m venv $(TOOLS)
@@ -19,12 +21,31 @@ $(STAMP): pyproject.toml uv.lock Makefile | $(UV)
 	$(UV) sync --frozen --compile-bytecode --python $(PY)
 	@touch $@
 
-env: $(STAMP)
+# the scripts bundled into the report and the offline Data Docs (package-lock.json)
+$(NODE): package.json package-lock.json
+	npm ci --ignore-scripts --no-audit --no-fund
+	@touch $@
 
-demo: $(STAMP)  ## the demo university end to end through Airflow
+# Debian's chromium and its driver (the page tests and `make screenshots`)
+$(CHROMIUM):
+	@command -v apt-get >/dev/null || { echo "install Debian's chromium and chromium-driver" >&2; exit 1; }
+	$$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get install -y -qq --no-install-recommends chromium chromium-driver fonts-noto-cjk
+
+browser: $(CHROMIUM)
+
+env: $(STAMP) $(NODE)
+
+demo: $(STAMP) $(NODE)  ## the demo university end to end through Airflow
 	$(VENV)/bin/islandbridge demo
 
-test: $(STAMP)  ## the whole test suite
+airflow: $(STAMP) $(NODE)  ## the real Airflow UI on the demo university (Ctrl-C stops it)
+	$(VENV)/bin/islandbridge airflow
+
+screenshots: $(STAMP) $(NODE) $(CHROMIUM)  ## docs/img/*.png from a real run, in headless Chromium
+	ISLANDBRIDGE_SCREENSHOTS_DIR=$(CURDIR)/docs/img $(VENV)/bin/pytest -q -n 0 tests/e2e/test_make_airflow.py
+
+test: $(STAMP) $(NODE) $(CHROMIUM)  ## the whole test suite
 	$(VENV)/bin/pytest -n 2 --dist loadgroup
 
 bench: $(STAMP)  ## benchmarks; results in bench/RESULTS.md
@@ -39,4 +60,4 @@ format: $(STAMP)
 	$(VENV)/bin/ruff check --fix .
 
 clean:
-	rm -rf data .airflow
+	rm -rf data .airflow node_modules

@@ -102,6 +102,18 @@ _grants = sa.Table(
     sa.Column("mac", sa.String(64), nullable=True),
 )
 _GRANT_SEALED = ("audit_seq", "key_id", "mac")
+#: published person_key → the person's ID-number token, sealed like an identity (the
+#: person_key is bound as associated data): how a steward goes from an analyst's
+#: question ("who is P1a2b…?") to the identity, through the same audited door
+_person_keys = sa.Table(
+    "vault_person_keys",
+    _meta,
+    sa.Column("person_key", sa.String(64), primary_key=True),
+    sa.Column("vault_key_id", sa.String(16), nullable=False),
+    sa.Column("nonce", sa.LargeBinary, nullable=False),
+    sa.Column("ciphertext", sa.LargeBinary, nullable=False),
+    sa.Column("created_at", sa.String(32), nullable=False),
+)
 _audit = sa.Table(
     "vault_audit",
     _meta,
@@ -372,6 +384,53 @@ class Vault:
                 insert, [dict(zip(keys, r, strict=True)) for r in rows[start : start + self._CHUNK]]
             )
 
+    def store_person_keys(
+        self, person_keys: pd.Series, tokens: pd.Series, contacts: pd.DataFrame | None = None
+    ) -> int:
+        """Seal each distinct ``person_key →`` the person's tokens: the ID-number token and,
+        from ``contacts`` (same index; columns ``<field>_token``, e.g. name and mobile), the
+        tokens a reminder needs. Keys already stored are replaced (a person's mobile may
+        change); the number of distinct person keys offered."""
+        record = pd.DataFrame({"id_number": tokens.to_numpy(dtype=object)}, index=tokens.index)
+        for column in contacts.columns if contacts is not None else []:
+            if column.endswith("_token"):
+                record[column.removesuffix("_token")] = contacts[column].to_numpy(dtype=object)
+        sealed = [
+            json.dumps({k: v for k, v in row.items() if isinstance(v, str) and v})
+            for row in record.to_dict("records")
+        ]
+        pairs = (
+            pd.DataFrame({"k": person_keys.to_numpy(dtype=object), "t": sealed})
+            .dropna()
+            .drop_duplicates("k")
+        )
+        if pairs.empty:
+            return 0
+        kid, key = self._keyring.vault_key()
+        gcm = AESGCM(key)
+        now = _now()
+        rows = []
+        for person_key, token in zip(pairs["k"].tolist(), pairs["t"].tolist(), strict=True):
+            nonce = os.urandom(12)
+            aad = self._aad(str(person_key), "person_key", "person_key", kid)
+            rows.append(
+                {
+                    "person_key": str(person_key),
+                    "vault_key_id": kid,
+                    "nonce": nonce,
+                    "ciphertext": gcm.encrypt(nonce, str(token).encode(), aad),
+                    "created_at": now,
+                }
+            )
+        keys = [r["person_key"] for r in rows]
+        with self._engine.begin() as conn:
+            for chunk in range(0, len(rows), 5000):
+                part = keys[chunk : chunk + 5000]
+                conn.execute(sa.delete(_person_keys).where(_person_keys.c.person_key.in_(part)))
+                conn.execute(sa.insert(_person_keys), rows[chunk : chunk + 5000])
+        log.info("vault: %d person keys offered", len(rows))
+        return len(rows)
+
     def _insert_ignore(self, table: sa.Table, keys: list[str]) -> sa.Insert:
         name = self._engine.dialect.name
         if name == "sqlite":
@@ -520,39 +579,97 @@ class Vault:
             return "the reason says too little (too few distinct characters)"
         return None
 
-    def reidentify(self, token: str, *, reason: str, user: str) -> Identity:
-        """The identity behind ``token``: only for a steward, only with a reason that matches
-        the configured pattern, only while the audit chain is intact; always audited."""
+    def _admit(self, user: str, subject: str, reason: str) -> Role:
+        """The steward-and-reason gate of every re-identification (refusals audited)."""
         role = self.role_of(user)
-        reason = (reason or "").strip()
         if role != Role.STEWARD:
             self._append_audit(
-                user, role, "reidentify", token, reason, "refused", "role is not steward"
+                user, role, "reidentify", subject, reason, "refused", "role is not steward"
             )
             raise ReidentificationRefused(
                 f"the caller (role {role.value if role else 'none'}) may not re-identify: "
-                "only a steward may"
+                "only a steward may (a steward grants it: `islandbridge keys grant "
+                f"{user} --role steward`)"
             )
         problem = self.reason_problem(reason)
         if problem:
-            self._append_audit(user, role, "reidentify", token, reason, "refused", "bad reason")
+            self._append_audit(user, role, "reidentify", subject, reason, "refused", "bad reason")
             raise ReidentificationRefused(f"re-identification refused: {problem}")
-        self._require_intact_audit(user, role, "reidentify", token, reason)
+        self._require_intact_audit(user, role, "reidentify", subject, reason)
+        return role
+
+    def _identity_row(self, token: str) -> sa.Row | None:
         with self._engine.connect() as conn:
-            row = conn.execute(
+            return conn.execute(
                 sa.select(_identities).where(_identities.c.token == token)
             ).one_or_none()
-        if row is None:
-            self._append_audit(user, role, "reidentify", token, reason, "refused", "unknown token")
-            raise ReidentificationRefused("the vault holds no identity for that token")
+
+    def _open(self, user: str, role: Role, subject: str, reason: str, row: sa.Row) -> Identity:
         try:
             identity = self._decrypt(row)
         except VaultTamperedError:
-            self._append_audit(user, role, "reidentify", token, reason, "refused", "tampered row")
+            self._append_audit(user, role, "reidentify", subject, reason, "refused", "tampered row")
             raise
-        self._append_audit(user, role, "reidentify", token, reason, "granted", None)
+        detail = None if subject == identity.token else f"person_key:{identity.field}"
+        self._append_audit(user, role, "reidentify", subject, reason, "granted", detail)
         log.info("vault: a token was re-identified (field %s)", identity.field)
         return identity
+
+    def reidentify(self, token: str, *, reason: str, user: str) -> Identity:
+        """The identity behind ``token``: only for a steward, only with a reason that matches
+        the configured pattern, only while the audit chain is intact; always audited."""
+        reason = (reason or "").strip()
+        role = self._admit(user, token, reason)
+        row = self._identity_row(token)
+        if row is None:
+            self._append_audit(user, role, "reidentify", token, reason, "refused", "unknown token")
+            raise ReidentificationRefused(
+                "the vault holds no identity for that token (for a published person_key "
+                "such as P1a2b…, give the person_key itself)"
+            )
+        return self._open(user, role, token, reason, row)
+
+    def reidentify_person(
+        self, person_key: str, *, reason: str, user: str, field: str = "id_number"
+    ) -> Identity:
+        """The identity behind a published ``person_key`` (its ``field``: ``id_number``,
+        or ``name`` / ``mobile`` where sealed), through the sealed person-key table; the
+        same gate and audit as :meth:`reidentify` (the audit entry names the person_key
+        and the field)."""
+        reason = (reason or "").strip()
+        role = self._admit(user, person_key, reason)
+        with self._engine.connect() as conn:
+            sealed = conn.execute(
+                sa.select(_person_keys).where(_person_keys.c.person_key == person_key)
+            ).one_or_none()
+        if sealed is None:
+            self._append_audit(
+                user, role, "reidentify", person_key, reason, "refused", "unknown person_key"
+            )
+            raise ReidentificationRefused(
+                "the vault holds no person with that person_key (published by a run of "
+                "this installation? check the person_key as the dataset spells it)"
+            )
+        try:
+            _, key = self._keyring.vault_key(sealed.vault_key_id)
+            aad = self._aad(person_key, "person_key", "person_key", sealed.vault_key_id)
+            plain = AESGCM(key).decrypt(sealed.nonce, sealed.ciphertext, aad).decode()
+            tokens = json.loads(plain) if plain.startswith("{") else {"id_number": plain}
+        except Exception:
+            self._append_audit(
+                user, role, "reidentify", person_key, reason, "refused", "tampered row"
+            )
+            raise VaultTamperedError(
+                "a vault row fails its integrity check (tampered, or the wrong vault key)"
+            ) from None
+        token = tokens.get(field)
+        row = self._identity_row(token) if token else None
+        if row is None:
+            self._append_audit(
+                user, role, "reidentify", person_key, reason, "refused", f"no {field}"
+            )
+            raise ReidentificationRefused(f"the vault holds no {field} for that person")
+        return self._open(user, role, person_key, reason, row)
 
     def _decrypt(self, row: sa.Row) -> Identity:
         try:

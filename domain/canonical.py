@@ -143,6 +143,7 @@ ENTITIES: dict[str, Entity] = {
                 Field("birth_date", Q, "date", "date of birth"),
                 Field("college", Q, "string", "college (学院)"),
                 Field("branch_id", P, "string", "party branch code"),
+                Field("branch_name", P, "string", "party branch name (组织部's branches)"),
                 Field("class_name", Q, "string", "class (班级)"),
                 Field("person_type", Q, "string", "student / faculty / staff / retired"),
                 Field("status", S, "string", "membership status on the ladder"),

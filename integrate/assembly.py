@@ -17,7 +17,7 @@ from typing import Any
 
 import pandas as pd
 
-from domain import EntityRole, entity
+from domain import EntityRole, Status, entity
 from integrate.accounting import Lineage
 from integrate.data_dictionary import data_dictionary
 from integrate.indicators import compute_indicators
@@ -25,6 +25,10 @@ from integrate.person_table import branch_status, build_person_table, published_
 from integrate.unified_dataset import build_unified_dataset
 
 __all__ = ["AssembledDataset", "LinkedSource", "assemble_dataset"]
+
+
+#: who is a party member (listed in inactive_members): probationary and full members
+PARTY_MEMBER_STATUSES = (Status.PROBATIONARY.value, Status.FULL.value)
 
 
 @dataclass(frozen=True)
@@ -52,6 +56,20 @@ class AssembledDataset:
     statistics: dict[str, Any] | None = None
 
 
+def _branches(dim_person: pd.DataFrame, persons: pd.DataFrame) -> pd.DataFrame | None:
+    """dim_branch's rows: each branch's college as published in dim_person (after the
+    privacy gate) and its name from the rosters (an organisational name, not personal)."""
+    if "branch_name" not in persons.columns or "branch_id" not in dim_person.columns:
+        return None
+    names = (
+        persons.dropna(subset=["branch_id", "branch_name"])
+        .drop_duplicates("branch_id")
+        .set_index("branch_id")["branch_name"]
+    )
+    base = dim_person[["branch_id", "college"]].drop_duplicates("branch_id")
+    return base.assign(branch_name=base["branch_id"].map(names))
+
+
 def assemble_dataset(
     sources: Mapping[str, LinkedSource],
     *,
@@ -60,6 +78,7 @@ def assemble_dataset(
     as_of: date | None = None,
     attack: Any = None,
     statistics: Any = None,
+    inactive_months: int = 3,
 ) -> AssembledDataset:
     """Gate, conform and derive the tables of a publication from linked sources.
 
@@ -69,6 +88,7 @@ def assemble_dataset(
     refuses (``PrivacyThresholdError``) above its threshold; ``statistics`` (a
     ``StatisticsConfig``) adds the statistics tier, computed before any generalisation.
     Sources are taken in the given order (it decides attribute precedence).
+    ``inactive_months``: the window of ``inactive_members`` (party members only).
     """
     from anonymize import enforce_k_anonymity
     from anonymize.local_gate import recode_locally
@@ -105,16 +125,23 @@ def assemble_dataset(
             raise ValueError(f"source {name}: entity {source.entity} names no published table")
         facts.setdefault(table, []).append(frame.assign(source=name))
         lineage[name] = Lineage.of_rows(table, name)
+    dim_person = published_person(
+        gated, joined_gated=local and "joined_year" in gate["quasi_identifiers"]
+    )
     tables = build_unified_dataset(
         {
-            "dim_person": published_person(
-                gated, joined_gated=local and "joined_year" in gate["quasi_identifiers"]
-            ),
+            "dim_person": dim_person,
             "branch_status": branch_status(persons),
             **{t: pd.concat(f, ignore_index=True) for t, f in facts.items()},
-        }
+        },
+        branches=_branches(dim_person, persons),
     )
-    tables.update(compute_indicators(tables, as_of=as_of))
+    members = persons.loc[persons["status"].isin(PARTY_MEMBER_STATUSES), "person_key"]
+    tables.update(
+        compute_indicators(
+            tables, as_of=as_of, inactive_months=inactive_months, party_members=members
+        )
+    )
     stats_facts = None
     if statistics is not None:
         tier = _statistics(sources, roles, persons, statistics, as_of)

@@ -9,6 +9,7 @@ import pyarrow as pa
 
 __all__ = [
     "COLUMN_DOCS",
+    "COLUMN_DOCS_ZH",
     "UNDOCUMENTED",
     "data_dictionary",
     "table_tier",
@@ -128,7 +129,11 @@ COLUMN_DOCS: dict[str, tuple[str, str, str]] = {
     "study_completion_rate": ("study_members / members", "aggregate", "derived"),
     "dues_on_time": ("members who paid the month's dues by its last day", "aggregate", "derived"),
     "dues_on_time_rate": ("dues_on_time / members", "aggregate", "derived"),
-    "volunteer_hours": ("volunteer hours served in the month", "aggregate", "derived"),
+    "volunteer_hours": (
+        "volunteer hours served in the month (NULL: no volunteer data that month)",
+        "aggregate",
+        "derived",
+    ),
     "last_active_month": ("last month with any participation, or none", "generalised", "derived"),
 }
 
@@ -142,11 +147,55 @@ TABLE_PRIVACY: dict[tuple[str, str], str] = {
     ("dim_person", "person_type"): _QI + " (student / staff)",
 }
 
+#: column → its meaning in Chinese (``meaning_zh``; ``meaning`` is the English)
+COLUMN_DOCS_ZH: dict[str, str] = {
+    "person_key": "人员假名键（由身份证号的带密钥令牌派生，仅可经加密库重识别）",
+    "branch_id": "党支部代码",
+    "branch_name": "党支部名称",
+    "college": "学院",
+    "person_type": "人员类别：学生 / 教师 / 职工 / 离退休",
+    "gender": "性别 M / F",
+    "birth_year_band": "出生年份段（已泛化）",
+    "status": "发展阶段（non_member：在名册上但不在任何阶段）",
+    "joined_year_band": "入党年份段（已泛化；空表示未入党）",
+    "members": "人数（支部的，或该阶段的）",
+    "meeting_type": "三会一课会议类型",
+    "meeting_date": "会议日期",
+    "attendance": "出席情况：出席 / 缺席 / 请假",
+    "course_id": "课程编号",
+    "course_title": "课程名称",
+    "minutes": "学习时长（分钟）",
+    "score": "成绩（0–100）",
+    "studied_on": "完成课程的日期",
+    "activity": "志愿服务活动",
+    "hours": "服务时长（小时）",
+    "served_on": "服务日期",
+    "dues_month": "党费所属月份（YYYY-MM）",
+    "amount_cents": "交纳金额（分）",
+    "paid_on": "交纳日期",
+    **{
+        f"{date}_precision": f"{date} 的精度（month / year；空表示精确到日）"
+        for date in ("meeting_date", "studied_on", "served_on", "paid_on")
+    },
+    "source": "数据来源系统",
+    "month": "月份（YYYY-MM）",
+    "org_life_records": "出席或缺席的组织生活记录数（该月无任何数据时为空）",
+    "org_life_present": "标记为出席的记录数",
+    "org_life_participation_rate": "三会一课参与率：出席 /（出席 + 缺席），不含请假；无会议时为空",
+    "study_members": "完成至少一门课程的人数（该月无学习数据时为空）",
+    "study_completion_rate": "理论学习完成率：study_members / members",
+    "dues_on_time": "当月底前交纳当月党费的人数（该月无党费数据时为空）",
+    "dues_on_time_rate": "按时交纳党费比例：dues_on_time / members",
+    "volunteer_hours": "当月志愿服务时长（该月无志愿数据时为空）",
+    "last_active_month": "最近一次参与的月份（无则为空）",
+}
+
 
 def data_dictionary(
     tables: Mapping[str, pd.DataFrame], *, docs: Mapping[str, tuple[str, str, str]] | None = None
 ) -> pd.DataFrame:
-    """One row per published column: table, column, type, meaning, privacy treatment, source.
+    """One row per published column: table, column, type, meaning (English and Chinese),
+    privacy treatment, source.
 
     A column without documentation gets ``UNDOCUMENTED`` (see :func:`undocumented_columns`).
     """
@@ -163,6 +212,7 @@ def data_dictionary(
                     "column_name": field.name,
                     "type": str(field.type).replace("large_", ""),
                     "meaning": meaning,
+                    "meaning_zh": COLUMN_DOCS_ZH.get(field.name, meaning),
                     "privacy_treatment": privacy,
                     "source": source,
                     "tier": table_tier(table),
@@ -175,6 +225,7 @@ def data_dictionary(
             "column_name",
             "type",
             "meaning",
+            "meaning_zh",
             "privacy_treatment",
             "source",
             "tier",

@@ -9,9 +9,15 @@ Definitions (one place, also in the data dictionary):
 * dues on time rate = members who paid the month's dues by the month's last day /
   members of the branch;
 * volunteer hours = hours served by the branch's members in the month;
-* inactive members: no attendance marked present, no study and no volunteer
-  service in the last ``inactive_months`` months up to ``as_of`` — listed by
-  person_key only (re-identification, for a reminder, goes through the vault).
+* inactive members: party members (probationary and full; applicants and non-members
+  are not listed) with no attendance marked present, no study and no volunteer
+  service in the last ``inactive_months`` months up to ``as_of`` (configured:
+  ``report.inactive_months``) — listed by person_key only (re-identification, for a
+  reminder, goes through the vault: ``islandbridge remind``).
+
+"No data" is NULL, never 0: a month in which a fact table holds no row at all (the
+source delivered nothing for it) has NULL counts and rates for that fact in every
+branch; the participation rate is NULL for a branch that held no meeting that month.
 
 Facts other than attendance are assigned to the member's branch in dim_person. A fact
 whose date the source gave only to the year (``<date>_precision`` = ``year``) belongs to
@@ -74,6 +80,7 @@ def compute_indicators(
     as_of: date | None = None,
     months: int | None = None,
     inactive_months: int = 3,
+    party_members: pd.Series | None = None,
 ) -> dict[str, pd.DataFrame]:
     """Indicators from the unified tables (``dim_person`` and the ``fact_*`` tables).
 
@@ -81,7 +88,8 @@ def compute_indicators(
     :data:`INDICATOR_COLUMNS`) and ``inactive_members`` (person_key, branch_id,
     last_active_month). The month range ends at ``as_of``'s month (default: the
     latest activity date) and covers ``months`` months (default: back to the first
-    activity).
+    activity). ``party_members``: the person keys of party members (probationary and
+    full), the only ones ``inactive_members`` may list (default: everyone in dim_person).
     """
     person = tables["dim_person"][["person_key", "branch_id"]].drop_duplicates("person_key")
     tables = {name: _monthly(name, frame) for name, frame in tables.items()}
@@ -145,17 +153,33 @@ def compute_indicators(
 
     out = grid.set_index(["branch_id", "month"])
     out = out.join(org, how="left")
-    out["org_life_records"] = out["org_life_records"].fillna(0).astype("int64")
-    out["org_life_present"] = out["org_life_present"].fillna(0).astype("int64")
-    out["study_members"] = st.reindex(out.index).fillna(0).astype("int64")
-    out["dues_on_time"] = on_time.reindex(out.index).fillna(0).astype("int64")
-    out["volunteer_hours"] = vol_hours.reindex(out.index).fillna(0.0).astype("float64").round(2)
+    months_of = out.index.get_level_values("month")
+
+    def covered(values: pd.Series, counts: pd.Series, dtype: str) -> pd.Series:
+        """0 where the fact has rows in the month but not for the branch; NULL (no data)
+        where the fact has no row at all in that month."""
+        have = set(values.dropna().astype("string"))
+        filled = pd.to_numeric(counts.reindex(out.index), errors="coerce").fillna(0).astype(dtype)
+        return filled.where(pd.Series(months_of.isin(have), index=out.index))
+
+    att_months = att["month"]
+    out["org_life_records"] = covered(att_months, out["org_life_records"], "Int64")
+    out["org_life_present"] = covered(att_months, out["org_life_present"], "Int64")
+    out["study_members"] = covered(_month(study["studied_on"]), st, "Int64")
+    out["dues_on_time"] = covered(dues["dues_month"].astype("string"), on_time, "Int64")
+    out["volunteer_hours"] = covered(_month(volunteer["served_on"]), vol_hours, "Float64").round(2)
     with np.errstate(invalid="ignore", divide="ignore"):
+        records = out["org_life_records"].astype("Float64")
         out["org_life_participation_rate"] = (
-            out["org_life_present"] / out["org_life_records"].where(out["org_life_records"] > 0)
+            out["org_life_present"].astype("Float64") / records.where(records > 0)
         ).round(4)
-        out["study_completion_rate"] = (out["study_members"] / out["members"]).round(4)
-        out["dues_on_time_rate"] = (out["dues_on_time"] / out["members"]).round(4)
+        members_ = out["members"].astype("Float64")
+        out["study_completion_rate"] = (
+            out["study_members"].astype("Float64") / members_.where(members_ > 0)
+        ).round(4)
+        out["dues_on_time_rate"] = (
+            out["dues_on_time"].astype("Float64") / members_.where(members_ > 0)
+        ).round(4)
     indicators = out.reset_index()[list(INDICATOR_COLUMNS)]
     indicators = indicators.astype({"branch_id": "string", "month": "string"})
 
@@ -170,8 +194,11 @@ def compute_indicators(
     )
     active = active[active["month"] <= str(end)]
     last_active = active.groupby("person_key")["month"].max()
-    inactive = person.assign(
-        last_active_month=person["person_key"].map(last_active).astype("string")
+    listed = person
+    if party_members is not None:
+        listed = person[person["person_key"].isin(set(party_members))]
+    inactive = listed.assign(
+        last_active_month=listed["person_key"].map(last_active).astype("string")
     )
     inactive = inactive[~inactive["last_active_month"].isin(window)]
     inactive = inactive.sort_values(["branch_id", "person_key"]).reset_index(drop=True)

@@ -23,7 +23,15 @@ __all__ = [
 ]
 
 NON_MEMBER = "non_member"
-PERSON_ATTRIBUTES = ("gender", "ethnicity", "birth_date", "college", "branch_id", "person_type")
+PERSON_ATTRIBUTES = (
+    "gender",
+    "ethnicity",
+    "birth_date",
+    "college",
+    "branch_id",
+    "branch_name",
+    "person_type",
+)
 #: the year the person joined (became a probationary member); empty: never joined
 JOINED_YEAR = "joined_year"
 

@@ -1,165 +1,224 @@
-"""The run report: one self-contained HTML page per run (inline CSS and SVG, no scripts, no CDN).
+"""The run report a party-building office reads: one self-contained HTML page per run.
 
-It shows row accounting per department, rejects by reason, linkage statistics,
-privacy risk and the branch indicators as charts. Only counts, rates and
-pseudonymous aggregates appear — never a token or an identifier.
+Rendered from a Jinja2 template (``integrate/templates/run_report.html.j2``) in Chinese by
+default or English; the charts are Apache ECharts options drawn by the ECharts script,
+which is inlined into the page (installed by ``npm ci`` from the project's
+``package-lock.json``), so the page needs no network and prints as it shows. Order: what
+happened in the run (sources, rows, refused files, stale sources), why rows were
+quarantined, the branch indicators per college and per branch over the months ("no
+data" shown as such), the privacy gate in words, the publication, links to each
+source's Data Docs and each department's feedback. Only counts, rates and aggregates
+appear — never a token or an identifier.
 """
 
 from __future__ import annotations
 
-import html
+import json
 import logging
+import os
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-__all__ = ["render_run_report", "run_report_html"]
+from integrate.report_charts import (
+    INDICATORS,
+    accounting_chart,
+    branch_heatmap,
+    college_frame,
+    college_line_chart,
+    rejects_chart,
+)
+from integrate.report_text import Language, label
+
+__all__ = ["echarts_script_path", "render_run_report", "run_report_html"]
 
 log = logging.getLogger(__name__)
 
-_CSS = """
-body{font-family:"Noto Sans CJK SC","Microsoft YaHei",system-ui,sans-serif;margin:2rem;color:#222;
-max-width:1100px}
-h1{font-size:1.6rem;margin-bottom:.2rem}h2{font-size:1.2rem;border-bottom:2px solid #b71c1c;
-padding-bottom:.2rem;margin-top:2rem}
-table{border-collapse:collapse;margin:.5rem 0;font-size:.9rem}
-th,td{border:1px solid #ccc;padding:.25rem .6rem;text-align:right}
-th:first-child,td:first-child{text-align:left}th{background:#f4f4f4}
-.ok{color:#1b5e20;font-weight:bold}.bad{color:#b71c1c;font-weight:bold}
-.meta{color:#666;font-size:.9rem}svg{margin:.5rem 0}svg text{font-size:11px}
-tr.carried td{background:#fff8e1}tr.failed td{background:#ffebee}
-.status-carried{color:#8d6e00;font-weight:bold}.status-failed{color:#b71c1c;font-weight:bold}
-.legend span{display:inline-block;margin-right:1rem;font-size:.85rem}
-.legend i{display:inline-block;width:.8rem;height:.8rem;margin-right:.3rem;vertical-align:middle}
-"""
-_COLOURS = {"published": "#2e7d32", "suppressed": "#f9a825", "quarantined": "#c62828"}
+_FIELDS = ("in", "accepted", "quarantined", "suppressed", "published")
+_TEMPLATES = Path(__file__).resolve().parent / "templates"
+_PROJECT = Path(__file__).resolve().parent.parent
 
 
-def _e(value: object) -> str:
-    return html.escape(str(value))
+def echarts_script_path() -> Path:
+    """Where the ECharts build is: ``$ISLANDBRIDGE_ECHARTS_JS``, else the project's
+    ``node_modules`` (``make env`` runs ``npm ci``)."""
+    configured = os.environ.get("ISLANDBRIDGE_ECHARTS_JS")
+    if configured:
+        return Path(configured)
+    return _PROJECT / "node_modules" / "echarts" / "dist" / "echarts.min.js"
 
 
-def _table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
-    head = "".join(f"<th>{_e(h)}</th>" for h in headers)
-    body = "".join("<tr>" + "".join(f"<td>{_e(c)}</td>" for c in row) + "</tr>" for row in rows)
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+@cache
+def _environment():
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+    return Environment(
+        loader=FileSystemLoader(_TEMPLATES),
+        autoescape=select_autoescape(["html", "j2"]),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
 
 
-def _svg_hbars(
-    labels: Sequence[str],
-    values: Sequence[float],
-    *,
-    colour: str = "#1565c0",
-    fmt: str = "{:,.0f}",
-    title: str = "",
-) -> str:
-    if not labels:
-        return "<p class='meta'>(nothing to show)</p>"
-    width, label_w, bar_h = 720, 200, 22
-    top = max(values) or 1
-    height = bar_h * len(labels) + 10
-    parts = [
-        f'<svg role="img" aria-label="{_e(title)}" width="{width}" height="{height}" '
-        f'xmlns="http://www.w3.org/2000/svg">'
-    ]
-    for n, (label, value) in enumerate(zip(labels, values, strict=True)):
-        y = 5 + n * bar_h
-        w = (width - label_w - 80) * (value / top)
-        parts.append(f'<text x="{label_w - 6}" y="{y + 15}" text-anchor="end">{_e(label)}</text>')
-        parts.append(
-            f'<rect x="{label_w}" y="{y + 3}" width="{w:.1f}" height="{bar_h - 6}" '
-            f'fill="{colour}"/>'
+def _script_json(option: Mapping[str, Any]) -> str:
+    """An option as JSON safe inside ``<script type="application/json">``."""
+    text = json.dumps(option, ensure_ascii=False, allow_nan=False)
+    return text.replace("</", "<\\/").replace("<!--", "<\\!--")
+
+
+def _number(value: object) -> str:
+    return f"{int(value):,}" if isinstance(value, int | float) else str(value or "")
+
+
+def _reason_text(code: str, language: Language) -> str:
+    from quality import describe_reason
+
+    try:
+        text = describe_reason(code)
+    except Exception:  # an unknown code is shown as itself
+        return code
+    return f"{text.zh if language == 'zh' else text.en} ({code})"
+
+
+def _single_privacy(privacy: Mapping[str, Any]) -> Mapping[str, Any]:
+    if "k_required" in privacy:
+        return privacy
+    nested = [v for v in privacy.values() if isinstance(v, Mapping) and "k_required" in v]
+    return nested[0] if len(nested) == 1 else {}
+
+
+def _percent(value: object) -> str:
+    try:
+        return f"{float(value):.1%}"
+    except (TypeError, ValueError):
+        return "—"
+
+
+def _privacy_lines(privacy: Mapping[str, Any], language: Language) -> list[str]:
+    gate = _single_privacy(privacy)
+    if not gate:
+        return []
+    t = lambda key, **kw: label(key, language, **kw)  # noqa: E731
+    sep = "、" if language == "zh" else ", "
+    lines = []
+    if gate.get("met", True):
+        lines.append(
+            t("privacy_k", k=gate.get("k_achieved") or "—", k_required=gate.get("k_required"))
         )
-        parts.append(f'<text x="{label_w + w + 4:.1f}" y="{y + 15}">{_e(fmt.format(value))}</text>')
-    parts.append("</svg>")
-    return "".join(parts)
-
-
-def _svg_stacked(rows: Sequence[tuple[str, Mapping[str, int]]], keys: Sequence[str]) -> str:
-    width, label_w, bar_h = 720, 200, 24
-    total_max = max((sum(c.get(k, 0) for k in keys) for _, c in rows), default=0) or 1
-    height = bar_h * len(rows) + 10
-    parts = [
-        f'<svg role="img" aria-label="row accounting" width="{width}" height="{height}" '
-        'xmlns="http://www.w3.org/2000/svg">'
-    ]
-    for n, (label, counts) in enumerate(rows):
-        y, x = 5 + n * bar_h, float(label_w)
-        parts.append(f'<text x="{label_w - 6}" y="{y + 16}" text-anchor="end">{_e(label)}</text>')
-        for key in keys:
-            w = (width - label_w - 20) * counts.get(key, 0) / total_max
-            parts.append(
-                f'<rect x="{x:.1f}" y="{y + 3}" width="{w:.1f}" height="{bar_h - 6}" '
-                f'fill="{_COLOURS.get(key, "#888")}"><title>{_e(key)}: '
-                f"{counts.get(key, 0):,}</title></rect>"
+    else:
+        lines.append(t("privacy_not_met", k_required=gate.get("k_required")))
+    qis = [str(q) for q in gate.get("quasi_identifiers") or []]
+    if qis:
+        lines.append(t("privacy_qi", qis=sep.join(qis)))
+    lines.append(t("privacy_suppressed", n=f"{int(gate.get('suppressed_rows') or 0):,}"))
+    steps = [str(s) for s in gate.get("steps") or []]
+    lines.append(t("privacy_steps", steps=sep.join(steps)) if steps else t("privacy_no_steps"))
+    if gate.get("sensitive") and gate.get("l_achieved") is not None:
+        lines.append(t("privacy_ldiv", l=gate["l_achieved"], l_required=gate.get("l_required")))
+    if "prosecutor_risk_max" in gate:
+        lines.append(
+            t(
+                "privacy_risk",
+                max=_percent(gate.get("prosecutor_risk_max")),
+                avg=_percent(gate.get("prosecutor_risk_avg")),
             )
-            x += w
-    parts.append("</svg>")
-    legend = "".join(
-        f'<span><i style="background:{_COLOURS.get(k, "#888")}"></i>{_e(k)}</span>' for k in keys
-    )
-    return "".join(parts) + f'<div class="legend">{legend}</div>'
+        )
+    return lines
 
 
-def _svg_columns(
-    labels: Sequence[str], values: Sequence[float], *, fmt: str, title: str, colour: str = "#6a1b9a"
-) -> str:
-    if not labels:
-        return "<p class='meta'>(nothing to show)</p>"
-    width, height, base = 720, 200, 170
-    top = max((v for v in values if v == v), default=0) or 1
-    step = (width - 40) / len(labels)
-    parts = [
-        f'<svg role="img" aria-label="{_e(title)}" width="{width}" height="{height}" '
-        'xmlns="http://www.w3.org/2000/svg">',
-        f'<line x1="20" y1="{base}" x2="{width - 10}" y2="{base}" stroke="#999"/>',
+def _source_rows(sources: Sequence[Mapping[str, Any]], language: Language) -> list[dict]:
+    rows = []
+    for s in sources:
+        status = str(s.get("status", ""))
+        carried = bool(s.get("carried"))
+        key = "failed_carried" if status == "failed" and carried else status
+        rows.append(
+            {
+                "source": s.get("source", ""),
+                "department": s.get("department", ""),
+                "status_text": label(key, language) if key else "",
+                "css": "failed" if status == "failed" else ("carried" if carried else ""),
+                "rows_in": _number(s.get("in", "")),
+                "quarantined": _number(s.get("quarantined", "")),
+                "published": _number(s.get("published", "")),
+                "origin_run": s.get("origin_run") or "",
+                "problem": s.get("problem") or "",
+            }
+        )
+    return rows
+
+
+def _refused(sources: Sequence[Mapping[str, Any]], language: Language) -> list[dict]:
+    return [
+        {
+            "source": s.get("source", ""),
+            "location": r.get("location", ""),
+            "reason": r.get("reason", ""),
+            "rows": label("rows_unknown", language) if r.get("rows_unknown") else r.get("rows", 0),
+        }
+        for s in sources
+        for r in s.get("rejected_inputs") or []
     ]
-    for n, (label, value) in enumerate(zip(labels, values, strict=True)):
-        v = 0.0 if value != value else float(value)
-        h = 140 * v / top
-        x = 25 + n * step
-        parts.append(
-            f'<rect x="{x:.1f}" y="{base - h:.1f}" width="{step * 0.7:.1f}" '
-            f'height="{h:.1f}" fill="{colour}"/>'
-        )
-        parts.append(
-            f'<text x="{x + step * 0.35:.1f}" y="{base - h - 4:.1f}" '
-            f'text-anchor="middle">{_e(fmt.format(v))}</text>'
-        )
-        parts.append(
-            f'<text x="{x + step * 0.35:.1f}" y="{base + 16}" '
-            f'text-anchor="middle">{_e(label)}</text>'
-        )
-    parts.append("</svg>")
-    return "".join(parts)
 
 
-def _sources_table(sources: Sequence[Mapping[str, Any]]) -> str:
-    """Where each source's data comes from; carried (stale) and failed sources stand out."""
-    head = "".join(
-        f"<th>{_e(h)}</th>"
-        for h in ("source", "department", "status", "data from run", "run started", "note")
-    )
-    body = []
-    for row in sources:
-        status = str(row.get("status", ""))
-        shown = status + (" (carried)" if row.get("carried") and status == "failed" else "")
-        cells = (
-            row.get("source", ""),
-            row.get("department", ""),
-            f"<span class='status-{_e(status)}'>{_e(shown)}</span>",
-            row.get("origin_run", ""),
-            row.get("run_at", ""),
-            row.get("problem", ""),
+def _indicator_sections(
+    indicators: pd.DataFrame | None,
+    branches: pd.DataFrame | None,
+    language: Language,
+) -> tuple[list[dict], list[tuple[str, dict]], int]:
+    if indicators is None or not len(indicators):
+        return [], [], 0
+    frame = indicators.copy()
+    frame["branch_id"] = frame["branch_id"].astype("string")
+    frame["month"] = frame["month"].astype("string")
+    college_of: dict[str, str] = {}
+    branch_labels: dict[str, str] = {}
+    if branches is not None and len(branches):
+        for row in branches.itertuples(index=False):
+            bid = str(row.branch_id)
+            college = getattr(row, "college", None)
+            name = getattr(row, "branch_name", None)
+            if isinstance(college, str) and college:
+                college_of[bid] = college
+            branch_labels[bid] = f"{bid} {name}" if isinstance(name, str) and name else bid
+    colleges = college_frame(frame, college_of)
+    sections, charts = [], []
+    for column, (key, is_rate, _, _) in INDICATORS.items():
+        title = label(key, language)
+        has_data = column in frame and frame[column].notna().any()
+        sections.append({"column": column, "title": title, "has_data": bool(has_data)})
+        if not has_data:
+            continue
+        charts.append(
+            (
+                f"chart-{column}-college",
+                college_line_chart(
+                    colleges,
+                    column,
+                    f"{title} — {label('by_college', language)}",
+                    is_rate=is_rate,
+                ),
+            )
         )
-        tds = "".join(
-            f"<td>{c}</td>" if i == 2 else f"<td>{_e(c)}</td>" for i, c in enumerate(cells)
+        charts.append(
+            (
+                f"chart-{column}-branch",
+                branch_heatmap(
+                    frame,
+                    column,
+                    f"{title} — {label('by_branch', language)}",
+                    is_rate=is_rate,
+                    branch_labels=branch_labels,
+                    no_data=label("no_data", language),
+                ),
+            )
         )
-        css = "carried" if row.get("carried") and status != "failed" else status
-        body.append(f"<tr class='{_e(css)}'>{tds}</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+    return sections, charts, int(frame["branch_id"].nunique())
 
 
 def run_report_html(
@@ -172,113 +231,109 @@ def run_report_html(
     indicators: pd.DataFrame | None = None,
     publication: Mapping[str, Any] | None = None,
     sources: Sequence[Mapping[str, Any]] = (),
-    title: str = "islandbridge run report",
+    branches: pd.DataFrame | None = None,
+    data_docs: Mapping[str, str] | None = None,
+    feedback: Mapping[str, str] | None = None,
+    university: str = "",
+    language: Language = "zh",
+    generated: datetime | None = None,
 ) -> str:
     """The report as an HTML string (see :func:`render_run_report`).
 
     ``sources``: per source ``source``, ``department``, ``status`` (fresh / carried /
-    failed), ``carried``, ``origin_run``, ``run_at``, ``problem``.
+    failed), ``carried``, ``origin_run``, ``run_at``, ``problem``, the accounting counts
+    and ``rejected_inputs`` (files refused whole). ``branches``: ``branch_id``,
+    ``college``, ``branch_name`` (indicators per college). ``data_docs`` / ``feedback``:
+    name → link (relative to the report's folder).
     """
-    sections = [f"<h1>{_e(title)}</h1><p class='meta'>run {_e(run_id)}</p>"]
-    if sources:
-        sections.append("<h2>Sources</h2>" + _sources_table(sources))
-    if publication:
-        verdict = publication.get("verify_ok")
-        badge = (
-            ""
-            if verdict is None
-            else (
-                "<span class='ok'>verify: OK</span>"
-                if verdict
-                else "<span class='bad'>verify: FAILED</span>"
-            )
-        )
-        sections.append(
-            "<h2>Publication</h2>"
-            + _table(
-                ["field", "value"], [(k, v) for k, v in publication.items() if k != "verify_ok"]
-            )
-            + badge
-        )
+    if language not in ("zh", "en"):
+        raise ValueError(f"report language {language!r}: known are zh, en")
 
-    fields = ("in", "accepted", "quarantined", "suppressed", "published")
-    rows = sorted(row_accounting.items())
-    totals = {f: sum(c.get(f, 0) for _, c in rows) for f in fields}
+    def t(key: str, **values: object) -> str:
+        return label(key, language, **values)
+
+    accounting = sorted(row_accounting.items())
+    totals = {f: sum(int(c.get(f, 0)) for _, c in accounting) for f in _FIELDS}
     balanced = all(
         c.get("in", 0) == c.get("quarantined", 0) + c.get("suppressed", 0) + c.get("published", 0)
-        for _, c in rows
+        for _, c in accounting
     )
-    sections.append(
-        "<h2>Row accounting per department</h2>"
-        + _svg_stacked(rows, ("published", "suppressed", "quarantined"))
-        + _table(
-            ["source", *fields],
-            [(s, *(f"{c.get(f, 0):,}" for f in fields)) for s, c in rows]
-            + [("total", *(f"{totals[f]:,}" for f in fields))],
+    reasons = [
+        (_reason_text(code, language), int(n))
+        for code, n in sorted(rejects.items(), key=lambda kv: (-kv[1], kv[0]))
+    ]
+    charts: list[tuple[str, dict]] = [
+        (
+            "chart-accounting",
+            accounting_chart(
+                accounting,
+                {k: t(k) for k in ("published", "suppressed", "quarantined")},
+                t("chart_accounting"),
+            ),
         )
-        + (
-            "<p class='ok'>every input row is published, suppressed or quarantined</p>"
-            if balanced
-            else "<p class='bad'>row accounting does not add up</p>"
-        )
+    ]
+    if reasons:
+        charts.append(("chart-rejects", rejects_chart(reasons, t("chart_rejects"))))
+    indicator_sections, indicator_charts, n_branches = _indicator_sections(
+        indicators, branches, language
     )
-    reasons = sorted(rejects.items(), key=lambda kv: (-kv[1], kv[0]))
-    sections.append(
-        "<h2>Rejects by reason</h2>"
-        + _svg_hbars(
-            [r for r, _ in reasons], [v for _, v in reasons], colour="#c62828", title="rejects"
-        )
+    charts += indicator_charts
+    publication = dict(publication or {})
+    status = str(publication.get("status") or "")
+    status_key = {"published": "pub_published", "not reached": "pub_not_reached"}.get(
+        status, "pub_refused" if status else "pub_not_reached"
     )
+    tables = publication.get("tables") or {}
+    source_rows = _source_rows(sources, language)
+    ok = balanced and status in ("published", "") and not any(r["css"] for r in source_rows)
+    script = echarts_script_path()
+    charts_available = script.is_file()
+    if not charts_available:
+        log.warning("report: no ECharts build at %s (run make env): tables only", script)
     link_fields = sorted({k for c in linkage.values() for k in c})
-    sections.append(
-        "<h2>Linkage</h2>"
-        + _table(
-            ["source", *link_fields],
-            [(s, *(f"{c.get(k, 0):,}" for k in link_fields)) for s, c in sorted(linkage.items())],
+    page = (
+        _environment()
+        .get_template("run_report.html.j2")
+        .render(
+            t=t,
+            lang=language,
+            run_id=run_id,
+            university=university or "—",
+            generated=(generated or datetime.now(UTC)).strftime("%Y-%m-%d %H:%M UTC"),
+            ok=ok if status else balanced,
+            sources=source_rows,
+            fields=_FIELDS,
+            accounting=[(n, {f: f"{int(c.get(f, 0)):,}" for f in _FIELDS}) for n, c in accounting],
+            totals={f: f"{v:,}" for f, v in totals.items()},
+            balanced=balanced,
+            refused=_refused(sources, language),
+            stale=[s for s in sources if s.get("carried")],
+            rejects=[(text, f"{n:,}") for text, n in reasons],
+            rejects_height=max(160, 28 * len(reasons) + 60),
+            linkage=[
+                (n, {k: f"{int(c.get(k, 0)):,}" for k in link_fields})
+                for n, c in sorted(linkage.items())
+            ],
+            linkage_fields=link_fields,
+            indicators=indicator_sections,
+            n_branches=n_branches,
+            heatmap_height=min(1400, max(220, (16 if n_branches <= 40 else 7) * n_branches + 90)),
+            privacy_lines=_privacy_lines(privacy, language),
+            publication={
+                "status": t(status_key),
+                "version": publication.get("version") or "",
+                "message": publication.get("message") or "",
+                "tables": sorted((str(k), f"{int(v):,}") for k, v in dict(tables).items()),
+                "verify": publication.get("verify_ok"),
+            },
+            data_docs=sorted((data_docs or {}).items()),
+            feedback=sorted((feedback or {}).items()),
+            charts=[(cid, _script_json(option)) for cid, option in charts],
+            charts_available=charts_available,
+            echarts_js=script.read_text(encoding="utf-8") if charts_available else "",
         )
     )
-    sections.append(
-        "<h2>Privacy risk</h2>"
-        + _table(["measure", "value"], [(k, v) for k, v in sorted(privacy.items())])
-    )
-    if indicators is not None and len(indicators):
-        monthly = (
-            indicators.groupby("month")
-            .agg(
-                participation=("org_life_participation_rate", "mean"),
-                study=("study_completion_rate", "mean"),
-                dues=("dues_on_time_rate", "mean"),
-                hours=("volunteer_hours", "sum"),
-            )
-            .sort_index()
-        )
-        months = list(monthly.index)
-        sections.append(
-            "<h2>Indicators (mean over branches, per month)</h2>"
-            "<h3>Org-life participation rate</h3>"
-            + _svg_columns(
-                months, list(monthly["participation"]), fmt="{:.0%}", title="participation"
-            )
-            + "<h3>Study completion rate</h3>"
-            + _svg_columns(
-                months, list(monthly["study"]), fmt="{:.0%}", title="study", colour="#00838f"
-            )
-            + "<h3>Dues paid on time</h3>"
-            + _svg_columns(
-                months, list(monthly["dues"]), fmt="{:.0%}", title="dues", colour="#2e7d32"
-            )
-            + "<h3>Volunteer hours (all branches)</h3>"
-            + _svg_columns(
-                months, list(monthly["hours"]), fmt="{:,.0f}", title="hours", colour="#ef6c00"
-            )
-            + f"<p class='meta'>{indicators['branch_id'].nunique()} branches</p>"
-        )
-    body = "\n".join(sections)
-    return (
-        "<!DOCTYPE html>\n<html lang='zh-CN'><head><meta charset='utf-8'>"
-        f"<title>{_e(title)} — {_e(run_id)}</title><style>{_CSS}</style></head>"
-        f"<body>\n{body}\n</body></html>\n"
-    )
+    return page
 
 
 def render_run_report(out: Path, **sections: Any) -> Path:

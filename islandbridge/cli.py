@@ -12,7 +12,36 @@ __all__ = ["app"]
 
 from islandbridge.commands.options import ConfigOpt, DataDir, installation
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+
+class _OneScreenErrors(typer.Typer):
+    """A user's error (configuration, secrets, keys, a refused step, a missing file) is
+    one ``error:`` line, exit 2, never a traceback; ``--verbose`` shows the traceback. Our
+    own messages are shown in full; anything else by its type only (third-party text may
+    quote a cell)."""
+
+    def __call__(self, *args, **kwargs):
+        try:
+            return super().__call__(*args, **kwargs)
+        except Exception as exc:
+            import sys
+
+            from islandbridge.errors import describe_failure, is_permanent
+
+            if logging.getLogger().isEnabledFor(logging.INFO):
+                raise
+            if is_permanent(exc):
+                text = str(exc)
+            elif isinstance(exc, OSError) and exc.filename:
+                text = f"{exc.strerror or type(exc).__name__}: {exc.filename}"
+            else:
+                text = describe_failure(exc) + " (run with --verbose for the details)"
+            print(f"error: {text}", file=sys.stderr)  # noqa: T201 - the CLI's own output
+            sys.exit(2)
+
+
+app = _OneScreenErrors(
+    no_args_is_help=True, add_completion=False, help=__doc__, pretty_exceptions_enable=False
+)
 
 
 @app.callback()
@@ -55,6 +84,11 @@ def generate(
     typer.echo(str(summary))
 
 
+def _progress(line: str) -> None:
+    """A progress line on stderr (when not on a terminal: line by line, no spinner)."""
+    typer.echo(line, err=True)
+
+
 def _finish(summary: dict) -> None:
     """Print a run's summary; exit 2 when the run was degraded (the summary says why)."""
     from islandbridge.summary import print_summary
@@ -76,7 +110,9 @@ def demo(
     from islandbridge.demo import DemoError, run_demo
 
     try:
-        summary = run_demo(members=members, seed=seed, data_dir=data_dir, config=config)
+        summary = run_demo(
+            members=members, seed=seed, data_dir=data_dir, config=config, on_progress=_progress
+        )
     except (DemoError, CheckFailed) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
@@ -114,7 +150,12 @@ def run(
     run_id = "manual_" + datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
     try:
         summary = run_pipeline(
-            data_dir.resolve(), config, run_id=run_id, sources=sources, allow_shrink=allow_shrink
+            data_dir.resolve(),
+            config,
+            run_id=run_id,
+            sources=sources,
+            allow_shrink=allow_shrink,
+            on_progress=_progress,
         )
     except (DemoError, CheckFailed) as exc:
         typer.echo(f"error: {exc}", err=True)
@@ -176,9 +217,11 @@ def verify(
 
 def _register() -> None:
     from islandbridge.commands import (
+        airflow,
         departments,
         keys,
         reidentify,
+        remind,
         retention,
         scan_leaks,
         setup,
@@ -195,6 +238,8 @@ def _register() -> None:
     app.command("verify-retention")(retention.verify_retention_command)
     app.command("init")(setup.init_command)
     app.command("check")(setup.check_command)
+    app.command("airflow")(airflow.airflow_command)
+    app.command("remind")(remind.remind_command)
 
 
 _register()

@@ -22,6 +22,7 @@ __all__ = [
     "ConfigError",
     "PipelineConfig",
     "ReidentificationConfig",
+    "ReportConfig",
     "RetentionConfig",
     "TrustStoreConfig",
     "default_config_path",
@@ -177,6 +178,18 @@ class ReidentificationConfig(StrictModel):
         return value
 
 
+class ReportConfig(StrictModel):
+    """What the run report and the reminders say."""
+
+    language: Literal["zh", "en"] = Field("zh", description="the run report's language")
+    inactive_months: int = Field(
+        3,
+        ge=1,
+        le=36,
+        description="a party member with no participation in this many months is inactive",
+    )
+
+
 class PipelineConfig(StrictModel):
     university: str
     as_of: date | None = Field(
@@ -196,6 +209,7 @@ class PipelineConfig(StrictModel):
     anchor: AnchorConfig = AnchorConfig()
     trust_store: TrustStoreConfig = TrustStoreConfig(file=DEFAULT_TRUST_STORE)
     reidentification: ReidentificationConfig = ReidentificationConfig()
+    report: ReportConfig = ReportConfig()
     sources: list[SourceConfig]
 
     @model_validator(mode="after")

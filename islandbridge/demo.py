@@ -17,7 +17,7 @@ import logging
 import os
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -38,6 +38,8 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+#: at most one progress line this often when the output is not a terminal
+PROGRESS_EVERY_S = 5.0
 
 
 class DemoError(RuntimeError):
@@ -127,6 +129,7 @@ def run_pipeline(
     allow_shrink: bool = False,
     extra_env: dict[str, str] | None = None,
     dag_id: str = "campus_integration",
+    on_progress: Callable[[str], None] | None = None,
 ) -> dict:
     """Run ``dag_id`` (``campus_integration``, or ``department_intake`` for dropped
     ``sources``) through Airflow on an existing installation; the summary.
@@ -137,7 +140,8 @@ def run_pipeline(
     before anything is written; a source that cannot be reached now is a warning (its
     chain retries and, failing, is carried over). A run that ended degraded (a source
     failed, or the publication was refused) still returns its summary (``degraded`` is
-    set); only a run that wrote none raises.
+    set); only a run that wrote none raises. On a terminal a status line shows the run's
+    progress; elsewhere ``on_progress`` gets a line whenever it changes (CI, pipes).
     """
     from islandbridge.checks import require_checks
 
@@ -170,6 +174,16 @@ def run_pipeline(
                 line = run_progress_line(data_dir, wall - 1)
                 status.update(f"{dag_id}: {line}")
 
+        elif on_progress is not None:  # not a terminal: a line when progress changes
+            said = {"line": "", "at": 0.0}
+
+            def show() -> None:
+                line = run_progress_line(data_dir, wall - 1)
+                now = time.monotonic()
+                if line != said["line"] and now - said["at"] >= PROGRESS_EVERY_S:
+                    on_progress(f"{dag_id}: {line}")
+                    said.update(line=line, at=now)
+
         code = run_dag(
             dag_id,
             conf,
@@ -188,7 +202,14 @@ def run_pipeline(
     return summary
 
 
-def run_demo(*, members: int, seed: int, data_dir: Path, config: Path | None) -> dict:
+def run_demo(
+    *,
+    members: int,
+    seed: int,
+    data_dir: Path,
+    config: Path | None,
+    on_progress: Callable[[str], None] | None = None,
+) -> dict:
     """The whole demo; returns the run summary (row accounting, where the outputs are)."""
     data_dir = data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -197,4 +218,6 @@ def run_demo(*, members: int, seed: int, data_dir: Path, config: Path | None) ->
     run_id = "demo_" + datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
     with demo_api(data_dir) as api_env:
-        return run_pipeline(data_dir, config, run_id=run_id, extra_env=api_env)
+        return run_pipeline(
+            data_dir, config, run_id=run_id, extra_env=api_env, on_progress=on_progress
+        )

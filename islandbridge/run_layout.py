@@ -420,6 +420,11 @@ class DataLayout:
     def feedback(self) -> Path:
         return self.data_dir / "feedback"
 
+    @property
+    def reminders(self) -> Path:
+        """Owner-only: contact lists for branch secretaries (``islandbridge remind``)."""
+        return _restricted(self.data_dir / "reminders")
+
     def department_feedback(self, department: str) -> Path:
         """A department's feedback folder (owner-only: it holds the department's rows)."""
         return _restricted(self.feedback / safe_name(department))

@@ -50,16 +50,30 @@ def _without_row_positions(result: Any) -> Any:
     return trimmed
 
 
-def build_data_docs(result: Any, directory: Path) -> Path:
-    """Render ``result`` (an ``ExpectationSuiteValidationResult``) into ``directory``.
+def _suite_of(result: Any) -> Any:
+    """The expectation suite a result was validated against, rebuilt from its results
+    (so the site's suite page exists; the index links to it)."""
+    from great_expectations.core import ExpectationSuite
 
-    Returns the path of the site's ``index.html``. The in-memory result store entry is
-    removed afterwards, so a long-running process does not accumulate results.
+    return ExpectationSuite(
+        name=result.suite_name,
+        expectations=[item.expectation_config.to_domain_obj() for item in result.results],
+    )
+
+
+def build_data_docs(result: Any, directory: Path) -> Path:
+    """Render ``result`` (an ``ExpectationSuiteValidationResult``) and its suite into
+    ``directory``, made to work offline (:func:`quality.offline_docs.make_offline`).
+
+    Returns the path of the site's ``index.html``. The in-memory store entries are
+    removed afterwards, so a long-running process does not accumulate them.
     """
     from great_expectations.data_context.types.resource_identifiers import (
         ExpectationSuiteIdentifier,
         ValidationResultIdentifier,
     )
+
+    from quality.offline_docs import make_offline
 
     directory.mkdir(parents=True, exist_ok=True)
     context = gx_context()
@@ -71,12 +85,16 @@ def build_data_docs(result: Any, directory: Path) -> Path:
         batch_identifier=trimmed.meta.get("active_batch_definition", {}).get("batch_identifier")
         or "batch",
     )
+    suite_key = ExpectationSuiteIdentifier(name=trimmed.suite_name)
     store = context.validation_results_store
     store.set(key, trimmed)
+    context.expectations_store.set(suite_key, _suite_of(trimmed))
     try:
-        context.build_data_docs(site_names=[site], resource_identifiers=[key])
+        context.build_data_docs(site_names=[site], resource_identifiers=[key, suite_key])
     finally:
         store.remove_key(key)
+        context.expectations_store.remove_key(suite_key)
+    make_offline(directory)
     index = directory / "index.html"
     logger.info("data docs built: %s", index)
     return index

@@ -7,6 +7,7 @@ token itself), or ``app.command("reidentify")(reidentify.reidentify)``.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Annotated
 
@@ -17,7 +18,10 @@ from islandbridge.commands.keys import key_source, open_vault
 from islandbridge.commands.options import ConfigOpt, DataDir
 from islandbridge.identity import IdentityError, current_user
 
-__all__ = ["app", "reidentify"]
+__all__ = ["PERSON_KEY", "app", "reidentify"]
+
+#: the shape of a published person_key (integrate.person_index.person_key_for)
+PERSON_KEY = re.compile(r"P[0-9a-f]{20}")
 
 app = typer.Typer(
     help="Resolve a token to the identity behind it (stewards only; every call is audited).",
@@ -26,7 +30,10 @@ app = typer.Typer(
 
 
 def reidentify(
-    token: Annotated[str, typer.Argument(help="the token, e.g. k1:abcd…")],
+    token: Annotated[
+        str,
+        typer.Argument(help="a vault token (k1:abcd…) or a published person_key (P1a2b…)"),
+    ],
     reason: Annotated[
         str,
         typer.Option(
@@ -46,13 +53,17 @@ def reidentify(
     data_dir: DataDir = Path("data"),
     config: ConfigOpt = None,
 ) -> None:
-    """Print the identity behind TOKEN as JSON; refused (exit 3) unless you are a steward
-    (by your operating-system account) and give a reason that matches the configured pattern."""
+    """Print the identity behind TOKEN (or a published person_key) as JSON; refused
+    (exit 3) unless you are a steward (by your operating-system account) and give a
+    reason that matches the configured pattern."""
     try:
         user = current_user()
         keyring = load_keyring(key_source(file, env, airflow_variable, data_dir, config))
         with open_vault(vault, keyring, data_dir, config) as v:
-            identity = v.reidentify(token, reason=reason, user=user)
+            if PERSON_KEY.fullmatch(token.strip()):
+                identity = v.reidentify_person(token.strip(), reason=reason, user=user)
+            else:
+                identity = v.reidentify(token, reason=reason, user=user)
     except ReidentificationRefused as exc:
         typer.echo(f"refused: {exc}", err=True)
         raise typer.Exit(code=3) from None

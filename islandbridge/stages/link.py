@@ -99,6 +99,41 @@ def linkage_rules(config: LinkageConfig) -> LinkageRules:
     )
 
 
+_CONTACT_TOKENS = ("name_token", "mobile_token")
+
+
+def _seal_person_keys(ctx, persons, frames) -> None:
+    """person_key → the person's ID-number, name and mobile tokens into the vault, so that
+    a steward can re-identify a published person_key (``islandbridge reidentify P…``) and
+    reach an inactive member (``islandbridge remind``). Contacts: the first roster (in
+    configuration order) that has them."""
+    import pandas as pd
+
+    from anonymize import Vault
+    from domain import EntityRole, entity
+    from integrate.person_index import person_keys_for
+    from islandbridge.secrets import load_run_keyring, vault_location
+
+    contacts = []
+    for kind, frame in frames.values():
+        columns = [c for c in _CONTACT_TOKENS if c in frame.columns]
+        if entity(kind).role != EntityRole.ROSTER or not columns:
+            continue
+        part = frame[["id_number_token", *columns]].dropna(subset=["id_number_token"])
+        contacts.append(part.assign(person_key=person_keys_for(part["id_number_token"])))
+    table = persons[["person_key", "id_number_token"]]
+    if contacts:
+        found = pd.concat(contacts, ignore_index=True).groupby("person_key", sort=False).first()
+        table = table.join(
+            found[[c for c in _CONTACT_TOKENS if c in found.columns]], on="person_key"
+        )
+    keyring = load_run_keyring(ctx)
+    with Vault(vault_location(ctx), keyring) as vault:
+        vault.store_person_keys(
+            table["person_key"], table["id_number_token"], table.drop(columns=["person_key"])
+        )
+
+
 def link(run: dict) -> dict:
     """Link every source that has data; writes linked rows, link quarantine, the index and
     the LinkResult; returns a compact summary (persons, each source's status) for XCom."""
@@ -121,6 +156,7 @@ def link(run: dict) -> dict:
             quarantined, _ = relabel_rejected_persons(linkage.quarantined, rejected)
             sources[name] = SourceLinkage(linkage.linked, quarantined)
     write_parquet(outcome.index.persons, layout.persons)
+    _seal_person_keys(ctx, outcome.index.persons, frames)
     for name, linkage in sources.items():
         write_parquet(linkage.linked, layout.linked(name))
         write_parquet(linkage.quarantined, layout.link_quarantine(name))

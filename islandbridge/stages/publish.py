@@ -109,6 +109,7 @@ def publish(run: dict) -> dict:
         as_of=ctx.as_of,
         attack=member_gate.attack,
         statistics=policy.statistics,
+        inactive_months=ctx.config.report.inactive_months,
     )
     prepared = prepare_tables(assembled.tables)
     accounting = row_accounting(

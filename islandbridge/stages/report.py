@@ -10,6 +10,7 @@ so a run that published around a failed source is never silently green.
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -120,6 +121,47 @@ def _source_rows(
     return rows
 
 
+def _relative_links(paths: dict[str, str], base: Path) -> dict[str, str]:
+    """name → link relative to ``base`` (the report's folder), for the paths that exist."""
+    return {
+        name: Path(os.path.relpath(path, base)).as_posix()
+        for name, path in paths.items()
+        if path and Path(path).exists()
+    }
+
+
+def _report_sections(plan: RunPlan, ctx, rows, published, linked, rejects) -> dict:
+    """The report's data: accounting, rejects, linkage, privacy, indicators and branches
+    (from the publication when there is one), the publication's state."""
+    is_published = bool(published and published.status == "published")
+    folder = Path(published.path) if is_published else None
+
+    def table(name: str) -> pd.DataFrame | None:
+        path = folder / f"{name}.parquet" if folder else None
+        return read_parquet(path) if path and path.is_file() else None
+
+    return {
+        "run_id": plan.run_id,
+        "university": ctx.config.university,
+        "language": ctx.config.report.language,
+        "sources": rows,
+        "row_accounting": published.row_accounting if published else {},
+        "rejects": rejects,
+        "linkage": {n: {"in": s["in"], "linked": s["linked"]} for n, s in linked.sources.items()}
+        if linked
+        else {},
+        "privacy": published.privacy if published else {},
+        "indicators": table("indicator_branch_month"),
+        "branches": table("dim_branch"),
+        "publication": {
+            "status": published.status if published else "not reached",
+            "version": published.version if published else "",
+            "message": published.message if published else "",
+            "tables": published.tables if published else {},
+        },
+    }
+
+
 def report(run: dict) -> str:
     """Write the run summary (JSON) and the self-contained HTML report; the summary's path."""
     from integrate import render_run_report
@@ -136,33 +178,23 @@ def report(run: dict) -> str:
         for reason, n in counts.items():
             rejects[reason] = rejects.get(reason, 0) + n
     is_published = bool(published and published.status == "published")
-    indicators_path = Path(published.path) / "indicator_branch_month.parquet" if published else None
-    report_path = render_run_report(
-        ctx.data.report(layout),
-        run_id=plan.run_id,
-        sources=rows,
-        row_accounting=accounting,
-        rejects=rejects,
-        linkage={n: {"in": s["in"], "linked": s["linked"]} for n, s in linked.sources.items()}
-        if linked
-        else {},
-        privacy=published.privacy if published else {},
-        indicators=read_parquet(indicators_path)
-        if is_published and indicators_path and indicators_path.is_file()
-        else None,
-        publication={
-            "status": published.status if published else "not reached",
-            "version": published.version if published else "",
-            "message": published.message if published else "",
-            "tables": published.tables if published else {},
-        },
-    )
     docs = ctx.data.data_docs(layout)
     data_docs = {
         name: str(next(iter(sorted((docs / name).rglob("index.html"))), ""))
         for name in plan.fresh
         if (docs / name).is_dir()
     }
+    feedback = write_feedback(plan)
+    report_file = ctx.data.report(layout)
+    report_path = render_run_report(
+        report_file,
+        **_report_sections(plan, ctx, rows, published, linked, rejects),
+        data_docs=_relative_links(data_docs, report_file.parent),
+        feedback=_relative_links(
+            {ctx.config.source(n).department + " · " + n: p for n, p in feedback.items()},
+            report_file.parent,
+        ),
+    )
     totals = {f: sum(r[f] for r in rows) for f in _FIELDS}
     failed = [r["source"] for r in rows if r["status"] == "failed"]
     summary = {
@@ -192,7 +224,7 @@ def report(run: dict) -> str:
             "report": str(report_path),
             "quarantine": str(layout.zone("quarantine")),
         },
-        "feedback": write_feedback(plan),
+        "feedback": feedback,
         "data_docs": data_docs,
     }
     return str(write_json(summary, layout.summary))

@@ -4,6 +4,7 @@ Importing this package registers the expectations and their metrics with GX.
 """
 
 from quality.expectations.dates import ExpectColumnValuesToNotBeAfterDate
+from quality.expectations.descriptions import register_descriptions
 from quality.expectations.dues import ExpectDuesAmountWithinRule
 from quality.expectations.id_consistency import (
     ExpectResidentIdToMatchBirthDate,
@@ -38,3 +39,5 @@ __all__ = [
     "ExpectResidentIdToMatchGender",
     "ExpectStatusDatesInLadderOrder",
 ]
+
+register_descriptions([globals()[name] for name in __all__])

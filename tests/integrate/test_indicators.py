@@ -78,8 +78,20 @@ def test_dues_paid_after_month_end_are_not_on_time(unified):
 def test_volunteer_hours_sum_per_branch_month(unified):
     ind = compute_indicators(unified, as_of=date(2026, 6, 30), months=3)["indicator_branch_month"]
     assert _row(ind, "B1", "2026-04")["volunteer_hours"] == 2.5
-    assert _row(ind, "B1", "2026-06")["volunteer_hours"] == 0.0
+    assert _row(ind, "B2", "2026-04")["volunteer_hours"] == 0.0  # April has data, not B2's
     assert len(ind) == 2 * 3  # every branch × month, even without activity
+
+
+def test_a_month_without_any_data_of_a_fact_is_null_not_zero(unified):
+    ind = compute_indicators(unified, as_of=date(2026, 6, 30), months=3)["indicator_branch_month"]
+    june = _row(ind, "B1", "2026-06")
+    assert pd.isna(june["volunteer_hours"])  # no volunteer record at all in June
+    assert pd.isna(june["dues_on_time"]) and pd.isna(june["dues_on_time_rate"])  # no June dues
+    assert pd.isna(june["study_members"]) and pd.isna(june["study_completion_rate"])
+    assert june["org_life_records"] == 1  # June has attendance: counted
+    may = _row(ind, "B2", "2026-05")
+    assert may["study_members"] == 0 and may["study_completion_rate"] == 0.0  # data, not B2's
+    assert pd.isna(may["org_life_records"])  # no meeting anywhere in May
 
 
 def test_inactive_members_listed_by_key_only(unified):
@@ -93,6 +105,17 @@ def test_inactive_members_listed_by_key_only(unified):
     later = compute_indicators(unified, as_of=date(2026, 7, 31), months=3)["inactive_members"]
     assert later["person_key"].tolist() == ["Pc", "Pd"]  # window May-Jul
     assert later.set_index("person_key").loc["Pd", "last_active_month"] == "2026-04"
+
+
+def test_inactive_members_are_party_members_only(unified):
+    out = compute_indicators(
+        unified, as_of=date(2026, 7, 31), months=3, party_members=pd.Series(["Pd", "Pa"])
+    )
+    assert out["inactive_members"]["person_key"].tolist() == ["Pd"]  # Pc: not a member
+    wider = compute_indicators(
+        unified, as_of=date(2026, 7, 31), inactive_months=4, party_members=pd.Series(["Pd"])
+    )
+    assert wider["inactive_members"].empty  # Pd was present in April: inside a 4-month window
 
 
 def test_as_of_defaults_to_the_latest_activity(unified):
