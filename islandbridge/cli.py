@@ -178,6 +178,7 @@ def _register() -> None:
     from islandbridge.commands import (
         departments,
         keys,
+        portal,
         reidentify,
         retention,
         scan_leaks,
@@ -195,6 +196,7 @@ def _register() -> None:
     app.command("verify-retention")(retention.verify_retention_command)
     app.command("init")(setup.init_command)
     app.command("check")(setup.check_command)
+    app.add_typer(portal.app, name="portal")
 
 
 _register()
