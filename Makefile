@@ -7,7 +7,7 @@ VENV    := .venv
 STAMP   := $(VENV)/.synced
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: demo test bench lint format env clean
+.PHONY: demo test bench lint format env clean browser
 
 $(UV):
 	$(PY) -m venv $(TOOLS)
@@ -35,6 +35,11 @@ lint: $(STAMP)
 format: $(STAMP)
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
+
+browser:  ## Debian's chromium + chromium-driver for the browser tests, installed when missing
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || { \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$SUDO apt-get update && $$SUDO apt-get install -y --no-install-recommends chromium chromium-driver; }
 
 clean:
 	rm -rf data .airflow

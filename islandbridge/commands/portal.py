@@ -62,8 +62,7 @@ def serve(
         create_app(settings),
         host=host,
         port=port,
-        proxy_headers=True,
-        forwarded_allow_ips=",".join(settings.trusted_proxies),
+        proxy_headers=False,  # the portal reads X-Forwarded-For from trusted proxies itself
         server_header=False,
         log_level="info",
     )

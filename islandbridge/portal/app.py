@@ -90,8 +90,17 @@ def create_app(settings: PortalSettings) -> FastAPI:
             response.headers["Cache-Control"] = "no-store"
         return response
 
-    def client_of(request: Request) -> str:
+    def peer_of(request: Request) -> str:
         return request.client.host if request.client else "unknown"
+
+    def client_of(request: Request) -> str:
+        """The client's address: the proxy's ``X-Forwarded-For`` (its last entry, the one
+        the proxy itself added) when the peer is a trusted proxy, else the peer."""
+        peer = peer_of(request)
+        forwarded = request.headers.get("x-forwarded-for", "")
+        if peer in settings.trusted_proxies and forwarded:
+            return forwarded.split(",")[-1].strip()[:64] or peer
+        return peer
 
     def visit(request: Request) -> Visit:
         session = session_service.find(request.cookies.get(cookie))
@@ -103,7 +112,7 @@ def create_app(settings: PortalSettings) -> FastAPI:
             account = None
         if settings.sso_header:
             user = request.headers.get(settings.sso_header)
-            trusted = client_of(request) in settings.trusted_proxies
+            trusted = peer_of(request) in settings.trusted_proxies
             if user and not trusted:
                 log.warning("portal: single sign-on header from an untrusted address ignored")
             elif user and (account is None or account.username != user):
@@ -379,12 +388,17 @@ def create_app(settings: PortalSettings) -> FastAPI:
         v, account = steward(request)
         rows = [upload_service.refresh(u) for u in upload_service.visible(account, 1000)]
         latest: dict[str, dict[str, Any]] = {}
+        processed: dict[str, dict[str, Any]] = {}  # the latest that went through a run
         for row in rows:  # newest first
             latest.setdefault(row["department"], row)
+            if row["rows_in"] is not None and row["rejected_rows"] is not None:
+                processed.setdefault(row["department"], row)
         departments = sorted(
             {s.department for s in upload_service.context().config.sources if s.connector == "file"}
         )
-        return page(request, v, "dashboard.html", departments=departments, latest=latest)
+        return page(
+            request, v, "dashboard.html", departments=departments, latest=latest, done=processed
+        )
 
     @app.get("/steward/accounts")
     async def account_page(request: Request, error: str = ""):

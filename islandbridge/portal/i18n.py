@@ -72,6 +72,7 @@ _TEXT: dict[str, tuple[str, str]] = {
     "department": ("部门", "Department"),
     "branch": ("支部", "Branch"),
     "latest_upload": ("最近一次报送", "Latest upload"),
+    "latest_run": ("最近一次入库", "Latest intake run"),
     "accounts": ("账号管理", "Accounts"),
     "role": ("角色", "Role"),
     "create": ("创建", "Create"),
