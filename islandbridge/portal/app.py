@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -282,6 +283,7 @@ def create_app(settings: PortalSettings) -> FastAPI:
             )
             upload = upload_service.accept(account, upload_id, received)
         except UploadRefused as refused:
+            shutil.rmtree(upload_service.folder(upload_id), ignore_errors=True)
             log.warning("portal upload refused before storing: %s", refused.reason)
             if wants_json:
                 body = {"error": refused.reason, "message": v.t(refused.reason)}
@@ -311,6 +313,9 @@ def create_app(settings: PortalSettings) -> FastAPI:
         if not v.session.csrf_ok(request.headers.get("x-csrf-token")):
             raise _Forbidden
         upload = viewable(account, upload_id)
+        length = request.headers.get("content-length", "")
+        if not length.isdigit() or int(length) > _MAX_FORM:
+            return finish(JSONResponse({"error": "malformed"}, status_code=400), v)
         try:
             body = await request.json()
             done = upload_service.sign(account, upload, str(body.get("signature", "")))

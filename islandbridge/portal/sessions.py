@@ -49,6 +49,9 @@ class SessionService:
         self.settings = settings
 
     def start(self, account_id: int | None = None) -> Session:
+        """A new session (expired ones are swept away first)."""
+        idle = now() - timedelta(minutes=self.settings.idle_minutes)
+        self.store.run(sessions.delete().where(sessions.c.seen_at < idle))
         token = secrets.token_urlsafe(32)
         csrf = secrets.token_urlsafe(32)
         stamp = now()
