@@ -32,8 +32,6 @@ ROLES = ("department", "branch_secretary", "steward")
 Role = Literal["department", "branch_secretary", "steward"]
 _USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
 _SCOPE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-_HASHER = PasswordHasher()  # argon2id, the library's current recommended parameters
-_DUMMY_HASH = _HASHER.hash("not a password of anyone")
 
 
 class AccountError(ValueError):
@@ -93,6 +91,9 @@ class AccountService:
     def __init__(self, store: PortalStore, settings: PortalSettings) -> None:
         self.store = store
         self.settings = settings
+        # argon2id; the library's recommended parameters unless the settings lower them
+        self._hasher = PasswordHasher(**settings.argon2)
+        self._dummy = self._hasher.hash("not a password of anyone")
 
     def create(
         self,
@@ -134,7 +135,7 @@ class AccountService:
                 role=role,
                 department=department,
                 branch=branch,
-                password_hash=_HASHER.hash(password) if password is not None else None,
+                password_hash=self._hasher.hash(password) if password is not None else None,
                 disabled=False,
                 failed_logins=0,
                 created_at=now(),
@@ -172,7 +173,7 @@ class AccountService:
         self.store.run(
             accounts.update()
             .where(accounts.c.id == account.id)
-            .values(password_hash=_HASHER.hash(password), failed_logins=0, locked_until=None)
+            .values(password_hash=self._hasher.hash(password), failed_logins=0, locked_until=None)
         )
 
     def get(self, account_id: int) -> Account | None:
@@ -209,7 +210,7 @@ class AccountService:
         row = self.store.one(sa.select(accounts).where(accounts.c.username == username))
         stored = row["password_hash"] if row else None
         try:
-            _HASHER.verify(stored or _DUMMY_HASH, password)
+            self._hasher.verify(stored or self._dummy, password)
             matches = stored is not None
         except (VerifyMismatchError, VerificationError, InvalidHashError):
             matches = False
@@ -237,11 +238,11 @@ class AccountService:
             .where(accounts.c.id == row["id"])
             .values(failed_logins=0, locked_until=None)
         )
-        if _HASHER.check_needs_rehash(stored):
+        if self._hasher.check_needs_rehash(stored):
             self.store.run(
                 accounts.update()
                 .where(accounts.c.id == row["id"])
-                .values(password_hash=_HASHER.hash(password))
+                .values(password_hash=self._hasher.hash(password))
             )
         log.info("portal login: account %s", row["id"])
         return _account(row)

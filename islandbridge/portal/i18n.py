@@ -122,6 +122,7 @@ _TEXT: dict[str, tuple[str, str]] = {
     "signature_legacy": ("仅有旧式 .sig 签名", "only an old detached .sig"),
     "trust_store_unavailable": ("信任库不可用", "the trust store cannot be used"),
     "wrong_content_type": ("文件类型不符", "wrong content type"),
+    "unsigned": ("超过 24 小时未签名，已删除", "not signed within 24 hours; deleted"),
     "queue_busy": ("同名文件仍在等待入库", "an earlier export of this file is still waiting"),
     "publication_refused": (
         "本次发布被拒绝（见运行报告）",

@@ -59,7 +59,9 @@ class PortalSettings:
     airflow_token_env: str = "ISLANDBRIDGE_AIRFLOW_TOKEN"
     dag_id: str = "department_intake"
     default_language: Literal["zh", "en"] = "zh"
-    extra: dict[str, str] = field(default_factory=dict)
+    #: argon2 parameters (``PasswordHasher`` keywords); empty: the library's recommended
+    #: ones. Only the fast tests lower them.
+    argon2: dict[str, int] = field(default_factory=dict)
 
     @property
     def portal_dir(self) -> Path:

@@ -18,7 +18,7 @@ import logging
 import os
 import shutil
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -136,8 +136,23 @@ class UploadService:
 
     # -- handing in -------------------------------------------------------------------------
 
+    def sweep_unsigned(self, older_than: timedelta = timedelta(hours=24)) -> int:
+        """Refuse (and delete) uploads left awaiting a browser signature; how many."""
+        stale = self.store.all(
+            sa.select(uploads.c.id, uploads.c.checks).where(
+                uploads.c.status == "awaiting_signature", uploads.c.updated_at < now() - older_than
+            )
+        )
+        for row in stale:
+            checks = [Check(**c) for c in row["checks"]]
+            self._refuse(
+                row["id"], [*checks, Check("signature", False, "never signed")], "unsigned"
+            )
+        return len(stale)
+
     def accept(self, account: Account, upload_id: str, received: Received) -> dict[str, Any]:
         """Judge a received upload; queue it when every check passes; its record."""
+        self.sweep_unsigned()
         folder = self.folder(upload_id)
         spec = {s.name: s for s in self.sources_for(account)}.get(received.fields.get("source", ""))
         export = received.files.get("export")
@@ -261,6 +276,9 @@ class UploadService:
         return self._queue(upload_id, spec, path, checks, manifest)
 
     def _refuse(self, upload_id: str, checks: list[Check], reason: str) -> dict[str, Any]:
+        """Record the refusal; the refused files are deleted at once (the record keeps the
+        checksum, checks and verdict; the department still has its file)."""
+        shutil.rmtree(self.folder(upload_id), ignore_errors=True)
         return self._update(
             upload_id, status="refused", reason=reason[:60], checks=[c.to_json() for c in checks]
         )

@@ -91,8 +91,14 @@ def site(tmp_path: Path) -> dict:
     return {"data": data, "config": config, "keys": keys, "tmp": tmp_path}
 
 
+#: argon2 made cheap for the tests (the portal's default: the library's recommended cost)
+FAST_ARGON2 = {"time_cost": 1, "memory_cost": 1024, "parallelism": 1}
+
+
 def settings_for(site: dict, **changes) -> PortalSettings:
-    return PortalSettings(data_dir=site["data"], config=site["config"], **changes)
+    return PortalSettings(
+        data_dir=site["data"], config=site["config"], **{"argon2": FAST_ARGON2, **changes}
+    )
 
 
 @pytest.fixture

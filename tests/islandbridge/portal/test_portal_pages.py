@@ -305,3 +305,50 @@ def test_throttling_counts_the_forwarded_client_only_behind_a_trusted_proxy(site
     assert behind == [401, 401, 429, 401]  # one client throttled, another not
     direct = attempts((), ["10.0.0.7", "10.0.0.8", "10.0.0.9"])
     assert direct[-1] == 429  # the header of an untrusted peer is ignored: one address
+
+
+def test_passwords_are_argon2id_with_the_librarys_cost_by_default(site):
+    from islandbridge.portal import PortalSettings
+    from islandbridge.portal.store import accounts
+
+    store = PortalStore(PortalSettings(data_dir=site["data"]).accounts_url)
+    service = AccountService(store, PortalSettings(data_dir=site["data"], config=site["config"]))
+    service.create("fin", "department", password=PASSWORD, department="finance", created_by="t")
+    stored = store.one(sa.select(accounts.c.password_hash))["password_hash"]
+    assert stored.startswith("$argon2id$v=19$m=65536,t=3,p=4$") and PASSWORD not in stored
+    store.close()
+
+
+def test_english_is_one_click_away(portal):
+    client = portal["client"]()
+    assert "登录" in client.get("/login").text
+    switched = client.get("/lang/en", params={"next": "//evil.example/"})
+    assert switched.headers["location"] == "/"  # never off-site
+    assert "Log in" in client.get("/login").text
+
+
+def test_refused_files_are_deleted_and_unsigned_uploads_swept(portal):
+    from datetime import timedelta
+
+    client = portal["client"]()
+    login(client, "fin")
+    export = signed_export(portal["site"])
+    export.write_bytes(export.read_bytes() + b"P9999,x,2026-05,1,2026-05-01\n")
+    response = upload(client, "finance_dues", export)
+    folder = portal["site"]["data"] / "portal" / "uploads" / response.headers["location"][9:]
+    assert not folder.exists()
+    token = csrf_of(client.get("/uploads").text)
+    waiting = client.post(
+        "/uploads",
+        data={"csrf": token, "source": "finance_dues", "sign": "browser"},
+        files={"export": (export.name, export.read_bytes(), "text/csv")},
+        headers={"accept": "application/json"},
+    ).json()
+    assert waiting["status"] == "awaiting_signature"
+    service = __import__("islandbridge.portal.uploads", fromlist=["UploadService"]).UploadService(
+        settings_for(portal["site"]), portal["app"].state.store
+    )
+    assert service.sweep_unsigned(older_than=timedelta(hours=1)) == 0
+    assert service.sweep_unsigned(older_than=timedelta(seconds=-1)) == 1
+    assert service.get(waiting["id"])["reason"] == "unsigned"
+    assert not service.folder(waiting["id"]).exists()
