@@ -142,6 +142,37 @@ _TEXT: dict[str, tuple[str, str]] = {
     "name_blank": ("文件名为空", "blank name"),
     "name_too_long": ("文件名过长", "name too long"),
     "name_not_utf8": ("文件名不是 UTF-8", "the name is not UTF-8"),
+    # check details (others are shown as they are: names of columns, counts, encodings)
+    "the file's content is not what was signed": (
+        "文件内容与签名不符（签名后被修改）",
+        "the file's content is not what was signed",
+    ),
+    "no signed manifest beside the file": (
+        "没有随文件提交签名清单",
+        "no signed manifest beside the file",
+    ),
+    "this signed manifest was handed in before": (
+        "该签名清单已提交过（重放）",
+        "this signed manifest was handed in before",
+    ),
+    "this export was accepted before": (
+        "该导出已被接收过（重放）",
+        "this export was accepted before",
+    ),
+    "exported_at is not newer than the last accepted export's": (
+        "导出时间不晚于上次已接收的导出",
+        "exported_at is not newer than the last accepted export's",
+    ),
+    "the manifest's signature does not verify": (
+        "签名校验失败",
+        "the manifest's signature does not verify",
+    ),
+    "an earlier export of this file waits": (
+        "同名文件仍在等待入库",
+        "an earlier export of this file waits",
+    ),
+    "never signed": ("未签名", "never signed"),
+    "detected by the reader": ("由读取器识别", "detected by the reader"),
     # refusals before storing
     "too_large": ("文件超过大小上限", "the file is larger than the limit"),
     "manifest_too_large": ("签名清单过大", "the manifest is too large"),
