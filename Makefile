@@ -32,7 +32,7 @@ $(CHROMIUM):
 	$$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get install -y -qq --no-install-recommends chromium chromium-driver fonts-noto-cjk
 
-browser: $(CHROMIUM)
+browser: $(CHROMIUM)  ## Debian's chromium + chromium-driver, installed when missing
 
 env: $(STAMP) $(NODE)
 

@@ -220,6 +220,7 @@ def _register() -> None:
         airflow,
         departments,
         keys,
+        portal,
         reidentify,
         remind,
         retention,
@@ -240,6 +241,7 @@ def _register() -> None:
     app.command("check")(setup.check_command)
     app.command("airflow")(airflow.airflow_command)
     app.command("remind")(remind.remind_command)
+    app.add_typer(portal.app, name="portal")
 
 
 _register()
