@@ -158,6 +158,15 @@ COLUMN_DOCS_ZH: dict[str, str] = {
     "birth_year_band": "出生年份段（已泛化）",
     "status": "发展阶段（non_member：在名册上但不在任何阶段）",
     "joined_year_band": "入党年份段（已泛化；空表示未入党）",
+    "age_band": "按运行基准日计算的年龄段（all 表示合计）",
+    "years_since_joining": "入党年限段（all 表示合计）",
+    "protection": (
+        "本行数字的保护方式：published 公布、suppressed 抑制（小单元格或互补抑制）"
+        "或 dp（差分隐私噪声）"
+    ),
+    "records": "出席或缺席的考勤记录数",
+    "present": "标记为出席的考勤记录数",
+    "participation_rate": "参与率：present / records",
     "members": "人数（支部的，或该阶段的）",
     "meeting_type": "三会一课会议类型",
     "meeting_date": "会议日期",
