@@ -61,7 +61,13 @@ class LocalRecodingReport:
     prosecutor_risk_avg: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
-        return {k: getattr(self, k) for k in self.__slots__ if k != "suppressed_index"}
+        """The published facts: everything but the rows suppressed and the timings (a
+        publication's content, and so its version, must not depend on the clock)."""
+        return {k: getattr(self, k) for k in self.__slots__ if k not in _UNPUBLISHED}
+
+
+#: report fields kept out of the manifest
+_UNPUBLISHED = frozenset({"suppressed_index", "seconds"})
 
 
 def published_labels(
@@ -200,13 +206,14 @@ def recode_locally(
         }
     residue = report.suppressed_rows
     log.info(
-        "local gate: k=%d on %s: %d rows in, %d out, %d suppressed; NCP %.4f",
+        "local gate: k=%d on %s: %d rows in, %d out, %d suppressed; NCP %.4f; seconds %s",
         k,
         ",".join(qis),
         n,
         report.rows_out,
         residue,
         loss.get("ncp", 0.0),
+        report.seconds,
     )
     if residue > budget or (n and report.rows_out == 0):
         raise PrivacyThresholdError(

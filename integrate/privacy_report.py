@@ -4,20 +4,15 @@
 can show (the share of persons whose value is published at each level, for the
 local recoding and its global baseline; the information loss of both; the attack's
 share singled out per number of known facts and model; the statistics tier's
-protection); :func:`privacy_section_html` renders them as one self-contained HTML
-fragment (escaped), for a report that has no template for it yet.
+protection). The run report (:mod:`integrate.run_report`) shows them in its privacy
+section.
 """
 
 from __future__ import annotations
 
-from html import escape
 from typing import Any
 
-__all__ = ["privacy_section", "privacy_section_html"]
-
-
-def _pct(value: Any) -> str:
-    return "–" if value is None else f"{100 * float(value):.1f} %"
+__all__ = ["privacy_section"]
 
 
 def privacy_section(privacy: dict[str, Any]) -> dict[str, Any]:
@@ -62,7 +57,6 @@ def privacy_section(privacy: dict[str, Any]) -> dict[str, Any]:
         "k_required": gate.get("k_required"),
         "k_achieved": gate.get("k_achieved"),
         "method": gate.get("method"),
-        "seconds": gate.get("seconds", {}),
         "utility": utility,
         "information_loss": metrics,
         "risk": risk,
@@ -72,48 +66,3 @@ def privacy_section(privacy: dict[str, Any]) -> dict[str, Any]:
         },
         "statistics": privacy.get("statistics"),
     }
-
-
-def privacy_section_html(privacy: dict[str, Any]) -> str:
-    """The privacy section as an HTML fragment (every value escaped)."""
-    data = privacy_section(privacy)
-    out = [
-        '<section id="privacy"><h2>Privacy: utility kept and risk</h2>',
-        f"<p>{escape(str(data['method'] or 'privacy gate'))}: k required "
-        f"{escape(str(data['k_required']))}, smallest class {escape(str(data['k_achieved']))}."
-        "</p>",
-        "<table><tr><th>column</th><th>published at</th><th>persons with a value</th>"
-        "<th>local recoding</th><th>global baseline</th></tr>",
-    ]
-    for row in data["utility"]:
-        out.append(
-            f"<tr><td>{escape(row['column'])}</td><td>{escape(row['level'])} or finer</td>"
-            f"<td>{escape(str(row['persons_with_value']))}</td><td>{_pct(row['local'])}</td>"
-            f"<td>{_pct(row['global_baseline'])}</td></tr>"
-        )
-    out.append("</table><table><tr><th>information loss</th><th>local</th><th>global</th></tr>")
-    for row in data["information_loss"]:
-        out.append(
-            f"<tr><td>{escape(row['metric'])}</td><td>{escape(str(row['local']))}</td>"
-            f"<td>{escape(str(row['global_baseline']))}</td></tr>"
-        )
-    out.append(
-        "</table><table><tr><th>facts known</th><th>targets</th>"
-        "<th>singled out (prosecutor)</th><th>singled out (journalist)</th></tr>"
-    )
-    for row in data["risk"]:
-        out.append(
-            f"<tr><td>{row['facts_known']}</td><td>{escape(str(row['targets']))}</td>"
-            f"<td>{_pct(row['prosecutor'])}</td><td>{_pct(row['journalist'])}</td></tr>"
-        )
-    out.append("</table>")
-    stats = data["statistics"]
-    if stats:
-        out.append(f"<p>Statistics tier: {escape(str(stats.get('method')))}")
-        if "threshold" in stats:
-            out.append(f", threshold {escape(str(stats['threshold']))}")
-        if "epsilon_spent" in stats:
-            out.append(f", ε spent {escape(str(stats['epsilon_spent']))}")
-        out.append(".</p>")
-    out.append("</section>")
-    return "\n".join(out)

@@ -118,6 +118,27 @@ TEXT: dict[str, tuple[str, str]] = {
         "敏感属性 l-多样性：至少 {l}（要求 {l_required}）。",
         "l-diversity of sensitive attributes: at least {l} ({l_required} required).",
     ),
+    "privacy_utility": (
+        "保留的信息：按发布精度的人员比例",
+        "Utility kept: share of persons by published level",
+    ),
+    "privacy_column": ("字段", "column"),
+    "privacy_level": ("发布精度（或更细）", "published at (or finer)"),
+    "privacy_with_value": ("有该值的人数", "persons with a value"),
+    "privacy_local": ("局部重编码", "local recoding"),
+    "privacy_global": ("全局泛化（基线）", "global recoding (baseline)"),
+    "privacy_loss": ("信息损失", "Information loss"),
+    "privacy_metric": ("指标", "metric"),
+    "privacy_attack": (
+        "重识别攻击模拟：攻击者已知准标识符及若干事实时被唯一识别的比例",
+        "Re-identification attack: share singled out by an adversary who knows the "
+        "quasi-identifiers and some facts",
+    ),
+    "privacy_facts": ("已知事实数", "facts known"),
+    "privacy_targets": ("目标人数", "targets"),
+    "privacy_prosecutor": ("检察官模型", "prosecutor model"),
+    "privacy_journalist": ("记者模型", "journalist model"),
+    "privacy_statistics": ("统计层保护：{method}", "Statistics tier protection: {method}"),
     # publication and links
     "s_publication": ("五、发布与核验", "5. Publication"),
     "pub_status": ("发布状态", "status"),

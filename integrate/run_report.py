@@ -131,6 +131,52 @@ def _privacy_lines(privacy: Mapping[str, Any], language: Language) -> list[str]:
     return lines
 
 
+def _privacy_detail(privacy: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The utility kept, the information loss beside the global baseline and the attack's
+    results, formatted for the template (None without the local gate's facts)."""
+    from integrate.privacy_report import privacy_section
+
+    if not isinstance(privacy.get("dim_person"), Mapping):
+        return None
+    data = privacy_section(dict(privacy))
+    stats = data.get("statistics") or {}
+    return {
+        "utility": [
+            {
+                **row,
+                "persons_with_value": _number(row["persons_with_value"]),
+                "local": _percent(row["local"]),
+                "global_baseline": _percent(row["global_baseline"]),
+            }
+            for row in data["utility"]
+        ],
+        "loss": [
+            {
+                "metric": row["metric"],
+                "local": _rounded(row["local"]),
+                "global_baseline": _rounded(row["global_baseline"]),
+            }
+            for row in data["information_loss"]
+        ],
+        "risk": [
+            {
+                "facts_known": row["facts_known"],
+                "targets": _number(row["targets"]),
+                "prosecutor": _percent(row["prosecutor"]),
+                "journalist": _percent(row["journalist"]),
+            }
+            for row in data["risk"]
+        ],
+        "statistics": str(stats.get("method") or ""),
+    }
+
+
+def _rounded(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:.4f}"
+    return "—" if value is None else str(value)
+
+
 def _source_rows(sources: Sequence[Mapping[str, Any]], language: Language) -> list[dict]:
     rows = []
     for s in sources:
@@ -319,6 +365,7 @@ def run_report_html(
             n_branches=n_branches,
             heatmap_height=min(1400, max(220, (16 if n_branches <= 40 else 7) * n_branches + 90)),
             privacy_lines=_privacy_lines(privacy, language),
+            privacy_detail=_privacy_detail(privacy),
             publication={
                 "status": t(status_key),
                 "version": publication.get("version") or "",

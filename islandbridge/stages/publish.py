@@ -140,6 +140,11 @@ def publish(run: dict) -> dict:
     override = (
         {"tables": [f.as_dict() for f in shrunk], "missing_sources": missing} if problems else None
     )
+    privacy_facts = {
+        "dim_person": assembled.privacy.as_dict(),
+        **({"attack": assembled.attack} if assembled.attack else {}),
+        **({"statistics": assembled.statistics} if assembled.statistics else {}),
+    }
     manifest = publication_facts(
         university=config.university,
         as_of=ctx.as_of.isoformat(),
@@ -151,11 +156,7 @@ def publish(run: dict) -> dict:
         rejects=rejects,
         birth_date_conflicts=assembled.birth_date_conflicts,
         linkage=linked.index,
-        privacy={
-            "dim_person": assembled.privacy.as_dict(),
-            **({"attack": assembled.attack} if assembled.attack else {}),
-            **({"statistics": assembled.statistics} if assembled.statistics else {}),
-        },
+        privacy=privacy_facts,
         key_id=plan.key_id,
         code_version=package_version("islandbridge"),
         shrink_override=override,
@@ -197,7 +198,7 @@ def publish(run: dict) -> dict:
         tables={n: e["rows"] for n, e in prepared.entries.items()},
         row_accounting=accounting,
         rejects=rejects,
-        privacy=assembled.privacy.as_dict(),
+        privacy=privacy_facts,
         shrink=facts["shrink"],
         shrink_overridden=bool(override),
         key_id=plan.key_id,

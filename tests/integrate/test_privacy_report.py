@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from integrate.privacy_report import privacy_section, privacy_section_html
+from integrate.privacy_report import privacy_section
+from integrate.run_report import run_report_html
 
 PRIVACY = {
     "dim_person": {
@@ -42,7 +43,20 @@ def test_section_shows_utility_beside_baseline_and_risk_by_facts():
     assert {m["metric"] for m in data["information_loss"]} == {"ncp", "discernibility_per_row"}
 
 
-def test_html_fragment_escapes_values():
-    html = privacy_section_html(PRIVACY)
-    assert "92.0 %" in html and "10.0 %" in html
-    assert "<b>" not in html and "&lt;b&gt;" in html
+def test_the_run_report_shows_utility_loss_and_attack_escaped():
+    page = run_report_html(
+        run_id="r", row_accounting={}, rejects={}, linkage={}, privacy=PRIVACY, language="en"
+    )
+    section = page[page.index('<section id="privacy">') :]
+    section = section[: section.index("</section>")]
+    assert "92.0%" in section and "0.0%" in section  # decade kept, beside the baseline's
+    assert "0.1000" in section and "0.4000" in section  # NCP local vs global
+    assert "10.0%" in section and "5.0%" in section  # singled out with one fact
+    assert "<b>" not in section and "&lt;b&gt;" in section
+
+
+def test_no_detail_without_the_local_gate_facts():
+    page = run_report_html(
+        run_id="r", row_accounting={}, rejects={}, linkage={}, privacy={"k_required": 5}
+    )
+    assert "global recoding (baseline)" not in page and "全局泛化" not in page
