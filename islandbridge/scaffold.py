@@ -7,18 +7,20 @@ Writes, never over an existing file:
 * ``DIR/data/`` (owner-only), the data folder: ``secrets/keyring.json`` (token key and
   vault key), ``secrets/service_signing.key`` (Ed25519, signs manifests and the ledger),
   each 0600 in a 0700 folder; ``sources/`` for department exports;
+* with ``departments`` (name → its sources), each department's Ed25519 pair: the
+  private key under ``data/secrets/department_keys/`` (0600, to hand to the
+  department) and the public key in the trust store (outside the data folder, where
+  the configuration's ``trust_store:`` says), bound to the department and its sources
+  as ``islandbridge keys new-department`` does;
 * with ``steward``, the vault, its first steward named (``keys init --steward``).
-
-Department signing keys are bound to their sources in the trust store, so they are
-issued once the sources are configured: ``islandbridge keys new-department NAME
---source SOURCE`` (:mod:`islandbridge.commands.departments`).
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
@@ -41,6 +43,8 @@ class Scaffold:
     data_dir: Path
     keyring: Path
     signing_key: Path
+    #: department → (private key, trust store it is registered in)
+    department_keys: dict[str, tuple[Path, Path]] = field(default_factory=dict)
     steward: str | None = None
 
 
@@ -64,6 +68,7 @@ def init_installation(
     folder: Path,
     *,
     university: str,
+    departments: Mapping[str, Sequence[str]] | None = None,
     steward: str | None = None,
 ) -> Scaffold:
     """Create the installation in ``folder`` (see the module docstring); refuses when any
@@ -71,6 +76,11 @@ def init_installation(
     from anonymize import AnonymizeError, KeySource, init_keyring_file, load_keyring
     from islandbridge.secrets import ensure_signing_key
 
+    unbound = [name for name, sources in (departments or {}).items() if not sources]
+    if unbound:
+        raise InitError(
+            f"department {unbound[0]}: name the sources its key signs (NAME=SOURCE,...)"
+        )
     folder = folder.resolve()
     data_dir = folder / "data"
     config = folder / "islandbridge.yaml"
@@ -97,10 +107,36 @@ def init_installation(
     except AnonymizeError as exc:
         raise InitError(str(exc)) from None
     ensure_signing_key(scaffold.signing_key)
+    for name, sources in (departments or {}).items():
+        scaffold.department_keys[name] = _department_key(scaffold, name, sources)
     if steward:
         _first_steward(scaffold, steward, load_keyring(KeySource(file=scaffold.keyring)))
     log.info("installation of %s created in %s", university, folder)
     return scaffold
+
+
+def _department_key(scaffold: Scaffold, name: str, sources: Sequence[str]) -> tuple[Path, Path]:
+    """Issue department ``name``'s pair and trust its public key for ``sources``."""
+    from connectors.trust_store import TrustStoreError, trust_entry, write_trusted_key
+    from islandbridge.commands.departments import DepartmentKeyError, issue_department_keys
+    from islandbridge.commands.options import installation
+    from islandbridge.secrets import SecretError
+    from islandbridge.trust import trust_store_path
+
+    try:
+        store = trust_store_path(installation(scaffold.data_dir, scaffold.config))
+    except SecretError as exc:
+        raise InitError(str(exc)) from None
+    if store is None:
+        raise InitError("the trust store is in Airflow Connections: add department keys there")
+    private = _restricted(scaffold.data_dir / "secrets" / "department_keys") / f"{name}.key"
+    try:
+        key = issue_department_keys(name, private)
+        entry = trust_entry(name, key.public_key(), department=name, sources=sources)
+        write_trusted_key(store, entry)
+    except (DepartmentKeyError, TrustStoreError) as exc:
+        raise InitError(str(exc)) from None
+    return private, store
 
 
 def _first_steward(scaffold: Scaffold, steward: str, keyring: object) -> None:

@@ -25,16 +25,31 @@ def init_command(
     university: Annotated[
         str, typer.Option("--university", help="the university's name")
     ] = "新大学",
+    department: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--department",
+            help="NAME=SOURCE[,SOURCE]: issue the department's signing pair and trust it for "
+            "those sources (repeatable)",
+        ),
+    ] = None,
     steward: Annotated[
         str | None, typer.Option("--steward", help="name the vault's first steward")
     ] = None,
 ) -> None:
     """Scaffold a new university: commented configuration templates, keyring and vault
-    key and the service signing key, owner-only; the vault's first steward on request."""
+    key and the service signing key, owner-only; department key pairs trusted for their
+    sources and the vault's first steward on request."""
     from islandbridge.scaffold import InitError, init_installation
 
+    departments: dict[str, list[str]] = {}
+    for given in department or []:
+        name, _, sources = given.partition("=")
+        departments[name.strip()] = [s.strip() for s in sources.split(",") if s.strip()]
     try:
-        made = init_installation(folder, university=university, steward=steward)
+        made = init_installation(
+            folder, university=university, departments=departments, steward=steward
+        )
     except InitError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
@@ -44,6 +59,8 @@ def init_command(
     typer.echo(f"data folder (owner-only): {made.data_dir}")
     typer.echo(f"keyring (token key k1, vault key v1, mode 600): {made.keyring}")
     typer.echo(f"service signing key (mode 600): {made.signing_key}")
+    for name, (private, store) in made.department_keys.items():
+        typer.echo(f"department {name}: private key {private} (hand it over), trusted in {store}")
     if made.steward:
         typer.echo(f"vault: {made.steward} is the first steward")
     else:
@@ -51,7 +68,7 @@ def init_command(
     options = f"--config {made.config} --data-dir {made.data_dir}"
     typer.echo(f"next: edit the templates, then `islandbridge check {options}`")
     typer.echo(
-        "signed exports: `islandbridge keys new-department NAME --source SOURCE "
+        "more signed exports: `islandbridge keys new-department NAME --source SOURCE "
         f"{options}` issues a department's key and trusts it for its sources"
     )
 

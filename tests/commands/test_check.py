@@ -140,7 +140,9 @@ def _set_line(path: Path, old: str, new: str) -> None:
 
 
 def test_init_writes_templates_and_owner_only_secrets(tmp_path):
-    result = CliRunner().invoke(app, ["init", str(tmp_path / "u")])
+    result = CliRunner().invoke(
+        app, ["init", str(tmp_path / "u"), "--department", "finance=dues,learning"]
+    )
     assert result.exit_code == 0, result.output
     folder = tmp_path / "u"
     for name in ("islandbridge.yaml", "quality.yaml", "privacy.yaml"):
@@ -149,11 +151,22 @@ def test_init_writes_templates_and_owner_only_secrets(tmp_path):
     mode = lambda p: stat.S_IMODE(p.stat().st_mode)  # noqa: E731
     data = folder / "data"
     assert mode(data) == 0o700 and mode(data / "secrets") == 0o700
-    for key in ("keyring.json", "service_signing.key"):
+    for key in ("keyring.json", "service_signing.key", "department_keys/finance.key"):
         assert mode(data / "secrets" / key) == 0o600, key
-    assert "keys new-department" in result.output
+    store = json.loads((tmp_path / "u" / "data.trust" / "trust_store.json").read_text("utf-8"))
+    (entry,) = store["keys"]
+    assert (entry["name"], entry["department"], entry["sources"]) == (
+        "finance", "finance", ["dues", "learning"]
+    )  # fmt: skip
+    assert not (data / "sources" / "department_keys").exists()  # never beside the data
     again = CliRunner().invoke(app, ["init", str(folder)])
     assert again.exit_code == 1 and "initialised already" in again.output
+
+
+def test_init_refuses_a_department_key_without_its_sources(tmp_path):
+    result = CliRunner().invoke(app, ["init", str(tmp_path / "u"), "--department", "finance"])
+    assert result.exit_code == 1 and "name the sources its key signs" in result.output
+    assert not (tmp_path / "u").exists()  # refused before anything is written
 
 
 def test_init_names_the_first_steward_of_the_vault(tmp_path):

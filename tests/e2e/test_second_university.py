@@ -43,13 +43,11 @@ def qinglan(tmp_path_factory) -> dict:
 
     root = tmp_path_factory.mktemp("qinglan") / "install"
     _cli("init", str(root), "--university", "青岚医科大学研究生院",
-         "--steward", "qinglan_steward")  # fmt: skip
+         "--department", "grad_party_office=roster", "--steward", "qinglan_steward")  # fmt: skip
     for name in ("islandbridge.yaml", "quality.yaml", "privacy.yaml"):
         shutil.copy(FIXTURE / name, root / name)
     data, config = root / "data", root / "islandbridge.yaml"
     truth = write_university(data / "sources")
-    where = ("--config", str(config), "--data-dir", str(data))
-    _cli("keys", "new-department", "grad_party_office", "--source", "roster", *where)
     key = data / "secrets" / "department_keys" / "grad_party_office.key"
     _cli("sign", str(data / "sources" / ROSTER_FILE), "--key", str(key), "--source", "roster",
          "--config", str(config))  # fmt: skip
