@@ -411,6 +411,9 @@ def main(argv: list[str] | None = None) -> None:
                 r["anonlink_match"] = run_child(
                     [*side, str(folder / "encodings.npz"), str(out)], out
                 )
+                if dataset == "people":
+                    out = folder / "clkhash_stack.json"
+                    r["clkhash_stack"] = run_child([*side, "--clkhash", str(folder), str(out)], out)
             results[(dataset, n)] = r
             print(json.dumps({f"{dataset} {n}": r}, indent=1, default=str), flush=True)
     command = "python -m bench.bench_linkage " + " ".join(argv or sys.argv[1:])

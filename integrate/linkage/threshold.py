@@ -23,6 +23,8 @@ from scipy.special import betaln
 __all__ = ["ThresholdEstimate", "estimate_threshold"]
 
 _EPS = 1e-4
+#: no component narrower than this (a spike on one bin would win any likelihood contest)
+_MIN_VAR = 1e-4
 
 
 @dataclass(frozen=True)
@@ -39,7 +41,7 @@ def _moments(x: np.ndarray, w: np.ndarray) -> tuple[float, float]:
     total = max(float(w.sum()), 1e-12)
     mean = min(max(float((w * x).sum() / total), _EPS), 1 - _EPS)
     var = float((w * (x - mean) ** 2).sum() / total)
-    var = min(max(var, 1e-6), mean * (1 - mean) * 0.99)
+    var = min(max(var, _MIN_VAR), mean * (1 - mean) * 0.99)
     common = mean * (1 - mean) / var - 1
     return max(mean * common, 0.05), max((1 - mean) * common, 0.05)
 
@@ -95,20 +97,22 @@ def estimate_threshold(
     x, w, lower = centre[present], counts[present].astype(np.float64), edges[:-1][present]
     if len(x) < 2:
         raise ValueError("the scores fall in one histogram bin: no mixture to fit")
-    best = None
+    fits = []
     for k in components:
         if k > len(x):
             continue
         resp, params, loglik, converged = _fit(x, w, k, max_iter, tol)
+        means = np.array([a / (a + b) for a, b in params])
+        top, low = means.max(), means.min()
+        is_match = ((top - means) < (means - low)) | (means >= match_floor) | (means == top)
         bic = (3 * k - 1) * np.log(w.sum()) - 2 * loglik
-        if best is None or bic < best[0]:
-            best = (bic, k, resp, params, converged)
-    if best is None:
+        # a fit that separates nothing (every component a match) or did not converge is
+        # taken only when no other is at hand (a file in which every candidate matches)
+        doubtful = bool(is_match.all()) or not converged
+        fits.append((doubtful, bic, k, resp, is_match, converged))
+    if not fits:
         raise ValueError(f"too few distinct scores for {min(components)} components")
-    _, k, resp, params, converged = best
-    means = np.array([a / (a + b) for a, b in params])
-    top, low = means.max(), means.min()
-    is_match = ((top - means) < (means - low)) | (means >= match_floor) | (means == top)
+    _, _, k, resp, is_match, converged = min(fits, key=lambda f: (f[0], f[1]))
     match_w = w * resp[:, is_match].sum(axis=1)
     tp = np.cumsum(match_w[::-1])[::-1]  # matches at or above each bin
     taken = np.cumsum(w[::-1])[::-1]

@@ -226,3 +226,13 @@ def test_recall_loss_estimate_sees_matches_one_pass_missed():
     idx = truth[caught]
     loss = estimate_recall_loss(left, right, idx, idx)
     assert loss is not None and abs(loss - 0.04) < 0.01
+
+
+def test_threshold_is_not_fooled_by_a_spike_of_identical_records():
+    rng = np.random.default_rng(6)
+    scores = np.concatenate(
+        [np.ones(6000), rng.beta(30, 3, 1500), rng.beta(12, 12, 1500), rng.beta(14, 9, 400)]
+    )
+    est = estimate_threshold(scores)
+    assert 0.6 < est.threshold < 0.85
+    assert est.match_share < 0.95
