@@ -2,8 +2,8 @@
 publication or refusal, and where the department's rejected rows of that run are.
 
 An upload is found in a run by its checksum among the drops the intake installed
-(``plan.json``'s ``drops``), or among the entries the intake refused
-(``intake/<source>/rejected/<run>/rejected.json``). Paths of the run folder come from the
+(the run plan's ``drops``), or among the entries the intake refused (the record of
+the source's reject folder). Paths of the run and data folders come from the
 run contract (:mod:`islandbridge.run_layout`).
 """
 
@@ -18,7 +18,14 @@ import pandas as pd
 from connectors.export_manifest import sha256_file
 from connectors.file_names import display_name
 from connectors.specs import SourceConfig
-from islandbridge.run_layout import DataLayout, RunPlan, ValidateResult, read_result, safe_name
+from islandbridge.run_layout import (
+    DataLayout,
+    RunLayout,
+    RunPlan,
+    ValidateResult,
+    read_result,
+    safe_name,
+)
 
 __all__ = ["RunOutcome", "feedback_files", "find_outcome", "read_rejects"]
 
@@ -35,16 +42,17 @@ class RunOutcome:
     quarantined: int | None = None
 
 
-def _plans(data: DataLayout) -> list[Path]:
-    plans = [p for p in data.runs.glob("*/plan.json") if p.is_file()]
-    return sorted(plans, key=lambda p: p.stat().st_mtime, reverse=True)[:200]
+def _runs(data: DataLayout) -> list[RunLayout]:
+    """Run folders with a plan, newest first (the last 200)."""
+    runs = [r for r in data.run_folders() if r.plan.is_file()]
+    return sorted(runs, key=lambda r: r.plan.stat().st_mtime, reverse=True)[:200]
 
 
 def find_outcome(data: DataLayout, source: str, file_name: str, sha256: str) -> RunOutcome:
     """The state of a queued export: still ``checked`` (waiting), or what its run did."""
-    for plan_path in _plans(data):
+    for planned in _runs(data):
         try:
-            plan = read_result(RunPlan, plan_path)
+            plan = read_result(RunPlan, planned.plan)
         except (OSError, ValueError):
             continue
         if not any(d.get("sha256") == sha256 for d in plan.drops.get(source, [])):
@@ -63,8 +71,11 @@ def find_outcome(data: DataLayout, source: str, file_name: str, sha256: str) -> 
             return RunOutcome("published", plan.run_id, **outcome)
         return RunOutcome("refused", plan.run_id, "publication_refused", **outcome)
     shown = display_name(file_name)
-    inbox = data.intake / safe_name(source) / "rejected"
-    for record_path in sorted(inbox.glob("*/rejected.json"), reverse=True):
+    folders = [f for f in data.rejected_drops() if f.parent.parent.name == safe_name(source)]
+    for folder in sorted(folders, key=lambda f: f.name, reverse=True):
+        record_path = DataLayout.rejects_record(folder)
+        if not record_path.is_file():
+            continue
         try:
             record = json.loads(record_path.read_text(encoding="utf-8"))
         except (OSError, ValueError):

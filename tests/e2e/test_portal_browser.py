@@ -180,7 +180,7 @@ def _login(driver, url: str, user: str) -> None:
     driver.find_element(By.ID, "username").send_keys(user)
     driver.find_element(By.ID, "password").send_keys(PASSWORD)
     driver.find_element(By.ID, "login").click()
-    _wait(driver, lambda d: d.current_url.endswith("/uploads"))
+    _wait(driver, lambda d: d.current_url.endswith("/uploads") and d.find_elements(By.ID, "who"))
 
 
 def _logout(driver) -> None:
@@ -228,7 +228,7 @@ def test_a_department_hands_in_sees_its_rejects_and_no_one_else_does(served, bro
     driver.find_element(By.ID, "key-file").send_keys(str(key))
     _shot(driver, "hand-in")
     driver.find_element(By.ID, "submit").click()
-    _wait(driver, lambda d: "/uploads/" in d.current_url)
+    _wait(driver, lambda d: "/uploads/" in d.current_url and d.find_elements(By.ID, "status"))
     upload_url = driver.current_url
     status = driver.find_element(By.ID, "status")
     assert status.get_attribute("data-status") == "checked", driver.page_source[:3000]
@@ -283,7 +283,7 @@ def test_a_department_hands_in_sees_its_rejects_and_no_one_else_does(served, bro
     driver.find_element(By.ID, "export").send_keys(str(tampered))
     driver.find_element(By.ID, "manifest").send_keys(str(tampered) + ".manifest.json")
     driver.find_element(By.ID, "submit").click()
-    _wait(driver, lambda d: "/uploads/" in d.current_url)
+    _wait(driver, lambda d: "/uploads/" in d.current_url and d.find_elements(By.ID, "status"))
     assert driver.find_element(By.ID, "status").get_attribute("data-status") == "refused"
     assert driver.find_element(By.ID, "verdict").get_attribute("data-verdict") in (
         "signature_invalid",
@@ -297,7 +297,8 @@ def test_a_department_hands_in_sees_its_rejects_and_no_one_else_does(served, bro
         "document.querySelector('form[action=\"/logout\"] input[name=csrf]').value = 'forged'"
     )
     driver.find_element(By.ID, "logout").click()
-    assert "安全校验失败" in driver.find_element(By.ID, "message").text
+    message = _wait(driver, lambda d: d.find_elements(By.ID, "message"))
+    assert "安全校验失败" in message[0].text
     driver.get(f"{url}/uploads")
     assert driver.current_url.endswith("/uploads")
     _logout(driver)

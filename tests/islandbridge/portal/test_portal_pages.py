@@ -352,3 +352,30 @@ def test_refused_files_are_deleted_and_unsigned_uploads_swept(portal):
     assert service.sweep_unsigned(older_than=timedelta(seconds=-1)) == 1
     assert service.get(waiting["id"])["reason"] == "unsigned"
     assert not service.folder(waiting["id"]).exists()
+
+
+def test_an_upload_the_intake_refuses_shows_as_refused_with_the_intakes_reason(portal):
+    from datetime import date
+
+    from islandbridge.context import RunContext
+    from islandbridge.intake import IntakeError, install_drop
+
+    site = portal["site"]
+    client = portal["client"]()
+    login(client, "fin")
+    record = _uploaded(portal, client)
+    assert record["status"] == "checked"
+    # meanwhile a newer export of the file was accepted: the intake refuses this one
+    state = site["data"] / "state" / "export_sequences"
+    state.mkdir(parents=True)
+    stamp = datetime.now(UTC).isoformat()
+    (state / "finance_dues.json").write_text(
+        json.dumps({"exports": {"finance_dues.csv": {
+            "sequence": 10**15, "exported_at": stamp, "manifest_sha256": "1" * 64,
+            "accepted_at": stamp}}})
+    )  # fmt: skip
+    ctx = RunContext(site["data"], site["config"], "intake_refusing", date(2026, 6, 30))
+    with pytest.raises(IntakeError):
+        install_drop(ctx, "finance_dues")
+    page = client.get(f"/uploads/{record['id']}").text
+    assert 'data-status="refused"' in page and 'data-reason="signature_replayed"' in page
