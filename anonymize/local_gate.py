@@ -61,7 +61,11 @@ class LocalRecodingReport:
     prosecutor_risk_avg: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
-        return {k: getattr(self, k) for k in self.__slots__ if k != "suppressed_index"}
+        """The report for the manifest: without the suppressed rows' index and without the
+        seconds (a publication's content, and so its version, must not depend on timing)."""
+        return {
+            k: getattr(self, k) for k in self.__slots__ if k not in ("suppressed_index", "seconds")
+        }
 
 
 def published_labels(
