@@ -61,13 +61,11 @@ class LocalRecodingReport:
     prosecutor_risk_avg: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
-        """The published facts: everything but the rows suppressed and the timings (a
-        publication's content, and so its version, must not depend on the clock)."""
-        return {k: getattr(self, k) for k in self.__slots__ if k not in _UNPUBLISHED}
-
-
-#: report fields kept out of the manifest
-_UNPUBLISHED = frozenset({"suppressed_index", "seconds"})
+        """The report for the manifest: without the suppressed rows' index and without the
+        seconds (a publication's content, and so its version, must not depend on timing)."""
+        return {
+            k: getattr(self, k) for k in self.__slots__ if k not in ("suppressed_index", "seconds")
+        }
 
 
 def published_labels(
@@ -206,14 +204,13 @@ def recode_locally(
         }
     residue = report.suppressed_rows
     log.info(
-        "local gate: k=%d on %s: %d rows in, %d out, %d suppressed; NCP %.4f; seconds %s",
+        "local gate: k=%d on %s: %d rows in, %d out, %d suppressed; NCP %.4f",
         k,
         ",".join(qis),
         n,
         report.rows_out,
         residue,
         loss.get("ncp", 0.0),
-        report.seconds,
     )
     if residue > budget or (n and report.rows_out == 0):
         raise PrivacyThresholdError(
