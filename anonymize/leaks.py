@@ -10,7 +10,9 @@ Two kinds of finding:
 Findings name the file, the line or column and the field, never the value found.
 Parquet files are read column by column (their strings are compressed on disk);
 every other file is scanned as text (binary files too, lossily, so plain strings
-in a DuckDB or SQLite file are still seen).
+in a DuckDB or SQLite file are still seen). Font files (the offline Data Docs' and
+report's bundled fonts) are searched for exact values only: their glyph tables hold
+digit runs shaped like mobile numbers that belong to no one.
 """
 
 from __future__ import annotations
@@ -187,6 +189,10 @@ def scan_text(text: str, raw: RawIdentifiers, *, patterns: bool = True) -> Count
     return hits
 
 
+#: files searched for exact values only (see the module doc)
+_NO_PATTERNS = frozenset({".ttf", ".otf", ".woff", ".woff2", ".eot"})
+
+
 def _files(paths: Iterable[Path]) -> Iterator[Path]:
     for p in paths:
         p = Path(p)
@@ -236,7 +242,8 @@ def scan_leaks(paths: Iterable[Path], raw: RawIdentifiers, *, patterns: bool = T
         if path.suffix == ".parquet":
             report.findings.extend(_scan_parquet(path, raw, patterns))
         else:
-            report.findings.extend(_scan_text_file(path, raw, patterns))
+            shapes = patterns and path.suffix.lower() not in _NO_PATTERNS
+            report.findings.extend(_scan_text_file(path, raw, shapes))
     log.info(
         "leak scan: %d files, %d known raw values: %d finding(s)",
         report.files_scanned,

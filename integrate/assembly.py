@@ -17,6 +17,7 @@ from typing import Any
 
 import pandas as pd
 
+from anonymize.hierarchy import TOP as GENERALISED_AWAY
 from domain import EntityRole, Status, entity
 from integrate.accounting import Lineage
 from integrate.data_dictionary import data_dictionary
@@ -58,7 +59,9 @@ class AssembledDataset:
 
 def _branches(dim_person: pd.DataFrame, persons: pd.DataFrame) -> pd.DataFrame | None:
     """dim_branch's rows: each branch's college as published in dim_person (after the
-    privacy gate) and its name from the rosters (an organisational name, not personal)."""
+    privacy gate) and its name from the rosters (an organisational name, not personal).
+    A branch generalised away (``*``) is no branch: persons published without theirs
+    are not a row here."""
     if "branch_name" not in persons.columns or "branch_id" not in dim_person.columns:
         return None
     names = (
@@ -66,7 +69,8 @@ def _branches(dim_person: pd.DataFrame, persons: pd.DataFrame) -> pd.DataFrame |
         .drop_duplicates("branch_id")
         .set_index("branch_id")["branch_name"]
     )
-    base = dim_person[["branch_id", "college"]].drop_duplicates("branch_id")
+    base = dim_person[["branch_id", "college"]].dropna(subset=["branch_id"])
+    base = base[base["branch_id"] != GENERALISED_AWAY].drop_duplicates("branch_id")
     return base.assign(branch_name=base["branch_id"].map(names))
 
 

@@ -132,3 +132,18 @@ def test_the_one_pass_gate_finds_what_the_line_scan_finds(tmp_path, planted, fie
     big.write_text(clean + f"\n<td>{planted}</td>\n" + clean, encoding="utf-8")
     report = scan_leaks([big], raw, patterns=False)
     assert [(f.where, f.field) for f in report.findings] == [("line 5001", field)]
+
+
+def test_a_font_is_searched_for_exact_values_but_not_for_shapes(tmp_path, members):
+    mobile = members["mobile"].dropna().iloc[0]
+    glyphs = b"\x00\x01glyf\x00" + b"13912345678" + b"\x00\xfe"  # a mobile-shaped digit run
+    font = tmp_path / "static" / "fa-solid-900.ttf"
+    font.parent.mkdir()
+    font.write_bytes(glyphs)
+    raw = RawIdentifiers.from_frames({"member": members})
+    assert scan_leaks([font], raw).ok  # a shape in glyph data belongs to no one
+    font.write_bytes(glyphs + b"\x00" + str(mobile).encode() + b"\x00")
+    assert {f.field for f in scan_leaks([font], raw).findings} == {"mobile"}
+    same = tmp_path / "copy.bin"  # any other binary file is still searched for shapes
+    same.write_bytes(glyphs)
+    assert {f.field for f in scan_leaks([same], raw).findings} == {"mobile"}

@@ -74,7 +74,9 @@ def test_published_dataset_is_readable_and_pseudonymous(run_summary, demo_data):
 
 def test_report_is_written(run_summary):
     report = Path(run_summary["published"]["report"])
-    assert report.is_file() and "<svg" in report.read_text("utf-8")
+    page = report.read_text("utf-8")
+    assert 'id="privacy"' in page and 'data-chart="chart-accounting"' in page
+    assert "echarts" in page and '<script src="http' not in page  # the script is inlined
 
 
 def test_rerun_publishes_identical_bytes(run_summary, demo_data):
