@@ -56,13 +56,13 @@ def test_a_miscounted_refused_file_refuses_the_publication(installation):
     from integrate import PublishError
     from islandbridge import stages
 
-    run = _until_link({**installation["params"], "sources": ["finance_dues"]}, "miscounted")
-    path = DataLayout(installation["data"]).run("miscounted").result("extract", "finance_dues")
+    run = _until_link({**installation["params"], "sources": ["branch_signins"]}, "miscounted")
+    path = DataLayout(installation["data"]).run("miscounted").result("extract", "branch_signins")
     result = read_result(ExtractResult, path)
-    assert result.refused, "the demo's finance export is tampered: refused whole"
+    assert result.refused, "one of the demo's sign-in sheets is tampered: refused whole"
     wrong = result.refused[0].model_copy(update={"rows": result.refused[0].rows + 1})
     write_result(result.model_copy(update={"refused": [wrong, *result.refused[1:]]}), path)
-    with pytest.raises(PublishError, match=r"finance_dues\]: in \d+ != accepted"):
+    with pytest.raises(PublishError, match=r"branch_signins\]: in \d+ != accepted"):
         stages.publish(run)
 
 
