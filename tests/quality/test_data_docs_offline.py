@@ -63,6 +63,16 @@ def test_no_page_loads_anything_from_the_network(site):
     assert (site / "static" / "vendor" / "jquery" / "dist" / "jquery.min.js").is_file()
 
 
+def test_vendored_assets_pass_the_leak_scan(site):
+    """TrueType fonts hold digit runs the leak scan reads as mobiles: only WOFF2 is shipped."""
+    from anonymize.leaks import RawIdentifiers, scan_leaks
+
+    fonts = site / "static" / "vendor" / "@fortawesome" / "fontawesome-free" / "webfonts"
+    assert list(fonts.glob("*.woff2")) and not list(fonts.glob("*.ttf"))
+    report = scan_leaks([site / "static" / "vendor"], RawIdentifiers())
+    assert report.ok, [str(f) for f in report.findings]
+
+
 def test_every_local_link_resolves_including_the_suite_page(site):
     assert broken_links(site) == []
     index = (site / "index.html").read_text(encoding="utf-8")
