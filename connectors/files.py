@@ -6,6 +6,10 @@ physical line; xlsx: the sheet row; JSON list and Parquet: the item number from 
 CSV and JSON Lines are read in chunks of ``chunk_rows`` with bounded memory: a
 field (CSV) or record (JSON Lines) longer than ``max_field_chars`` is an error
 naming the file, row and column, found before the whole of it is held.
+
+A small CSV file (up to 4 MiB) whose shape proves each line to be one plain record is
+parsed by pyarrow instead (same frames; see ``FileConnector._csv_fast``); any other
+file, and every file with something to report, is read by the exact reader.
 """
 
 from __future__ import annotations
