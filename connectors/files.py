@@ -58,6 +58,8 @@ _HEADER_SEARCH_ROWS = 20
 _FAST_CSV = True
 #: held whole, in a few copies: about one chunk of rows; larger files stream (exact reader)
 _FAST_CSV_MAX_BYTES = 4 << 20
+#: a reader asking for fewer rows a chunk is sampling: the whole file would be wasted work
+_FAST_CSV_MIN_CHUNK_ROWS = 1_000
 #: a character that lets one line hold other than one plain record: quote, NUL, lone CR,
 #: a byte-order mark the decoding kept
 _FAST_CSV_REFUSED = ('"', "\x00", "\r", "\ufeff")
@@ -503,6 +505,8 @@ class FileConnector(Connector):
         import pyarrow.csv as pacsv
 
         spec = self._spec
+        if spec.chunk_rows < _FAST_CSV_MIN_CHUNK_ROWS:
+            return None  # a sample (a probe's first rows): streaming stops sooner
         if path.stat().st_size > _FAST_CSV_MAX_BYTES:
             return None
         encoding = self._encoding(path, info)
