@@ -351,9 +351,26 @@ class Vault:
 
     _CHUNK = 5000
 
+    _LOOKUP = 500  # tokens per look-up query
+
     def _stored(self, conn: sa.Connection, tokens: list[str]) -> set[str]:
         """Those of ``tokens`` already in the vault."""
         found: set[str] = set()
+        style = self._engine.dialect.paramstyle
+        if style in ("qmark", "format", "pyformat"):  # plain SQL: no statement compiled per query
+            mark = "?" if style == "qmark" else "%s"
+            cursor = conn.connection.cursor()  # the DB-API cursor, in this transaction
+            try:
+                for start in range(0, len(tokens), self._LOOKUP):
+                    chunk = tuple(tokens[start : start + self._LOOKUP])
+                    marks = ", ".join([mark] * len(chunk))
+                    cursor.execute(
+                        f"SELECT token FROM {_identities.name} WHERE token IN ({marks})", chunk
+                    )
+                    found.update(row[0] for row in cursor.fetchall())
+            finally:
+                cursor.close()
+            return found
         column = _identities.c.token
         for start in range(0, len(tokens), self._CHUNK):
             chunk = tokens[start : start + self._CHUNK]

@@ -93,7 +93,9 @@ class ExportSequenceStore:
         tmp.unlink(missing_ok=True)
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump({"exports": exports}, handle, indent=2, sort_keys=True)
+            # one line: json's C encoder (indent would use the pure-Python one, and this
+            # file is rewritten once per accepted export)
+            handle.write(json.dumps({"exports": exports}, sort_keys=True))
         tmp.replace(path)
 
 

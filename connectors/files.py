@@ -6,6 +6,10 @@ physical line; xlsx: the sheet row; JSON list and Parquet: the item number from 
 CSV and JSON Lines are read in chunks of ``chunk_rows`` with bounded memory: a
 field (CSV) or record (JSON Lines) longer than ``max_field_chars`` is an error
 naming the file, row and column, found before the whole of it is held.
+
+A small CSV file (up to 4 MiB) whose shape proves each line to be one plain record is
+parsed by pyarrow instead (same frames; see ``FileConnector._csv_fast``); any other
+file, and every file with something to report, is read by the exact reader.
 """
 
 from __future__ import annotations
@@ -54,6 +58,8 @@ _HEADER_SEARCH_ROWS = 20
 _FAST_CSV = True
 #: held whole, in a few copies: about one chunk of rows; larger files stream (exact reader)
 _FAST_CSV_MAX_BYTES = 4 << 20
+#: a reader asking for fewer rows a chunk is sampling: the whole file would be wasted work
+_FAST_CSV_MIN_CHUNK_ROWS = 1_000
 #: a character that lets one line hold other than one plain record: quote, NUL, lone CR,
 #: a byte-order mark the decoding kept
 _FAST_CSV_REFUSED = ('"', "\x00", "\r", "\ufeff")
@@ -499,6 +505,8 @@ class FileConnector(Connector):
         import pyarrow.csv as pacsv
 
         spec = self._spec
+        if spec.chunk_rows < _FAST_CSV_MIN_CHUNK_ROWS:
+            return None  # a sample (a probe's first rows): streaming stops sooner
         if path.stat().st_size > _FAST_CSV_MAX_BYTES:
             return None
         encoding = self._encoding(path, info)

@@ -41,6 +41,7 @@ CASES = {
 
 def _outcome(make_source, ctx, fast: bool, monkeypatch) -> object:
     monkeypatch.setattr(files_module, "_FAST_CSV", fast)
+    monkeypatch.setattr(files_module, "_FAST_CSV_MIN_CHUNK_ROWS", 1)  # chunks of 3 rows here
     source = make_source(file={"path": "dues.csv", "format": "csv", "chunk_rows": 3,
                                "max_field_chars": 200})  # fmt: skip
     try:
@@ -87,3 +88,13 @@ def test_plain_file_takes_the_pyarrow_path(make_source, sources_dir, ctx):
 )
 def test_a_shape_pyarrow_cannot_prove_goes_to_the_exact_reader(case, make_source, sources_dir, ctx):
     assert _fast_frames(make_source, ctx, sources_dir, CASES[case]) is None
+
+
+def test_a_sampling_read_streams_instead(make_source, sources_dir, ctx):
+    from connectors.base import InputFile
+
+    (sources_dir / "dues.csv").write_bytes(PLAIN.encode())
+    source = make_source(file={"path": "dues.csv", "format": "csv", "chunk_rows": 20})
+    connector = connector_for(source, ctx)
+    path = sources_dir / "dues.csv"
+    assert connector._csv_fast(path, "dues.csv", InputFile(location="dues.csv")) is None

@@ -24,3 +24,13 @@ def test_clean_text_keeps_characters_that_are_not_white_space():
     # NUL and the zero-width space are not white space: NUL stays, the invisible one goes
     got = clean_text(pd.Series(["a\x00b", "a\u200bb", "a_b"], dtype="string")).tolist()
     assert got == ["a\x00b", "ab", "a_b"]
+
+
+def test_nfkc_is_unicodedata_nfkc_on_every_value():
+    import unicodedata
+
+    from domain.text import nfkc
+
+    values = ["ＡＢＣ１２３", "ﬁ", "Ⅻ", "abc", "张伟", "㍿", "e\u0301", None, "", "①"] * 3
+    got = nfkc(pd.Series(values, dtype="string")).tolist()
+    assert got == [pd.NA if v is None else unicodedata.normalize("NFKC", v) for v in values]
