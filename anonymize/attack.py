@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from anonymize.hierarchy import TOP, _as_operator
+from anonymize.hierarchy import TOP, ladder_operator
 from anonymize.operators import OperatorContext
 from domain import FieldKind
 
@@ -61,7 +61,7 @@ def _variants(values: pd.Series, steps: Sequence[Any], column: str) -> list[pd.S
     out = [text, pd.Series(TOP, index=values.index, dtype="string")]
     ctx = OperatorContext(field=column, kind=FieldKind.QUASI_IDENTIFIER, frame=None)
     for step in steps:
-        op = _as_operator(step)
+        op = ladder_operator(step)
         if op.name == "suppress" or getattr(op.params, "to", None) == "top":
             continue
         result = op.apply(values.astype("string"), ctx)

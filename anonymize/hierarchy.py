@@ -25,7 +25,7 @@ from anonymize.errors import PolicyError
 from anonymize.operators import Operator, OperatorContext, build_operator
 from domain import FieldKind
 
-__all__ = ["TOP", "QiHierarchy", "build_hierarchies"]
+__all__ = ["TOP", "QiHierarchy", "build_hierarchies", "ladder_operator"]
 
 #: the label of the top of every ladder
 TOP = "*"
@@ -76,7 +76,8 @@ class QiHierarchy:
         return ~missing[self.codes] if len(missing) else np.zeros(len(self.codes), dtype=bool)
 
 
-def _as_operator(step: Any) -> Operator:
+def ladder_operator(step: Any) -> Operator:
+    """The operator of one ladder step (an operator, a built spec, a name or a mapping)."""
     if isinstance(step, Operator):
         return step
     if hasattr(step, "build") and callable(step.build):
@@ -135,7 +136,7 @@ def _build_one(
         originals = pd.Series([b or pd.NA for _, b in first], dtype="string")
         parent_values: list[str | None] | None = [None if p == MISSING else p for p, _ in first]
         labels0: list[str | None] = [b or None for _, b in first]
-        own = [_as_operator(s) for s in parent_steps]
+        own = [ladder_operator(s) for s in parent_steps]
         parent_originals = pd.Series(
             [pd.NA if p is None else p for p in parent_values], dtype="string"
         )
@@ -143,7 +144,7 @@ def _build_one(
     else:
         codes, labels0, originals = _code_labels(values)
         parent_values = None
-        level_inputs = [("step", _as_operator(s)) for s in steps]
+        level_inputs = [("step", ladder_operator(s)) for s in steps]
         parent_originals = originals
     codes = np.asarray(codes, dtype=np.int64)
     n0 = len(labels0)

@@ -142,16 +142,17 @@ def recode_locally(
     n = len(table)
     budget = math.floor(max_suppression_rate * n)
     built = time.perf_counter()
-    result = mondrian(
-        hierarchies,
-        k=k,
-        l=l if sens else 1,
-        sensitive=sens_codes,
-        weights=w,
-        suppression_budget=budget,
-        metric=metric,
-        level_loss=overrides,
-    )
+    # the local search and its global baseline answer the same question
+    search = {
+        "k": k,
+        "l": l if sens else 1,
+        "sensitive": sens_codes,
+        "weights": w,
+        "suppression_budget": budget,
+        "metric": metric,
+        "level_loss": overrides,
+    }
+    result = mondrian(hierarchies, **search)
     local_s = time.perf_counter() - built
     report = LocalRecodingReport(
         rows_in=n,
@@ -182,16 +183,7 @@ def recode_locally(
     }
     if baseline:
         t0 = time.perf_counter()
-        glob = global_recoding(
-            hierarchies,
-            k=k,
-            l=l if sens else 1,
-            sensitive=sens_codes,
-            weights=w,
-            suppression_budget=budget,
-            metric=metric,
-            level_loss=overrides,
-        )
+        glob = global_recoding(hierarchies, **search)
         report.seconds["global"] = round(time.perf_counter() - t0, 3)
         report.baseline = {
             "method": "global full-domain recoding (optimal lattice search, same ladders "

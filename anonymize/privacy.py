@@ -22,7 +22,8 @@ import numpy as np
 import pandas as pd
 
 from anonymize.errors import PolicyError, PrivacyThresholdError
-from anonymize.operators import Operator, OperatorContext, build_operator
+from anonymize.hierarchy import ladder_operator
+from anonymize.operators import Operator, OperatorContext
 from domain import FieldKind
 
 __all__ = ["LadderStep", "PrivacyReport", "enforce_k_anonymity", "equivalence_class_sizes"]
@@ -65,18 +66,6 @@ class PrivacyReport:
         data = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "suppressed_index"}
         data["class_sizes"] = {str(s): n for s, n in sorted(self.class_sizes.items())}
         return data
-
-
-def _as_operator(step: LadderStep) -> Operator:
-    if isinstance(step, Operator):
-        return step
-    if hasattr(step, "build") and callable(step.build):
-        return step.build()
-    if isinstance(step, str):
-        return build_operator(step)
-    if isinstance(step, Mapping):
-        return build_operator(step["operator"], step.get("params"))
-    raise PolicyError(f"a ladder step must be an operator spec, not {type(step).__name__}")
 
 
 def _class_ids(table: pd.DataFrame, qis: Sequence[str]) -> np.ndarray:
@@ -188,7 +177,7 @@ def enforce_k_anonymity(
     if k < 1 or l < 1:
         raise PolicyError("privacy gate: k and l must be at least 1")
     steps_left: dict[str, list[Operator]] = {
-        q: [_as_operator(s) for s in (ladders or {}).get(q, [])] for q in qis
+        q: [ladder_operator(s) for s in (ladders or {}).get(q, [])] for q in qis
     }
     unknown = sorted(set(ladders or {}) - set(qis))
     if unknown:
