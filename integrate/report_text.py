@@ -110,6 +110,11 @@ TEXT: dict[str, tuple[str, str]] = {
     ),
     "privacy_steps": ("已采用的泛化：{steps}。", "Generalisations applied: {steps}."),
     "privacy_no_steps": ("无需泛化。", "No generalisation was needed."),
+    "privacy_local_recoding": (
+        "采用局部重编码：每人的准标识符只泛化到满足要求所需的程度（各精度的保留比例见下表）。",
+        "Local recoding: each person's quasi-identifiers are generalised only as far as needed "
+        "(the share kept at each level is in the table below).",
+    ),
     "privacy_risk": (
         "重识别风险（检察官模型）：最高 {max}，平均 {avg}。",
         "Re-identification risk (prosecutor model): at most {max}, on average {avg}.",

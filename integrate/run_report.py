@@ -121,7 +121,10 @@ def _privacy_lines(privacy: Mapping[str, Any], language: Language) -> list[str]:
         lines.append(t("privacy_qi", qis=sep.join(qis)))
     lines.append(t("privacy_suppressed", n=f"{int(gate.get('suppressed_rows') or 0):,}"))
     steps = [str(s) for s in gate.get("steps") or []]
-    lines.append(t("privacy_steps", steps=sep.join(steps)) if steps else t("privacy_no_steps"))
+    if "coverage" in gate:  # local recoding: each person's values generalised as far as needed
+        lines.append(t("privacy_local_recoding"))
+    else:
+        lines.append(t("privacy_steps", steps=sep.join(steps)) if steps else t("privacy_no_steps"))
     if gate.get("sensitive") and gate.get("l_achieved") is not None:
         lines.append(t("privacy_ldiv", l=gate["l_achieved"], l_required=gate.get("l_required")))
     if "prosecutor_risk_max" in gate:

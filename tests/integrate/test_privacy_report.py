@@ -53,6 +53,7 @@ def test_the_run_report_shows_utility_loss_and_attack_escaped():
     assert "0.1000" in section and "0.4000" in section  # NCP local vs global
     assert "10.0%" in section and "5.0%" in section  # singled out with one fact
     assert "<b>" not in section and "&lt;b&gt;" in section
+    assert "Local recoding" in section and "No generalisation was needed" not in section
 
 
 def test_no_detail_without_the_local_gate_facts():
