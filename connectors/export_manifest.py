@@ -63,6 +63,11 @@ _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 class ManifestError(ValueError):
     """A manifest cannot be read or made (the message names the problem, never a value)."""
 
+    @property
+    def problem(self) -> str:
+        """The problem in this module's own words (safe for messages and logs)."""
+        return str(self.args[0]) if self.args else "manifest unreadable"
+
 
 @dataclass(frozen=True, slots=True)
 class ExportManifest:
@@ -292,7 +297,7 @@ def check_export(
     try:
         manifest = read_manifest(where)
     except (ManifestError, OSError) as exc:
-        problem = str(exc) if isinstance(exc, ManifestError) else type(exc).__name__
+        problem = exc.problem if isinstance(exc, ManifestError) else type(exc).__name__
         return ManifestCheck(v.INVALID, detail=f"unreadable manifest: {problem}")
     key = trust.key(source, manifest.key_id)
     if key is None:

@@ -29,6 +29,11 @@ __all__ = ["ExportSequenceError", "ExportSequenceStore"]
 class ExportSequenceError(RuntimeError):
     """The state of accepted exports cannot be read or written (fail closed)."""
 
+    @property
+    def problem(self) -> str:
+        """The problem in this module's own words: the state file and the error's type."""
+        return str(self.args[0]) if self.args else "the record of accepted exports is unusable"
+
 
 class ExportSequenceStore:
     """Per source: ``{file: {sequence, exported_at, manifest_sha256, accepted_at}}``."""

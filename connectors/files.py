@@ -91,6 +91,15 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _csv_error_kind(exc: csv.Error) -> str:
+    """Classify a csv module error by its fixed wording: ``too_long``, ``truncated`` or
+    ``other``. Only the classification leaves this function, never the error's text."""
+    words = exc.args[0] if exc.args and isinstance(exc.args[0], str) else ""
+    if "field larger than field limit" in words:
+        return "too_long"
+    return "truncated" if "unexpected end of data" in words else "other"
+
+
 class _LineTooLong(Exception):
     def __init__(self, line: int, partial: str) -> None:
         super().__init__(f"line {line} too long")
@@ -426,7 +435,7 @@ class FileConnector(Connector):
             try:
                 replayed = sequences.accept(self.source.name, check.manifest)
             except ExportSequenceError as exc:
-                raise SourceError(self.source.name, path.name, str(exc)) from None
+                raise SourceError(self.source.name, path.name, exc.problem) from None
             if replayed is not None:
                 return ManifestCheck(SignatureVerdict.REPLAYED, check.manifest, replayed)
         return check
@@ -637,13 +646,13 @@ class FileConnector(Connector):
                 column = _oversized_column(exc.partial, sep, limit)
                 raise self._too_long(rel, exc.line, column, limit) from None
             except csv.Error as exc:
-                text = str(exc)
-                if "field larger than field limit" in text:
+                kind = _csv_error_kind(exc)
+                if kind == "too_long":
                     column = _oversized_column(lines.last, sep, limit)
                     raise self._too_long(rel, start, column, limit) from None
-                if "unexpected end of data" in text:
+                if kind == "truncated":
                     problem = "truncated file: ends inside a quoted field"
-                else:  # the csv module's own words, never a field's text
+                else:  # the error's type only: its text may quote the line
                     problem = f"malformed CSV ({type(exc).__name__})"
                 raise SourceError(self.source.name, rel, problem, row=start) from None
             done = lines.number
