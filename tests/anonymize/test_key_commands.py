@@ -6,40 +6,22 @@ import json
 
 import pytest
 import typer
-from typer.testing import CliRunner
 
 from anonymize import KeySource, Role, Vault, load_keyring, pseudonymise_frame
-from islandbridge import identity
-from islandbridge.commands import keys, reidentify
+from tests.anonymize.key_cli import key_cli, pretend_accounts
+from tests.anonymize.key_cli import run_as as _run
 
 REASON = "DUES-2026-7 dues unpaid for a year: contact the member"
 
 
 @pytest.fixture
 def cli() -> typer.Typer:
-    root = typer.Typer()
-
-    @root.callback()
-    def _root() -> None: ...
-
-    root.add_typer(keys.app, name="keys")
-    root.add_typer(reidentify.app, name="reidentify")
-    return root
+    return key_cli()
 
 
 @pytest.fixture(autouse=True)
 def _os_accounts(monkeypatch):
-    """The caller is the OS account; tests switch it by patching the uid → name lookup."""
-    _CALLER["name"] = "alice"
-    monkeypatch.setattr(identity, "os_account", lambda: _CALLER["name"])
-
-
-_CALLER = {"name": "alice"}
-
-
-def _run(cli, args, user="alice"):
-    _CALLER["name"] = user
-    return CliRunner().invoke(cli, args)
+    pretend_accounts(monkeypatch)
 
 
 def test_keys_init_rotate_status(cli, tmp_path):

@@ -8,37 +8,23 @@ import json
 import pytest
 import sqlalchemy as sa
 import typer
-from typer.testing import CliRunner
 
 from anonymize import KeySource, Vault, VaultTamperedError, load_keyring, pseudonymise_frame
 from integrate.person_index import person_key_for
-from islandbridge import identity
-from islandbridge.commands import keys, reidentify
+from tests.anonymize.key_cli import key_cli, pretend_accounts
+from tests.anonymize.key_cli import run_as as _run
 
 REASON = "ZZB-2026-0042 member unreachable for six months"
-_CALLER = {"name": "alice"}
 
 
 @pytest.fixture
 def cli() -> typer.Typer:
-    root = typer.Typer()
-
-    @root.callback()
-    def _root() -> None: ...
-
-    root.add_typer(keys.app, name="keys")
-    root.add_typer(reidentify.app, name="reidentify")
-    return root
+    return key_cli()
 
 
 @pytest.fixture(autouse=True)
 def _os_accounts(monkeypatch):
-    monkeypatch.setattr(identity, "os_account", lambda: _CALLER["name"])
-
-
-def _run(cli, args, user="alice"):
-    _CALLER["name"] = user
-    return CliRunner().invoke(cli, args)
+    pretend_accounts(monkeypatch)
 
 
 @pytest.fixture
