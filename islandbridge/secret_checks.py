@@ -3,7 +3,9 @@
 Loading a key proves it is there and well-formed; this checks the places: every secret
 file (keyring, service signing key, trust store) and the folder holding it — and the
 anchor folder and the SQLite vault's folder where they exist — is owner-only and owned
-by the service account, and no folder above it is writable by everyone (whoever can
+by the service account, none lies inside another university's data folder or secrets
+(:func:`islandbridge.universities.university_overlaps`), and no folder above it is
+writable by everyone (whoever can
 write a folder can replace what is in it: a secrets folder at 0777 is refused, not
 silently used). Then the trust store loads and holds a key for every source that
 requires signed exports (:func:`islandbridge.trust.check_trust_store`).
@@ -81,6 +83,9 @@ def secret_file_problems(ctx: RunContext) -> list[str]:
                 f"{what} {path} lies under {open_parent}, which everyone may write: "
                 "whoever can write it can replace the secrets below"
             )
+    from islandbridge.universities import university_overlaps
+
+    problems += university_overlaps(ctx)
     if not problems:
         try:
             check_trust_store(ctx)
