@@ -116,7 +116,8 @@ def college_frame(indicators: pd.DataFrame, college_of: Mapping[str, str]) -> pd
     """Indicators per college and month, from the branches' counts: a rate is the sum of
     numerators over the sum of denominators of the branches that have data (NULL when
     none has), hours the sum (NULL when no branch has data)."""
-    college = indicators["branch_id"].astype("string").map(dict(college_of)).fillna("—")
+    college = indicators["branch_id"].astype("string").map(dict(college_of))
+    college = college.astype("string").fillna("—")  # an empty map gives a null-typed column
     keys = pd.DataFrame({"college": college, "month": indicators["month"].astype("string")})
     out = keys.drop_duplicates().sort_values(["college", "month"]).set_index(["college", "month"])
     for column, (_, is_rate, numerator, denominator) in INDICATORS.items():

@@ -199,3 +199,22 @@ def test_render_writes_the_file(tmp_path):
     )
     page = out.read_text(encoding="utf-8")
     assert page.startswith("<!DOCTYPE html>") and "本次没有被隔离的行" in page
+
+
+def test_colleges_unknown_for_every_branch_are_shown_as_none():
+    """No branch with a known college (a university whose roster has none): one "—"
+    college, not a failed report (an empty map once gave a null-typed column)."""
+    from integrate.report_charts import college_frame
+
+    indicators = pd.DataFrame(
+        {
+            "branch_id": pd.array(["B01", "B02"], dtype="string[pyarrow]"),
+            "month": pd.array(["2026-05", "2026-05"], dtype="string[pyarrow]"),
+            "org_life_participation_rate": [0.75, 0.25],
+            "org_life_present": [3, 1],
+            "org_life_records": [4, 4],
+        }
+    )
+    out = college_frame(indicators, {})
+    assert list(zip(out["college"], out["month"], strict=True)) == [("—", "2026-05")]
+    assert out["org_life_participation_rate"].tolist() == [pytest.approx(0.5)]
