@@ -265,5 +265,5 @@ def university_overlaps(ctx: RunContext) -> list[str]:
             theirs = claims(other.context())
         except (ValueError, SecretError):
             continue
-            problems += overlap_problems(mine, other, theirs)
+        problems += overlap_problems(mine, other, theirs)
     return [f"this run's university: {p}" for p in problems]
