@@ -7,7 +7,7 @@
     data_dir: /srv/islandbridge/qinglan # its own data folder
     schedule: "0 2 * * *"               # cron or preset; null: only triggered runs
     queue: islandbridge_qinglan         # its Celery queue (default: islandbridge_<id>)
-    run_as: ib_qinglan                  # the OS account its worker runs as (optional)
+    run_as: ib_qinglan                  # its worker's OS account (optional; the plan checks it)
 
 The pipeline configuration names the university's secrets (keyring, signing key, vault,
 trust store); the entry says where, when, and on which workers. An entry that does not
@@ -237,6 +237,10 @@ def load_universities(folder: Path) -> UniversityFolder:
             loaded.append((university, claims(university.context(), university.queue)))
         except (ValueError, SecretError) as exc:
             result.refused.setdefault(path, []).append(str(exc))
+        except Exception as exc:  # confined to this entry; third-party text withheld
+            result.refused.setdefault(path, []).append(
+                f"could not be loaded ({type(exc).__name__})"
+            )
     for university, mine in loaded:
         for other, theirs in loaded:
             if other is not university:
@@ -249,8 +253,11 @@ def load_universities(folder: Path) -> UniversityFolder:
 
 def university_overlaps(ctx: RunContext) -> list[str]:
     """Where this run's data folder or secrets overlap another university of the
-    universities folder (empty when none is set, or nothing overlaps). An entry that
-    does not load is skipped here: it is refused on its own and runs nowhere."""
+    universities folder, or — where its own entry names ``run_as`` — the run is not on
+    that OS account (empty when no folder is set, or all is well). An entry that does
+    not load is skipped here: it is refused on its own and runs nowhere."""
+    from islandbridge.identity import os_account
+
     folder = universities_dir()
     if folder is None or not folder.is_dir():
         return []
@@ -260,8 +267,14 @@ def university_overlaps(ctx: RunContext) -> list[str]:
     for path in _entries(folder):
         try:
             other = _load_entry(path)
-            if other.data_dir == data_dir:
-                continue  # this university's own entry
+            if other.data_dir == data_dir:  # this university's own entry
+                account = os_account()
+                if other.run_as and other.run_as != account:
+                    problems.append(
+                        f"its entry {path.name} runs it as {other.run_as}, not {account}: "
+                        f"is the task on another queue's worker?"
+                    )
+                continue
             theirs = claims(other.context())
         except (ValueError, SecretError):
             continue

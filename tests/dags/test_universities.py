@@ -224,3 +224,37 @@ def test_load_dag_finds_a_universitys_dag(monkeypatch, folder):
     assert load_dag("beta.campus_integration").dag_id == "beta.campus_integration"
     with pytest.raises(RuntimeError, match="import errors"):
         load_dag("gamma.campus_integration")
+
+
+def test_the_plan_refuses_a_run_on_another_account_than_the_entry_names(monkeypatch, tmp_path):
+    """Known-bad: a university's task on a worker of another account (a wrong queue) is
+    refused by the plan; on its own account it is not."""
+    from islandbridge import identity
+    from islandbridge.context import RunContext
+    from islandbridge.universities import university_overlaps
+
+    folder = tmp_path / "universities"
+    _entry(folder, "alpha", tmp_path, run_as="ib_alpha")
+    monkeypatch.setenv(UNIVERSITIES_ENV, str(folder))
+    ctx = RunContext(tmp_path / "alpha", None, "r", date(2026, 6, 30))
+    monkeypatch.setattr(identity, "os_account", lambda: "ib_beta")
+    (problem,) = university_overlaps(ctx)
+    assert "alpha.yaml runs it as ib_alpha, not ib_beta" in problem
+    monkeypatch.setattr(identity, "os_account", lambda: "ib_alpha")
+    assert university_overlaps(ctx) == []
+
+
+def test_an_entry_that_fails_unexpectedly_is_refused_alone(monkeypatch, folder):
+    import islandbridge.universities as universities
+
+    real = universities._load_entry
+
+    def flaky(path):
+        if path.stem == "beta":
+            raise KeyError("110101199003071234")  # third-party text: never shown
+        return real(path)
+
+    monkeypatch.setattr(universities, "_load_entry", flaky)
+    loaded = load_universities(folder)
+    assert [u.id for u in loaded.universities] == ["alpha"]
+    assert loaded.refused == {folder / "beta.yaml": ["could not be loaded (KeyError)"]}

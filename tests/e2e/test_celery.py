@@ -4,7 +4,10 @@ Starts ``airflow api-server``, ``scheduler``, ``dag-processor`` and two ``celery
 as subprocesses on 127.0.0.1, unpauses the DAG (which starts its daily run) on a small
 university, waits for success, and checks that the mapped extract tasks ran on the Celery
 workers, that each source's landing Asset got one event, and that the analyst's DAG
-ran on the publication.
+ran on the publication. Beside it, two small universities of a universities folder
+(tests/e2e/tenants.py) run their own ``<id>.campus_integration`` on their own queue,
+each served by a worker running as the university's own OS account; neither account
+can read the other's restricted zones or keys.
 Skips where PostgreSQL or Redis is unreachable (fails under
 ISLANDBRIDGE_REQUIRE_SERVICES=1). Every process and the throwaway database are
 removed afterwards.
@@ -29,12 +32,17 @@ from urllib.parse import urlparse
 
 import pytest
 
+from tests.e2e import tenants as universities
+
 pytestmark = [pytest.mark.services, pytest.mark.airflow, pytest.mark.xdist_group("celery")]
 
 MEMBERS, SEED = 400, 17
-REDIS_DB = 13  # a database number of our own on the shared Redis
+#: a database number of our own on the shared Redis (another number where two runs of this
+#: test share one Redis: each flushes its database and would take the other's tasks)
+REDIS_DB = int(os.environ.get("ISLANDBRIDGE_TEST_REDIS_DB", "13"))
 TIMEOUT = 8 * 60
 DAGS_FOLDER = Path(__file__).resolve().parents[2] / "dags"
+UNIVERSITIES, UNIVERSITY_MEMBERS = ("alpha", "beta"), 60
 
 
 def _free_port() -> int:
@@ -87,6 +95,13 @@ def university(tmp_path: Path) -> Iterator[dict[str, str]]:
             "ISLANDBRIDGE_VOLUNTEER_API_URL": f"{api.url}/api/v1/records",
             "ISLANDBRIDGE_VOLUNTEER_API_TOKEN": token,
         }
+
+
+@pytest.fixture
+def side_by_side() -> Iterator[list[universities.Tenant]]:
+    """Two small universities in a universities folder, each owned by its own OS account."""
+    with universities.side_by_side(UNIVERSITIES, members=UNIVERSITY_MEMBERS) as tenants:
+        yield tenants
 
 
 def _airflow_env(home: Path, db_url: str, redis_url: str, port: int) -> dict[str, str]:
@@ -194,7 +209,9 @@ def _latest_run(db_url: str, dag_id: str) -> tuple[str, str] | None:
     return (row[0], row[1]) if row else None
 
 
-def test_campus_integration_runs_on_celery_workers(metadata_db, redis_url, university, tmp_path):
+def test_campus_integration_runs_on_celery_workers(
+    metadata_db, redis_url, university, side_by_side, tmp_path
+):
     import redis
 
     from islandbridge.assets import configured_sources
@@ -204,6 +221,7 @@ def test_campus_integration_runs_on_celery_workers(metadata_db, redis_url, unive
         **os.environ,
         **university,
         **_airflow_env(tmp_path / "airflow", metadata_db, redis_url, port),
+        "ISLANDBRIDGE_UNIVERSITIES_DIR": str(universities.universities_folder(side_by_side)),
     }
     logs = tmp_path / "logs"
     logs.mkdir()
@@ -221,6 +239,10 @@ def test_campus_integration_runs_on_celery_workers(metadata_db, redis_url, unive
                 stack, env, logs, f"worker{n}", "celery", "worker",
                 "--celery-hostname", f"ib-worker-{n}@%h", "--concurrency", "2",
             )  # fmt: skip
+        for tenant in side_by_side:  # on its queue only, as its own OS account
+            log = stack.enter_context((logs / f"worker-{tenant.id}.log").open("wb"))
+            _STARTED[f"worker-{tenant.id}"] = proc = universities.worker_as(tenant, env, log)
+            stack.callback(_stop, proc)
         deadline = time.monotonic() + TIMEOUT
         while "campus_integration" not in _airflow(env, "dags", "list", "-o", "plain"):
             assert time.monotonic() < deadline, "the DAG was never parsed"
@@ -230,6 +252,8 @@ def test_campus_integration_runs_on_celery_workers(metadata_db, redis_url, unive
         # DAG is scheduled on the published dataset. Data folder and config: from the env.
         _airflow(env, "dags", "unpause", "analyst_refresh")
         _airflow(env, "dags", "unpause", "campus_integration")
+        for tenant in side_by_side:
+            _airflow(env, "dags", "unpause", f"{tenant.id}.campus_integration")
         state = None
         while state not in ("success", "failed"):
             assert time.monotonic() < deadline, f"run still {state} after {TIMEOUT} s"
@@ -241,6 +265,13 @@ def test_campus_integration_runs_on_celery_workers(metadata_db, redis_url, unive
             assert time.monotonic() < deadline, f"analyst run still {analyst}"
             time.sleep(3)
             analyst = (_latest_run(metadata_db, "analyst_refresh") or (None, None))[1]
+        tenant_runs = {}
+        for tenant in side_by_side:
+            dag_id = f"{tenant.id}.campus_integration"
+            while tenant_runs.get(dag_id) not in ("success", "failed"):
+                assert time.monotonic() < deadline, f"{dag_id} still {tenant_runs.get(dag_id)}"
+                tenant_runs[dag_id] = (_latest_run(metadata_db, dag_id) or (None, None))[1]
+                time.sleep(2)
         instances = _task_instances(metadata_db, run_id)
         events = _asset_events(metadata_db)
     worker_logs = "".join(
@@ -259,6 +290,8 @@ def test_campus_integration_runs_on_celery_workers(metadata_db, redis_url, unive
     assert analyst == "success"  # scheduled on the published dataset's Asset
     # one landing event per extracted source (through the alias), one for the publication
     landing = {n.removeprefix("landing_"): c for n, c in events.items() if n.startswith("landing_")}
+    tenant_sources = set(universities.SOURCES.values())  # one event per university each
+    assert {s: landing.pop(s, 0) for s in tenant_sources} == dict.fromkeys(tenant_sources, 2)
     assert landing == dict.fromkeys(configured_sources(), 1)
     assert events.get("published_dataset") == 1
     summary = json.loads(
@@ -267,3 +300,43 @@ def test_campus_integration_runs_on_celery_workers(metadata_db, redis_url, unive
         )
     )
     assert summary["balanced"] is True
+    _check_universities_side_by_side(metadata_db, side_by_side, tenant_runs, logs, env)
+
+
+def _check_universities_side_by_side(db_url, tenants, runs, logs: Path, env) -> None:
+    """Each university's run succeeded on its own queue, on its own worker, as its own
+    account; neither account can read the other's restricted zones or keys."""
+    assert set(runs.values()) == {"success"}, runs
+    for tenant in tenants:
+        dag_id = f"{tenant.id}.campus_integration"
+        tasks = universities.dag_tasks(db_url, dag_id)
+        assert tasks and {(state, queue) for _, state, queue in tasks} == {
+            ("success", tenant.queue)
+        }, tasks
+        worker_log = (logs / f"worker-{tenant.id}.log").read_text("utf-8", errors="replace")
+        ran = set(re.findall(r"Executing workload.*?dag_id='([^']+)'", worker_log))
+        assert ran == {dag_id}, ran  # its worker ran its tasks, and only its
+        run_dir = next((tenant.data_dir / "runs").iterdir())
+        assert run_dir.stat().st_uid == tenant.uid  # written by its account
+    alpha, beta = tenants
+    for reader, owner in ((alpha, beta), (beta, alpha)):
+        targets = universities.restricted_files(owner)
+        assert any("landing" in p.parts for p in targets), targets
+        assert any("quarantine" in p.parts for p in targets), targets
+        own = universities.probe_reads(owner, targets, env)
+        assert set(own.values()) == {"read"}, own  # the owner's account reads them
+        other = universities.probe_reads(reader, targets, env)
+        assert set(other.values()) == {"PermissionError"}, other
+    # known-bad control: a key copied where the other may read it is caught as readable
+    leak = beta.data_dir / "published" / "leaked_keyring.json"
+    shutil.copyfile(beta.data_dir / "secrets" / "keyring.json", leak)
+    leak.chmod(0o644)
+    for folder in (beta.data_dir, leak.parent):
+        folder.chmod(0o755)
+    probed = universities.probe_reads(
+        alpha, [leak, beta.data_dir / "secrets" / "keyring.json"], env
+    )
+    assert probed == {
+        str(leak): "read",
+        str(beta.data_dir / "secrets" / "keyring.json"): ("PermissionError"),
+    }
