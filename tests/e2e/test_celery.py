@@ -300,14 +300,16 @@ def test_campus_integration_runs_on_celery_workers(
         )
     )
     assert summary["balanced"] is True
-    _check_universities_side_by_side(metadata_db, side_by_side, tenant_runs, logs, env)
+    _check_universities_side_by_side(metadata_db, side_by_side, tenant_runs, events, logs, env)
 
 
-def _check_universities_side_by_side(db_url, tenants, runs, logs: Path, env) -> None:
+def _check_universities_side_by_side(db_url, tenants, runs, events, logs: Path, env) -> None:
     """Each university's run succeeded on its own queue, on its own worker, as its own
-    account; neither account can read the other's restricted zones or keys."""
+    account, and published on its own Asset; neither account can read the other's
+    restricted zones or keys."""
     assert set(runs.values()) == {"success"}, runs
     for tenant in tenants:
+        assert events.get(f"{tenant.id}.published_dataset") == 1, events
         dag_id = f"{tenant.id}.campus_integration"
         tasks = universities.dag_tasks(db_url, dag_id)
         assert tasks and {(state, queue) for _, state, queue in tasks} == {
@@ -338,5 +340,5 @@ def _check_universities_side_by_side(db_url, tenants, runs, logs: Path, env) -> 
     )
     assert probed == {
         str(leak): "read",
-        str(beta.data_dir / "secrets" / "keyring.json"): ("PermissionError"),
+        str(beta.data_dir / "secrets" / "keyring.json"): "PermissionError",
     }
