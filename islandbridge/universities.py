@@ -223,12 +223,14 @@ def _entries(folder: Path) -> list[Path]:
 def load_universities(folder: Path) -> UniversityFolder:
     """Every entry of ``folder``: loaded, or refused with the reasons (see the module)."""
     result = UniversityFolder(folder)
-    if not folder.is_dir():
-        result.refused[folder] = ["the universities folder does not exist"]
+    try:
+        entries = _entries(folder)
+    except OSError as exc:
+        result.refused[folder] = [f"the universities folder cannot be read ({exc.strerror})"]
         return result
     loaded: list[tuple[University, list[Claim]]] = []
     ids: dict[str, Path] = {}
-    for path in _entries(folder):
+    for path in entries:
         try:
             university = _load_entry(path)
             if university.id in ids:

@@ -263,3 +263,12 @@ def test_an_entry_that_fails_unexpectedly_is_refused_alone(monkeypatch, folder):
     loaded = load_universities(folder)
     assert [u.id for u in loaded.universities] == ["alpha"]
     assert loaded.refused == {folder / "beta.yaml": ["could not be loaded (KeyError)"]}
+
+
+def test_a_missing_universities_folder_is_named(tmp_path):
+    loaded = load_universities(tmp_path / "nowhere")
+    assert loaded.universities == []
+    (problem,) = loaded.problems()
+    assert problem == f"{tmp_path / 'nowhere'}: the universities folder cannot be read " + (
+        "(No such file or directory)"
+    )
