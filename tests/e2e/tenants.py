@@ -1,9 +1,10 @@
 """Universities side by side on one Airflow, each as its own OS account (for test_celery).
 
-Each university is small (its own synthetic data, keys and configuration of two SQL
-sources), entered in a universities folder with its own Celery queue; its data folder
-and trust store belong to its own OS account. ``probe_reads`` attempts real reads as an
-account and reports, per path, whether the read succeeded or failed with PermissionError.
+Each university is small (its own synthetic data, keys and a configuration of one SQL
+source, its party roster), entered in a universities folder with its own Celery queue;
+its data folder and trust store belong to its own OS account. ``probe_reads`` attempts
+real reads as an account and reports, per path, whether the read succeeded or failed
+with PermissionError.
 """
 
 from __future__ import annotations
@@ -24,8 +25,9 @@ from typing import IO
 
 import yaml
 
-#: the two sources each small university keeps (renamed: their landing Assets are not the demo's)
-SOURCES = {"org_members": "members", "org_meetings": "meetings"}
+#: the one source each small university keeps (renamed: its landing Asset is not the demo's);
+#: one source keeps the added task processes (each imports pandas, GX, …) to 9 per university
+SOURCES = {"org_members": "members"}
 SITE_PACKAGES = Path(sys.prefix) / "lib" / f"python{sys.version_info[0]}.{sys.version_info[1]}"
 
 
