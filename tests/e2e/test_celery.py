@@ -42,7 +42,6 @@ MEMBERS, SEED = 400, 17
 REDIS_DB = int(os.environ.get("ISLANDBRIDGE_TEST_REDIS_DB", "13"))
 TIMEOUT = 8 * 60
 DAGS_FOLDER = Path(__file__).resolve().parents[2] / "dags"
-UNIVERSITIES, UNIVERSITY_MEMBERS = ("alpha", "beta"), 60
 
 
 def _free_port() -> int:
@@ -95,6 +94,9 @@ def university(tmp_path: Path) -> Iterator[dict[str, str]]:
             "ISLANDBRIDGE_VOLUNTEER_API_URL": f"{api.url}/api/v1/records",
             "ISLANDBRIDGE_VOLUNTEER_API_TOKEN": token,
         }
+
+
+UNIVERSITIES, UNIVERSITY_MEMBERS = ("alpha", "beta"), 60
 
 
 @pytest.fixture
