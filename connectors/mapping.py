@@ -226,7 +226,9 @@ def _per_distinct(values: pd.Series, fn: Any) -> _FieldResult:
     def back(column: pd.Series) -> pd.Series:
         return column.take(positions).set_axis(values.index)
 
-    return {k: back(v) for k, v in columns.items()}, [back(c) for c in problems]
+    # a code column empty for every distinct value is empty for every row
+    found = [c for c in problems if (c.astype("string").fillna("") != "").any()]
+    return {k: back(v) for k, v in columns.items()}, [back(c) for c in found]
 
 
 def _joined_codes(index: pd.Index, parts: list[pd.Series]) -> pd.Series:
