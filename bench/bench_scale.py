@@ -23,27 +23,36 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-__all__ = ["BASELINE", "baseline_module", "bench_scale", "bench_scale_pipeline"]
+__all__ = [
+    "BASELINE",
+    "STAGES_BASELINE",
+    "baseline_module",
+    "bench_scale",
+    "bench_scale_pipeline",
+    "bench_scale_stages",
+]
 
 #: main before issue 13's work
 BASELINE = "1c7795e"
+#: main before the second round on the source stages (standardise, the GX suite, Data Docs)
+STAGES_BASELINE = "21fd49d"
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def baseline_module(path: str) -> types.ModuleType:
-    """The module at ``path`` as it was at ``BASELINE``, loaded as ``baseline.<name>``
+def baseline_module(path: str, commit: str = BASELINE) -> types.ModuleType:
+    """The module at ``path`` as it was at ``commit``, loaded as ``baseline.<name>``
     (operators it registers are not registered again)."""
     import anonymize.operators.registry as registry
 
     source = subprocess.run(
-        ["git", "-C", str(ROOT), "show", f"{BASELINE}:{path}"],
+        ["git", "-C", str(ROOT), "show", f"{commit}:{path}"],
         check=True,
         capture_output=True,
         text=True,
     ).stdout
     name = "baseline." + path.removesuffix(".py").replace("/", ".")
     module = types.ModuleType(name)
-    module.__file__ = f"{BASELINE}:{path}"
+    module.__file__ = f"{commit}:{path}"
     sys.modules[name] = module
     register = registry.register_operator
     registry.register_operator = lambda cls: cls  # type: ignore[assignment]
@@ -268,6 +277,17 @@ def _csv(size: int, workdir: Path) -> dict[str, object]:
         files_module._FAST_CSV = True
     for a, b in zip(old, new, strict=True):  # type: ignore[call-overload]
         pd.testing.assert_frame_equal(a, b)
+    # as the pipeline runs it: the files landed as one text frame, then standardised once
+    context = ExtractContext(sources_dir=sources)
+    keep = ["record_key", *source.columns, *(f"__file_{f}" for f in source.file.filename_fields)]
+    landed = pd.concat(
+        [c.frame.reindex(columns=keep) for c in connector_for(source, context).read()],
+        ignore_index=True,
+    ).astype("string")
+    before = baseline_module("connectors/mapping.py", STAGES_BASELINE).standardise
+    landed_old_s, landed_old = _cpu(lambda: before(landed, source))
+    landed_s, landed_new = _cpu(lambda: standardise(landed, source))
+    pd.testing.assert_frame_equal(landed_old, landed_new)  # type: ignore[arg-type]
     return {
         "csv_rows": rows,
         "csv_exact_reader_s": round(old_s, 2),
@@ -276,6 +296,9 @@ def _csv(size: int, workdir: Path) -> dict[str, object]:
         "pyarrow_read_s": round(arrow_s, 2),
         "standardise_x_pyarrow_exact": round(arrow_s / old_s, 3),
         "standardise_x_pyarrow": round(arrow_s / new_s, 3),
+        f"landed_std_{STAGES_BASELINE}_s": round(landed_old_s, 3),
+        "landed_std_s": round(landed_s, 3),
+        "landed_std_x_pyarrow": round(arrow_s / landed_s, 3),
     }
 
 
@@ -329,7 +352,42 @@ print(json.dumps({"wall": wall, "cpu": cpu, "tables": published["tables"]}))
 """
 
 
-def _pipeline_once(code: Path, template: Path, target: Path) -> dict:
+#: the source stages only (plan, then extract, validate, pseudonymise per source); CPU per
+#: stage, and each stage's result without paths (to compare old and new)
+_STAGES_RUNNER = r"""
+import json, os, secrets, sys, time
+from datetime import date
+from pathlib import Path
+from islandbridge import stages
+from islandbridge.synth.volunteer_api import serve_volunteer_api
+data = Path(sys.argv[1])
+token = secrets.token_urlsafe(16)
+cpu, results = {}, {}
+with serve_volunteer_api(data / "university/sources/volunteer_records.json", token=token) as api:
+    os.environ["ISLANDBRIDGE_VOLUNTEER_API_URL"] = f"{api.url}/api/v1/records"
+    os.environ["ISLANDBRIDGE_VOLUNTEER_API_TOKEN"] = token
+    c = time.process_time()
+    run = stages.plan({"data_dir": str(data)}, "bench", date(2026, 7, 1))
+    cpu["plan"] = time.process_time() - c
+    for source in run["sources"]:
+        for stage in (stages.extract, stages.validate, stages.pseudonymise):
+            c = time.process_time()
+            out = stage(run, source)
+            cpu[stage.__name__] = cpu.get(stage.__name__, 0.0) + time.process_time() - c
+            if stage is not stages.extract:
+                results[f"{stage.__name__}:{source}"] = {
+                    k: v for k, v in out.items() if not isinstance(v, str) or "/" not in v
+                }
+import pandas as pd
+for path in sorted((data / "runs").rglob("*.parquet")):  # every table the stages wrote
+    frame = pd.read_parquet(path)
+    digest = int(pd.util.hash_pandas_object(frame, index=False).sum()) if len(frame) else 0
+    results[str(path.relative_to(data))] = [len(frame), list(frame.columns), digest]
+print(json.dumps({"wall": {}, "cpu": cpu, "tables": {}, "results": results}))
+"""
+
+
+def _pipeline_once(code: Path, template: Path, target: Path, runner: str = _RUNNER) -> dict:
     import os
     import shutil
 
@@ -343,7 +401,7 @@ def _pipeline_once(code: Path, template: Path, target: Path) -> dict:
     env = {**os.environ, "PYTHONPATH": str(code), "GX_ANALYTICS_ENABLED": "False"}
     started = time.perf_counter()
     proc = subprocess.Popen(
-        [sys.executable, "-c", _RUNNER, str(target)],
+        [sys.executable, "-c", runner, str(target)],
         cwd=code,
         env=env,
         stdout=subprocess.PIPE,
@@ -364,6 +422,7 @@ def _pipeline_once(code: Path, template: Path, target: Path) -> dict:
         "rows": sum(result["tables"].values()),
         "stage_cpu": result["cpu"],
         "stage_wall": result["wall"],
+        "results": result.get("results", {}),
     }
 
 
@@ -407,4 +466,46 @@ def bench_scale_pipeline(size: int, workdir: Path) -> dict[str, object]:
     for stage, seconds in new["stage_cpu"].items():
         before = old["stage_cpu"].get(stage, 0.0)
         out[f"{stage} cpu old→new"] = f"{before:.1f}→{seconds:.1f}"
+    return out
+
+
+def bench_scale_stages(size: int, workdir: Path) -> dict[str, object]:
+    """extract, validate and pseudonymise of every source, inline, CPU s per stage, at
+    21fd49d (old) then at HEAD (new); each stage's results (rows in, accepted,
+    quarantined per reason, tokens) must be equal."""
+    from islandbridge.demo import ensure_demo_secrets, ensure_university
+
+    template = workdir / "template"
+    ensure_university(template, members=size, seed=1)
+    ensure_demo_secrets(template)
+    codes = {"old": workdir / "old-code", "new": workdir / "new-code"}
+    for label, commit in (("old", STAGES_BASELINE), ("new", "HEAD")):
+        subprocess.run(
+            ["git", "-C", str(ROOT), "worktree", "add", "--detach", str(codes[label]), commit],
+            check=True,
+            capture_output=True,
+        )
+        (codes[label] / "node_modules").symlink_to(ROOT / "node_modules")  # Data Docs assets
+    try:
+        old = _pipeline_once(codes["old"], template, workdir / "old", _STAGES_RUNNER)
+        new = _pipeline_once(codes["new"], template, workdir / "new", _STAGES_RUNNER)
+    finally:
+        for code in codes.values():
+            subprocess.run(
+                ["git", "-C", str(ROOT), "worktree", "remove", "--force", str(code)],
+                check=False,
+                capture_output=True,
+            )
+    if old["results"] != new["results"]:
+        differ = sorted(k for k in old["results"] if old["results"][k] != new["results"].get(k))
+        raise AssertionError(f"stage results differ between old and new: {differ}")
+    out: dict[str, object] = {"tables compared": sum("parquet" in k for k in new["results"])}
+    total_old = total_new = 0.0
+    for stage in ("extract", "validate", "pseudonymise"):
+        before, after = old["stage_cpu"][stage], new["stage_cpu"][stage]
+        total_old, total_new = total_old + before, total_new + after
+        out[f"{stage} cpu old→new"] = f"{before:.1f}→{after:.1f}"
+        out[f"{stage} ratio"] = round(after / before, 2)
+    out["3 stages old→new"] = f"{total_old:.1f}→{total_new:.1f}"
+    out["3 stages ratio"] = round(total_new / total_old, 2)
     return out

@@ -28,6 +28,7 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from connectors.base import READER_PROBLEMS, SourceError
@@ -156,89 +157,132 @@ def _reader_problems(raw: pd.DataFrame, source: SourceConfig) -> pd.Series:
     return problems.map(dict(zip(distinct, map(canonical, distinct), strict=True)))
 
 
+#: a field's output columns (name → values) and its problem codes ('' = none), in order
+_FieldResult = tuple[dict[str, pd.Series], list[pd.Series]]
+
+
+def _coded(mask: pd.Series, code: str) -> pd.Series:
+    return pd.Series("", index=mask.index, dtype="string").mask(
+        mask.fillna(False).astype(bool), code
+    )
+
+
+def _prefixed(field_name: str, problems: pd.Series) -> pd.Series:
+    return (field_name + ":" + problems).where(problems != "", "")
+
+
+def _field(values: pd.Series, f: Any, source: SourceConfig, blanks: bool) -> _FieldResult:
+    """One field of the entity from its department values: output columns and codes."""
+    if blanks:
+        values = _blanked(values, source.blank_values)
+    if f.dtype == "date":
+        parsed = parse_dates(values, date_shapes_for(source, f.name))
+        columns = {f.name: parsed.dates.astype("datetime64[us]")}
+        if not parsed.all_day:
+            columns[precision_column(f.name)] = parsed.precision
+        return columns, [_prefixed(f.name, parsed.problem)]
+    if f.name == "amount_cents":
+        cents, problem = parse_amounts_cents(values, _decimal(source, f.name))
+        return {f.name: cents}, [_prefixed(f.name, problem)]
+    if f.dtype in ("int", "float"):
+        number, problem = parse_numbers(values, _decimal(source, f.name))
+        if f.dtype == "int":
+            fraction = number.notna() & (number != number.round())
+            problem = problem.mask(fraction, "not_a_number")
+            number = number.mask(fraction)
+        return {f.name: number.astype(_DTYPES[f.dtype])}, [_prefixed(f.name, problem)]
+    codes: list[pd.Series] = []
+    if f.name in _IDENTIFIERS:
+        text, lost = _identifier(values, f.name)
+        code = _IDENTIFIERS[f.name]
+        codes.append(_coded(lost, code or f"{f.name}:precision_lost"))
+    else:
+        text = (_name if f.name == "name" else _text)(values)
+    if f.name in source.to_simplified:
+        text = to_simplified(text)
+    mapping = source.values.get(f.name) or (_GENDER_VALUES if f.name == "gender" else None)
+    if mapping:
+        mapped = _mapped(text, mapping)
+        codes.append(_coded(text.notna() & mapped.isna(), f"{f.name}:unknown_value"))
+        text = mapped
+    return {f.name: text.astype("string")}, codes
+
+
+def _per_distinct(values: pd.Series, fn: Any) -> _FieldResult:
+    """``fn(values)``, computed once per distinct value and taken back to the rows.
+
+    Only for text columns (``str`` values and nulls): every step of :func:`_field` reads
+    a value on its own, and strings are equal only when they are the same text (object
+    columns are not: ``1 == 1.0 == True`` would share a reading).
+    """
+    if not isinstance(values.dtype, pd.StringDtype) or len(values) < 2:
+        return fn(values)
+    codes, uniques = pd.factorize(values, use_na_sentinel=False)
+    if len(uniques) * 10 > len(values) * 9:  # nearly all distinct: nothing to share
+        return fn(values)
+    columns, problems = fn(pd.Series(uniques, dtype=values.dtype))
+    positions = np.asarray(codes, dtype=np.intp)
+
+    def back(column: pd.Series) -> pd.Series:
+        return column.take(positions).set_axis(values.index)
+
+    # a code column empty for every distinct value is empty for every row
+    found = [c for c in problems if (c.astype("string").fillna("") != "").any()]
+    return {k: back(v) for k, v in columns.items()}, [back(c) for c in found]
+
+
+def _joined_codes(index: pd.Index, parts: list[pd.Series]) -> pd.Series:
+    """Per-row ``;``-joined codes of ``parts`` (each '' = none), in order."""
+    errors = pd.Series("", index=index, dtype="string")
+    for codes in parts:
+        codes = codes.astype("string").fillna("")
+        has = codes != ""
+        if not has.any():
+            continue
+        errors = errors.mask(has & (errors == ""), codes).mask(
+            has & (errors != ""), errors + ";" + codes
+        )
+    return errors
+
+
 def standardise(raw: pd.DataFrame, source: SourceConfig) -> pd.DataFrame:
     """Canonical frame: ``source``, ``record_key``, every field of the entity (with
-    ``<field>_precision`` beside a date field read coarser than a day), ``parse_errors``."""
+    ``<field>_precision`` beside a date field read coarser than a day), ``parse_errors``.
+
+    Each mapped field is read once per distinct department value (text columns)."""
     ent = entity(source.entity)
     check_contract(list(raw.columns), source, "landing")
     out = pd.DataFrame(index=raw.index)
     out["source"] = pd.Series(source.name, index=raw.index, dtype="string")
     out["record_key"] = raw["record_key"].astype("string")
-    errors = pd.Series("", index=raw.index, dtype="string")
-
-    def add(codes: pd.Series) -> None:
-        """Append per-row codes ('' = none) to ``errors``."""
-        nonlocal errors
-        codes = codes.astype("string").fillna("")
-        has = codes != ""
-        errors = errors.mask(has & (errors == ""), codes).mask(
-            has & (errors != ""), errors + ";" + codes
-        )
-
-    def note(field: str, code: str, mask: pd.Series) -> None:
-        mask = mask.fillna(False).astype(bool)
-        add(pd.Series("", index=raw.index, dtype="string").mask(mask, f"{field}:{code}"))
-
-    def note_problems(field: str, problems: pd.Series) -> None:
-        add((field + ":" + problems).where(problems != "", ""))
-
+    problems: list[pd.Series] = []
     if READER_PROBLEMS in raw.columns:
-        add(_reader_problems(raw, source))
-    columns: dict[str, pd.Series] = {
-        dst: _blanked(raw[src], source.blank_values) for src, dst in source.columns.items()
+        problems.append(_reader_problems(raw, source))
+    # field → (department values, whether the 'no value' markers apply)
+    columns: dict[str, tuple[pd.Series, bool]] = {
+        dst: (raw[src], True) for src, dst in source.columns.items()
     }
     for field_name in source.file.filename_fields if source.file else {}:
-        columns[field_name] = raw[f"__file_{field_name}"]
+        columns[field_name] = (raw[f"__file_{field_name}"], False)
     for field_name, value in source.constants.items():
-        columns[field_name] = pd.Series(value, index=raw.index)
+        columns[field_name] = (pd.Series(value, index=raw.index), False)
 
     for f in ent.fields:
         if f.name not in columns:
             out[f.name] = pd.Series(pd.NA, index=raw.index, dtype=_DTYPES[f.dtype])
             continue
-        values = columns[f.name]
-        if f.dtype == "date":
-            parsed = parse_dates(values, date_shapes_for(source, f.name))
-            note_problems(f.name, parsed.problem)
-            out[f.name] = parsed.dates.astype("datetime64[us]")
-            if not parsed.all_day:
-                out[precision_column(f.name)] = parsed.precision
-            continue
-        if f.name == "amount_cents":
-            out[f.name], problem = parse_amounts_cents(values, _decimal(source, f.name))
-            note_problems(f.name, problem)
-            continue
-        if f.dtype in ("int", "float"):
-            number, problem = parse_numbers(values, _decimal(source, f.name))
-            if f.dtype == "int":
-                fraction = number.notna() & (number != number.round())
-                problem = problem.mask(fraction, "not_a_number")
-                number = number.mask(fraction)
-            note_problems(f.name, problem)
-            out[f.name] = number.astype(_DTYPES[f.dtype])
-            continue
-        if f.name in _IDENTIFIERS:
-            text, lost = _identifier(values, f.name)
-            code = _IDENTIFIERS[f.name]
-            if code:
-                add(pd.Series("", index=raw.index, dtype="string").mask(lost, code))
-            else:
-                note(f.name, "precision_lost", lost)
-        else:
-            text = (_name if f.name == "name" else _text)(values)
-        if f.name in source.to_simplified:
-            text = to_simplified(text)
-        mapping = source.values.get(f.name) or (_GENDER_VALUES if f.name == "gender" else None)
-        if mapping:
-            mapped = _mapped(text, mapping)
-            note(f.name, "unknown_value", text.notna() & mapped.isna())
-            text = mapped
-        out[f.name] = text.astype("string")
+        values, blanks = columns[f.name]
+        fields, codes = _per_distinct(
+            values, lambda v, f=f, blanks=blanks: _field(v, f, source, blanks)
+        )
+        for name, column in fields.items():
+            out[name] = column
+        problems.extend(codes)
     for field_name in source.derive_from_id:
         if field_name in columns:
             raise SourceError(source.name, "config", f"{field_name} is both mapped and derived")
         out[field_name] = _from_resident_id(out["id_number"], field_name)
-    out["parse_errors"] = errors
+    out["parse_errors"] = _joined_codes(raw.index, problems)
     return out.reset_index(drop=True)
 
 

@@ -35,6 +35,7 @@ __all__ = [
     "PROVINCE_CODES",
     "ResidentId",
     "check_digits_ok",
+    "check_digits_ok_digits",
     "cn_mobile_allocated",
     "gb11643_check_digit",
     "identifier_text",
@@ -44,6 +45,7 @@ __all__ = [
     "parse_resident_id",
     "recover_identifiers",
     "region_codes_ok",
+    "region_codes_ok_digits",
     "resident_id_problems",
     "resident_id_problems_series",
 ]
@@ -144,6 +146,26 @@ def region_codes_ok(codes: pd.Series, birth_years: pd.Series | None = None) -> p
         years = pd.to_numeric(birth_years, errors="coerce").astype("Float64")
         ok &= (years.isna() | (last >= years)).fillna(True)
     return ok.fillna(False).astype(bool)
+
+
+@cache
+def _region_last_year_table() -> np.ndarray:
+    """:func:`_region_last_years` as an array indexed by the six-digit code (0: not a code)."""
+    table = np.zeros(1_000_000, dtype=np.int64)
+    for code, last in _region_last_years().items():
+        table[int(code)] = last
+    return table
+
+
+def region_codes_ok_digits(digits: np.ndarray) -> np.ndarray:
+    """:func:`region_codes_ok` of well-formed ID numbers given as an ``(n, 18)`` array of
+    ASCII bytes: the code (first six digits) in the table and in force in or after the
+    embedded birth year (digits 7-10)."""
+    values = digits[:, :10].astype(np.int64) - ord("0")
+    code = values[:, :6] @ np.array([10**5, 10**4, 10**3, 10**2, 10, 1], dtype=np.int64)
+    year = values[:, 6:10] @ np.array([1000, 100, 10, 1], dtype=np.int64)
+    last = _region_last_year_table()[code]
+    return (last > 0) & (last >= year)
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,7 +270,14 @@ def check_digits_ok(well_formed: pd.Series) -> np.ndarray:
     if well_formed.empty:
         return np.zeros(0, dtype=bool)
     raw = np.array(well_formed.tolist(), dtype="S18").view(np.uint8).reshape(-1, 18)
-    totals = (raw[:, :17].astype(np.int64) - ord("0")) @ np.array(ID_WEIGHTS, dtype=np.int64)
+    return check_digits_ok_digits(raw)
+
+
+def check_digits_ok_digits(raw: np.ndarray) -> np.ndarray:
+    """:func:`check_digits_ok` of an ``(n, 18)`` array of ASCII bytes."""
+    # a float matrix product is exact here (totals < 2**11) and runs in BLAS
+    weights = np.array(ID_WEIGHTS, dtype=np.float64)
+    totals = ((raw[:, :17].astype(np.float64) - ord("0")) @ weights).astype(np.int64)
     return _CHECK_BYTES[totals % 11] == raw[:, 17]
 
 

@@ -15,9 +15,56 @@ from typing import Any
 
 from quality.gx_context import gx_context
 
-__all__ = ["build_data_docs"]
+__all__ = ["build_data_docs", "share_compiled_templates"]
 
 logger = logging.getLogger(__name__)
+
+
+class _CompiledTemplates:
+    """An in-memory Jinja bytecode cache shared by GX's Data Docs views.
+
+    GX makes a new Jinja environment (so a new, empty template cache) for every page
+    view it renders and compiles each of its ~50 templates again, every validation:
+    most of the time a Data Docs build takes. Jinja keys the cached code by template
+    name and checks the template source's checksum, so a changed template is compiled anew.
+    """
+
+    def __init__(self) -> None:
+        from jinja2 import BytecodeCache
+
+        class _Cache(BytecodeCache):
+            def __init__(self) -> None:
+                self.store: dict[str, bytes] = {}
+
+            def load_bytecode(self, bucket: Any) -> None:
+                if bucket.key in self.store:
+                    bucket.bytecode_from_string(self.store[bucket.key])
+
+            def dump_bytecode(self, bucket: Any) -> None:
+                self.store[bucket.key] = bucket.bytecode_to_string()
+
+        self.cache = _Cache()
+
+
+_compiled: _CompiledTemplates | None = None
+
+
+def share_compiled_templates() -> None:
+    """Give every GX Data Docs view one shared bytecode cache (idempotent)."""
+    global _compiled
+    if _compiled is not None:
+        return
+    from great_expectations.render.view.view import DefaultJinjaView
+
+    compiled = _CompiledTemplates()
+    init = DefaultJinjaView.__init__
+
+    def init_with_cache(self: Any, *args: Any, **kwargs: Any) -> None:
+        init(self, *args, **kwargs)
+        self.env.bytecode_cache = compiled.cache
+
+    DefaultJinjaView.__init__ = init_with_cache  # type: ignore[method-assign]
+    _compiled = compiled
 
 
 def _site_name(directory: Path) -> str:
@@ -76,6 +123,7 @@ def build_data_docs(result: Any, directory: Path) -> Path:
     from quality.offline_docs import make_offline
 
     directory.mkdir(parents=True, exist_ok=True)
+    share_compiled_templates()
     context = gx_context()
     site = _ensure_site(directory)
     trimmed = _without_row_positions(result)

@@ -49,7 +49,11 @@ def _create_context() -> AbstractDataContext:
         InMemoryStoreBackendDefaults,
         ProgressBarsConfig,
     )
+    from great_expectations.execution_engine import pandas_execution_engine
 
+    # GX fingerprints every pandas batch (an MD5 over pandas' hash of every cell, twice per
+    # validation) below this size; the fingerprint is a marker no rule or Data Docs reads
+    pandas_execution_engine.HASH_THRESHOLD = 0
     config = DataContextConfig(
         store_backend_defaults=InMemoryStoreBackendDefaults(init_temp_docs_sites=False),
         progress_bars=ProgressBarsConfig(globally=False, metric_calculations=False),

@@ -179,6 +179,7 @@ def validate_frame(
     len(frame)``. Rules whose columns are absent are skipped. With ``data_docs_dir``,
     GX Data Docs of this validation are built there and linked from ``data_docs_index``.
     """
+    from quality.expectations._conditions import clear_id_memo
     from quality.gx_context import dataframe_batch
     from quality.suites import build_suite, suite_rules
 
@@ -193,7 +194,10 @@ def validate_frame(
     result = None
     if rules and n:
         suite = build_suite(entity, rules)
-        result = dataframe_batch(work).validate(suite, result_format=_RESULT_FORMAT)
+        try:
+            result = dataframe_batch(work).validate(suite, result_format=_RESULT_FORMAT)
+        finally:
+            clear_id_memo()
         by_index = {i: r for i, r in enumerate(rules)}
         for item in result.results:
             meta = item.expectation_config.meta or {}

@@ -14,22 +14,27 @@ as comparing at the coarser precision of the two sides (``2021-09`` is not befor
 
 from __future__ import annotations
 
+import threading
+from dataclasses import dataclass
 from datetime import date
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from domain.canonical import PRECISION_SUFFIX
 from domain.dates import period_end
 from domain.identifiers import (
     MOBILE_PATTERN,
-    check_digits_ok,
+    check_digits_ok_digits,
     cn_mobile_allocated,
-    region_codes_ok,
+    region_codes_ok_digits,
 )
 
 __all__ = [
     "RESIDENT_ID_CHECKS",
+    "clear_id_memo",
     "dates_not_after",
     "dues_amount_ok",
     "hours_within_day",
@@ -47,6 +52,7 @@ __all__ = [
 
 RESIDENT_ID_CHECKS: tuple[str, ...] = ("format", "region", "birth_date", "check_digit")
 _ID_REGEX = r"[0-9]{17}[0-9X]"  # ASCII only: \d would admit full-width digits
+_NO_BYTES = np.zeros(0, dtype=np.uint8)
 
 
 def _bool(values: pd.Series) -> pd.Series:
@@ -77,14 +83,114 @@ def _end(dates: pd.Series, precision: pd.Series | None) -> pd.Series:
     return period_end(dates, precision) if precision is not None else _start(dates)
 
 
-def _id_text(ids: pd.Series) -> tuple[pd.Series, pd.Series]:
-    text = ids.astype("string").str.upper()
-    shape_ok = text.str.fullmatch(_ID_REGEX).fillna(False).astype(bool)
-    return text, shape_ok
-
-
 def _embedded_birth(text: pd.Series) -> pd.Series:
     return pd.to_datetime(text.str[6:14], format="%Y%m%d", errors="coerce")
+
+
+def _yyyymmdd(raw: np.ndarray) -> np.ndarray:
+    """``(n, 8)`` ASCII digits ``YYYYMMDD`` → ``datetime64[us]``, NaT where no such day
+    (as ``pd.to_datetime(format="%Y%m%d", errors="coerce")`` reads them)."""
+    v = raw.astype(np.int64) - ord("0")
+    year = v[:, 0] * 1000 + v[:, 1] * 100 + v[:, 2] * 10 + v[:, 3]
+    month = v[:, 4] * 10 + v[:, 5]
+    day = v[:, 6] * 10 + v[:, 7]
+    month_ok = (month >= 1) & (month <= 12)
+    first = ((year - 1970) * 12 + np.where(month_ok, month, 1) - 1).astype("M8[M]")
+    start = first.astype("M8[D]")
+    length = ((first + 1).astype("M8[D]") - start).astype(np.int64)
+    real = month_ok & (day >= 1) & (day <= length)
+    out = (start + (day - 1).astype("m8[D]")).astype("M8[us]")
+    out[~real] = np.datetime64("NaT")
+    return out
+
+
+@dataclass(eq=False, slots=True)
+class _IdFacts:
+    """What several rules read from one ID column, each computed once (positional:
+    re-indexed to the caller's rows on the way out)."""
+
+    text: pd.Series  # upper case, RangeIndex
+    shape_ok: pd.Series  # bool, RangeIndex
+    _born: pd.Series | None = None
+    _digits: np.ndarray | None = None
+    _region_ok: np.ndarray | None = None
+    _check_ok: np.ndarray | None = None
+    _digit17: np.ndarray | None = None
+
+    def born(self) -> pd.Series:
+        """The embedded birth date of well-formed numbers (NaT elsewhere)."""
+        if self._born is None:
+            shaped = self.shape_ok.to_numpy(dtype=bool)
+            if not shaped.any():
+                self._born = _embedded_birth(self.text.where(self.shape_ok))
+            else:
+                born = np.full(len(shaped), np.datetime64("NaT"), dtype="M8[us]")
+                born[shaped] = _yyyymmdd(self.digits()[:, 6:14])
+                self._born = pd.Series(born)
+        return self._born
+
+    def digits(self) -> np.ndarray:
+        """The well-formed numbers as an ``(n, 18)`` array of ASCII bytes."""
+        if self._digits is None:
+            text = getattr(self.text.array, "_pa_array", None)
+            if text is None:  # a string column not stored in Arrow
+                text = pa.array(self.text.to_numpy(dtype=object, na_value=None), pa.string())
+            good = text.filter(pa.array(self.shape_ok.to_numpy(dtype=bool)))
+            fixed = pc.cast(good, pa.binary(18)).combine_chunks()
+            raw = np.frombuffer(fixed.buffers()[1], dtype=np.uint8) if len(fixed) else _NO_BYTES
+            self._digits = raw[fixed.offset * 18 : (fixed.offset + len(fixed)) * 18].reshape(-1, 18)
+        return self._digits
+
+    def region_ok(self) -> np.ndarray:
+        """GB/T 2260 region test of the well-formed numbers."""
+        if self._region_ok is None:
+            self._region_ok = region_codes_ok_digits(self.digits())
+        return self._region_ok
+
+    def check_ok(self) -> np.ndarray:
+        """MOD 11-2 check digit test of the well-formed numbers."""
+        if self._check_ok is None:
+            self._check_ok = check_digits_ok_digits(self.digits())
+        return self._check_ok
+
+    def digit17(self) -> np.ndarray:
+        """The 17th digit of well-formed numbers (NaN elsewhere), float."""
+        if self._digit17 is None:
+            out = np.full(len(self.text), np.nan)
+            out[self.shape_ok.to_numpy(dtype=bool)] = self.digits()[:, 16] - ord("0")
+            self._digit17 = out
+        return self._digit17
+
+
+#: the last ID column's facts, keyed by its content (an Arrow array; ``equals`` is a
+#: byte comparison), so the suite's ID rules share one parse of the same column
+_memo_lock = threading.Lock()
+_memo: tuple[object, _IdFacts] | None = None
+
+
+def clear_id_memo() -> None:
+    """Drop the shared ID facts (called when a validation ends, to free the column)."""
+    global _memo
+    with _memo_lock:
+        _memo = None
+
+
+def _id_facts(ids: pd.Series) -> _IdFacts:
+    global _memo
+    text = ids.astype("string")
+    key = getattr(text.array, "_pa_array", None)
+    with _memo_lock:
+        cached = _memo
+    if key is not None and cached is not None:
+        held, facts = cached
+        if held is key or (len(held) == len(key) and held.equals(key)):  # type: ignore[attr-defined]
+            return facts
+    upper = text.str.upper().reset_index(drop=True)
+    facts = _IdFacts(upper, upper.str.fullmatch(_ID_REGEX).fillna(False).astype(bool))
+    if key is not None:
+        with _memo_lock:
+            _memo = (key, facts)
+    return facts
 
 
 def resident_id_ok(ids: pd.Series, checks: list[str], as_of: date | None = None) -> pd.Series:
@@ -98,22 +204,22 @@ def resident_id_ok(ids: pd.Series, checks: list[str], as_of: date | None = None)
         raise ValueError(
             f"unknown resident ID checks {sorted(unknown)}; known: {RESIDENT_ID_CHECKS}"
         )
-    text, shape_ok = _id_text(ids)
-    ok = shape_ok.copy() if "format" in checks else pd.Series(True, index=ids.index)
-    good = text[shape_ok]
-    if good.empty:
-        return ok
-    sub = pd.Series(True, index=good.index)
+    facts = _id_facts(ids)
+    shape_ok = facts.shape_ok.to_numpy(dtype=bool)
+    ok = shape_ok.copy() if "format" in checks else np.ones(len(ids), dtype=bool)
+    if not shape_ok.any():
+        return pd.Series(ok, index=ids.index)
+    sub = np.ones(int(shape_ok.sum()), dtype=bool)
     if "region" in checks:
-        sub &= region_codes_ok(good.str[:6], good.str[6:10])
+        sub &= facts.region_ok()
     if "birth_date" in checks:
-        born = _embedded_birth(good)
+        born = facts.born()[shape_ok]
         limit = pd.Timestamp(as_of) if as_of else pd.Timestamp.today().normalize()
-        sub &= (born.notna() & (born.dt.year >= 1900) & (born <= limit)).astype(bool)
+        sub &= (born.notna() & (born.dt.year >= 1900) & (born <= limit)).to_numpy(dtype=bool)
     if "check_digit" in checks:
-        sub &= pd.Series(check_digits_ok(good), index=good.index)
-    ok.loc[good.index] = ok.loc[good.index] & sub
-    return ok.astype(bool)
+        sub &= facts.check_ok()
+    ok[shape_ok] &= sub
+    return pd.Series(ok, index=ids.index)
 
 
 def id_birth_date_matches(
@@ -121,8 +227,7 @@ def id_birth_date_matches(
 ) -> pd.Series:
     """The date embedded in a well-formed ID number lies in the stated birth date's period
     (equals it at day precision)."""
-    text, shape_ok = _id_text(ids)
-    born = _embedded_birth(text.where(shape_ok))
+    born = _id_facts(ids).born().set_axis(ids.index)
     stated = _start(birth_dates).dt.normalize()
     last = _end(birth_dates, precision).dt.normalize()
     judged = born.notna() & stated.notna()
@@ -131,8 +236,9 @@ def id_birth_date_matches(
 
 def id_gender_matches(ids: pd.Series, genders: pd.Series) -> pd.Series:
     """The gender column (M/F) agrees with the parity of the 17th ID digit (odd = M)."""
-    text, shape_ok = _id_text(ids)
-    digit = pd.to_numeric(text.str[16], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+    facts = _id_facts(ids)
+    shape_ok = facts.shape_ok
+    digit = facts.digit17()
     male = np.fmod(digit, 2) == 1
     stated = genders.astype("string").to_numpy(dtype=object, na_value=None)
     judged = shape_ok.to_numpy() & ~np.isnan(digit) & np.isin(stated, ["M", "F"])
@@ -215,8 +321,7 @@ def min_age_on_id(columns: pd.DataFrame, years: int) -> pd.Series:
     """
     names, precisions = split_precision(columns)
     ids, birth_dates, event_dates = (columns[c] for c in names[:3])
-    text, shape_ok = _id_text(ids)
-    from_id = _embedded_birth(text.where(shape_ok))
+    from_id = _id_facts(ids).born().set_axis(ids.index)
     stated = _start(birth_dates)
     return min_age_at(from_id.fillna(stated), event_dates, years, None, precisions.get(names[2]))
 

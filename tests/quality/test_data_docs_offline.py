@@ -122,3 +122,39 @@ def test_missing_assets_fail_with_what_to_do(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(OfflineAssetsMissing, match="make env"):
         make_offline(tmp_path, tmp_path / "empty")
+
+
+def _pages(site: Path) -> list[str]:
+    """Every page of a site, its volatile parts (site name, times, ids) blanked."""
+    site_name = re.compile(r"run_[0-9a-f]{12}")
+    volatile = re.compile(r"[0-9a-f]{32}|[0-9]+")
+    return [
+        volatile.sub("0", site_name.sub("run_", p.read_text(encoding="utf-8")))
+        for p in sorted(site.rglob("*.html"))
+    ]
+
+
+def test_a_second_build_reuses_the_compiled_templates_and_renders_the_same_pages(
+    tmp_path, config, monkeypatch
+):
+    """GX compiles its templates for every page view; the shared bytecode cache means the
+    second site compiles none, and its pages read as the first site's."""
+    import jinja2
+
+    frame = canonical_frame("member", [good_member(), good_member(id_number="12345")])
+    first = tmp_path / "first"
+    validate_frame(frame, entity="member", config=config, as_of=AS_OF, data_docs_dir=first)
+    compiled = []
+    compile_ = jinja2.Environment.compile
+
+    def counting(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        compiled.append(1)
+        return compile_(self, *args, **kwargs)
+
+    monkeypatch.setattr(jinja2.Environment, "compile", counting)
+    second = tmp_path / "second"
+    validate_frame(frame, entity="member", config=config, as_of=AS_OF, data_docs_dir=second)
+    first_pages = _pages(first)
+    assert len(first_pages) >= 2 and any("ge-failed-icon" in p for p in first_pages)
+    assert _pages(second) == first_pages
+    assert not compiled
