@@ -69,13 +69,6 @@ def bench_accuracy(size: int, workdir: Path) -> dict[str, object]:
     return run(size, workdir)
 
 
-def bench_linkage(size: int, workdir: Path) -> dict[str, object]:
-    """Keyed CLK encodings of size × size names (5% homophone typos), blocked by branch of 30."""
-    from bench.bench_integrate import measure
-
-    return measure(size)
-
-
 def bench_quality_suite(size: int, workdir: Path) -> dict[str, object]:
     """The full member suite on ``size`` rows beside its built-in expectations alone."""
     from bench.bench_quality import benchmark
@@ -89,7 +82,6 @@ BENCHMARKS: dict[str, Benchmark] = {
     "anonymize": bench_anonymize_operators,
     "connectors": __import__("bench.bench_connectors", fromlist=["x"]).bench_connectors,
     "pipeline": bench_whole_pipeline,
-    "linkage": bench_linkage,
     "quality": bench_quality_suite,
     "accuracy": bench_accuracy,
     "contract": __import__("bench.bench_contract", fromlist=["x"]).bench_contract,

@@ -5,7 +5,6 @@ Public surface only; see each module for the details.
 
 from integrate.clk import bloom_matrix, dice_matrix, dice_rows
 from integrate.data_dictionary import data_dictionary, undocumented_columns
-from integrate.encoding_match import EncodingMatch, match_encodings, match_encodings_detailed
 from integrate.indicators import compute_indicators
 from integrate.person_index import PersonIndex, build_person_index, person_key_for
 from integrate.publish import PublishError, PublishResult, publish_dataset
@@ -18,7 +17,6 @@ __all__ = [
     "AMBIGUOUS_MATCH",
     "TABLE_COLUMNS",
     "UNKNOWN_PERSON",
-    "EncodingMatch",
     "LinkResult",
     "PersonIndex",
     "PublishError",
@@ -32,8 +30,6 @@ __all__ = [
     "dice_matrix",
     "dice_rows",
     "link_records",
-    "match_encodings",
-    "match_encodings_detailed",
     "person_key_for",
     "publish_dataset",
     "render_run_report",
