@@ -180,6 +180,7 @@ def recode_locally(
             k=k,
             l=search["l"],
             sensitive=sens_codes,
+            suppression_budget=budget,
             weights=w,
             metric=metric,
             level_loss=overrides,

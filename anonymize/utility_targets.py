@@ -26,8 +26,10 @@ from anonymize.mondrian import MondrianResult, _group_valid, mondrian
 
 __all__ = ["SPARE_WEIGHT", "regroup_for_targets"]
 
-#: in the regrouping pool, the weight factor of a QI whose target is met with room
+#: in the regrouping pool, the weight factor of a QI whose target is met with room to
+#: spare (what the others may spend) and of one short of its target
 SPARE_WEIGHT = 0.1
+SHORT_WEIGHT = 3.0
 
 
 def _class_keys(
@@ -57,11 +59,14 @@ def regroup_for_targets(
     k: int,
     l: int = 1,  # noqa: E741
     sensitive: Sequence[np.ndarray] = (),
-    rounds: int = 3,
+    suppression_budget: int = 0,
+    rounds: int = 8,
     **search: Any,
 ) -> MondrianResult:
     """``result`` with rows that miss a target (QI index → (level, share)) regrouped
-    where that helps; ``search``: the Mondrian settings (weights, metric, level_loss)."""
+    where that helps; ``search``: the Mondrian settings (weights, metric, level_loss).
+    Rows left behind in a class that the regrouping made too small are suppressed
+    (and offered to the next round), within ``suppression_budget``."""
     if not targets:
         return result
     levels = result.levels.copy()
@@ -70,7 +75,7 @@ def regroup_for_targets(
     sens = [np.asarray(s) for s in sensitive]
     known = np.stack([hierarchies[q].known() for q in targets], axis=1)
     base = known.sum(axis=0)
-    shares = np.array([share for _, share in targets.values()])
+    goal = np.ceil(np.array([share for _, share in targets.values()]) * base)
     for _ in range(rounds):
         met = _met(levels, suppressed, targets) & known
         deficient = (known & ~met).any(axis=1)
@@ -80,13 +85,15 @@ def regroup_for_targets(
         if len(pool) < k:
             break
         sub = [dataclasses.replace(h, codes=h.codes[pool]) for h in hierarchies]
-        # in the pool, a QI whose target is met with room to spare weighs little: its
-        # room is what the others may spend
+        # in the pool, a QI whose target is met with room to spare weighs little (its room
+        # is what the others may spend), one short of its target more
         weights = np.asarray(search.get("weights") or [1.0] * len(hierarchies), dtype=float)
         weights = weights.copy()
         for t, q in enumerate(targets):
-            if met[:, t].sum() > np.ceil(shares[t] * base[t]):
+            if met[:, t].sum() > goal[t]:
                 weights[q] *= SPARE_WEIGHT
+            else:
+                weights[q] *= SHORT_WEIGHT
         res = mondrian(
             sub,
             k=k,
@@ -96,64 +103,124 @@ def regroup_for_targets(
         )
         if res.suppressed.all():
             break
-        new_met = _met(res.levels, res.suppressed, targets) & known[pool]
-        gain = new_met.astype(np.int64) - met[pool]
         keys = _class_keys(sub, res.levels, res.bounds)
         keys[res.suppressed] = -1
-        covered = met.sum(axis=0).astype(np.int64)
-        classes = int(keys.max()) + 1
-        delta = np.zeros((classes, len(targets)), dtype=np.int64)
-        kept = keys >= 0
-        np.add.at(delta, keys[kept], gain[kept])
-        size = np.bincount(keys[kept], minlength=classes)
-        order = np.argsort(-delta.sum(axis=1) / np.maximum(size, 1), kind="stable")
-        ok = np.zeros(classes, dtype=bool)
-        floor = np.minimum(np.ceil(shares * base), covered)
-        for c in order:
-            if delta[c].sum() <= 0:
-                break
-            after = covered + delta[c]
-            if (after < floor).any():
-                continue
-            covered = after
-            ok[c] = True
-        accepted = kept & ok[np.maximum(keys, 0)]
-        accepted = _keep_origins_valid(origin, pool, keys, accepted, k, l, sens)
-        if not accepted.any():
+        chosen = _choose(
+            origin,
+            met,
+            pool,
+            keys,
+            _met(res.levels, res.suppressed, targets) & known[pool],
+            goal,
+            base,
+            k,
+            int(suppression_budget) - int(suppressed.sum()),
+        )
+        if chosen is None:
             break
+        accepted, stranded = chosen
+        new_levels, new_suppressed = levels.copy(), suppressed.copy()
         take = pool[accepted]
-        levels[take] = res.levels[accepted]
-        suppressed[take] = False
+        new_levels[take] = res.levels[accepted]
+        new_suppressed[take] = False
+        new_suppressed[stranded] = True
+        # l-diversity (or anything else) of the classes left behind: else undo the round
+        left = np.unique(origin[pool[accepted]])
+        valid = (
+            all(
+                _group_valid(rows, k, l, sens)
+                for c in left[left >= 0]
+                if len(
+                    rows := np.flatnonzero((origin == c) & ~new_suppressed & ~_mask(take, origin))
+                )
+            )
+            if sens
+            else True
+        )
+        if not valid or int(new_suppressed.sum()) > suppression_budget:
+            break
+        levels, suppressed = new_levels, new_suppressed
         for q, (lo, hi) in bounds.items():
             lo[take], hi[take] = res.bounds[q][0][accepted], res.bounds[q][1][accepted]
     return dataclasses.replace(result, levels=levels, suppressed=suppressed, bounds=bounds)
 
 
-def _keep_origins_valid(
+def _mask(rows: np.ndarray, like: np.ndarray) -> np.ndarray:
+    out = np.zeros(len(like), dtype=bool)
+    out[rows] = True
+    return out
+
+
+def _choose(
     origin: np.ndarray,
+    met: np.ndarray,
     pool: np.ndarray,
     keys: np.ndarray,
-    accepted: np.ndarray,
+    new_met: np.ndarray,
+    goal: np.ndarray,
+    base: np.ndarray,
     k: int,
-    l: int,  # noqa: E741
-    sens: list[np.ndarray],
-) -> np.ndarray:
-    """Undo accepted pool classes until every class the pool rows came from is left
-    either empty or valid (rows not accepted go back to it)."""
-    accepted = accepted.copy()
-    while True:
-        leaving = np.zeros(len(origin), dtype=bool)
-        leaving[pool[accepted]] = True
-        touched = np.unique(origin[pool[accepted]])
-        bad = []
-        for c in touched[touched >= 0]:
-            stay = np.flatnonzero((origin == c) & ~leaving)
-            if len(stay) and not _group_valid(stay, k, l, sens):
-                bad.append(c)
-        if not bad:
-            return accepted
-        undo = np.unique(keys[accepted & np.isin(origin[pool], bad)])
-        accepted &= ~np.isin(keys, undo)
+    room: int,
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """Pool classes to keep, greedily by gain per row: a class is kept when it brings the
+    targets closer (:func:`_capped`), counting the rows it strands — rows left in a class
+    of their origin that falls below k, which are then suppressed (at most ``room``).
+    Returns the accepted pool rows and the stranded rows (table positions)."""
+    kept = keys >= 0
+    classes = int(keys.max()) + 1
+    members = [[] for _ in range(classes)]
+    for i in np.flatnonzero(kept):
+        members[keys[i]].append(i)
+    old_met = met[pool].astype(np.int64)
+    gain = new_met.astype(np.int64) - old_met
+    delta = np.zeros((classes, met.shape[1]), dtype=np.int64)
+    np.add.at(delta, keys[kept], gain[kept])
+    size = np.bincount(keys[kept], minlength=classes)
+    order = np.argsort(-delta.sum(axis=1) / np.maximum(size, 1), kind="stable")
+    has = origin >= 0
+    rem = np.bincount(origin[has], minlength=1)
+    rem_met = np.zeros((len(rem), met.shape[1]), dtype=np.int64)
+    np.add.at(rem_met, origin[has], met[has].astype(np.int64))
+    covered = met.sum(axis=0).astype(np.int64)
+    stranded_o = np.zeros(len(rem), dtype=bool)
+    ok = np.zeros(classes, dtype=bool)
+    for c in order:
+        rows = np.asarray(members[c], dtype=np.int64)
+        d = new_met[rows].sum(axis=0).astype(np.int64)
+        o = origin[pool[rows]]
+        from_o = o >= 0
+        d -= old_met[rows[from_o]][~stranded_o[o[from_o]]].sum(axis=0)
+        touched, cnt = np.unique(o[from_o], return_counts=True)
+        o_met = np.zeros((len(touched), met.shape[1]), dtype=np.int64)
+        np.add.at(o_met, np.searchsorted(touched, o[from_o]), old_met[rows[from_o]])
+        after = rem[touched] - cnt
+        newly = (after > 0) & (after < k) & ~stranded_o[touched]
+        d -= (rem_met[touched][newly] - o_met[newly]).sum(axis=0)
+        extra = int(after[newly].sum()) - int(np.sum(np.where(stranded_o[touched], cnt, 0)))
+        if d.sum() <= 0 or extra > room:
+            continue
+        if _capped(covered + d, goal, base) <= _capped(covered, goal, base):
+            continue
+        if ((covered >= goal) & (covered + d < goal)).any():
+            continue  # a target met stays met
+        covered += d
+        room -= extra
+        rem[touched] = after
+        rem_met[touched] -= o_met
+        stranded_o[touched[newly]] = True
+        stranded_o[touched[after == 0]] = False
+        ok[c] = True
+    if not ok.any():
+        return None
+    accepted = kept & ok[np.maximum(keys, 0)]
+    leaving = _mask(pool[accepted], origin)
+    stranded = np.flatnonzero(has & stranded_o[np.maximum(origin, 0)] & ~leaving)
+    return accepted, stranded
+
+
+def _capped(covered: np.ndarray, goal: np.ndarray, base: np.ndarray) -> float:
+    """Progress towards the targets: each QI's covered rows up to its goal, as a share."""
+    return float((np.minimum(covered, goal) / np.maximum(base, 1)).sum())
 
 
 def _movable(
