@@ -20,7 +20,7 @@ import numpy as np
 
 from anonymize.hierarchy import QiHierarchy
 
-__all__ = ["coverage", "information_loss", "published_nodes"]
+__all__ = ["combined_key", "coverage", "information_loss", "published_nodes"]
 
 
 Bounds = Mapping[int, tuple[np.ndarray, np.ndarray]]
@@ -46,6 +46,19 @@ def published_nodes(
                 node[at] = h.maps[j][h.codes[at]]
         out[:, q] = node
     return out
+
+
+def combined_key(columns: Sequence[np.ndarray]) -> np.ndarray:
+    """One dense code per distinct combination of the non-negative integer ``columns``."""
+    if not columns:
+        return np.zeros(0, dtype=np.int64)
+    key = np.zeros(len(columns[0]), dtype=np.int64)
+    for col in columns:
+        col = np.asarray(col, dtype=np.int64)
+        key = key * (int(col.max(initial=0)) + 1) + col
+        _, key = np.unique(key, return_inverse=True)
+        key = key.ravel().astype(np.int64)
+    return key
 
 
 def _ncp_matrix(
@@ -88,7 +101,7 @@ def information_loss(
         for q in range(len(hierarchies)):
             parts.append(levels[kept, q].astype(np.int64))
             parts.append(nodes[:, q])
-        _, keys = np.unique(np.stack(parts), axis=1, return_inverse=True)
+        keys = combined_key(parts)
     sizes = np.bincount(keys.ravel()) if kept.any() else np.zeros(0, dtype=np.int64)
     discernibility = int((sizes.astype(np.int64) ** 2).sum()) + n * int(suppressed.sum())
     return {

@@ -24,7 +24,7 @@ import pandas as pd
 
 from anonymize.errors import PolicyError, PrivacyThresholdError
 from anonymize.hierarchy import TOP, QiHierarchy, build_hierarchies, interval_label
-from anonymize.information_loss import coverage, information_loss
+from anonymize.information_loss import combined_key, coverage, information_loss
 from anonymize.lattice import global_recoding
 from anonymize.mondrian import METRICS, mondrian
 from anonymize.utility_targets import regroup_for_targets
@@ -293,7 +293,8 @@ def _verify(
     than its step allows; else refuse."""
     columns = [h.name for h in hierarchies] + [h.parent for h in hierarchies if h.parent]
     if len(published):
-        sizes = published[columns].astype("string").fillna("\x00").value_counts(sort=False)
+        codes = [pd.factorize(published[c], use_na_sentinel=False)[0] for c in columns]
+        sizes = np.bincount(combined_key(codes))
         if int(sizes.min()) < k:
             raise PrivacyThresholdError(
                 f"privacy gate refuses to publish: a class of {int(sizes.min())} rows is "

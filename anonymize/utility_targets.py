@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from anonymize.hierarchy import QiHierarchy
-from anonymize.information_loss import published_nodes
+from anonymize.information_loss import combined_key, published_nodes
 from anonymize.mondrian import MondrianResult, _group_valid, mondrian
 
 __all__ = ["SPARE_WEIGHT", "regroup_for_targets"]
@@ -36,9 +36,7 @@ def _class_keys(
     hierarchies: Sequence[QiHierarchy], levels: np.ndarray, bounds: Mapping[int, Any]
 ) -> np.ndarray:
     nodes = published_nodes(hierarchies, levels, bounds)
-    parts = np.concatenate([levels.astype(np.int64), nodes], axis=1)
-    _, keys = np.unique(parts, axis=0, return_inverse=True)
-    return keys.ravel()
+    return combined_key([*levels.astype(np.int64).T, *nodes.T])
 
 
 def _met(
@@ -60,13 +58,14 @@ def regroup_for_targets(
     l: int = 1,  # noqa: E741
     sensitive: Sequence[np.ndarray] = (),
     suppression_budget: int = 0,
-    rounds: int = 8,
+    rounds: int = 2,
     **search: Any,
 ) -> MondrianResult:
     """``result`` with rows that miss a target (QI index → (level, share)) regrouped
     where that helps; ``search``: the Mondrian settings (weights, metric, level_loss).
     Rows left behind in a class that the regrouping made too small are suppressed
-    (and offered to the next round), within ``suppression_budget``."""
+    (and offered to the next round), within ``suppression_budget``. (On the demo
+    university a third round changes nothing.)"""
     if not targets:
         return result
     levels = result.levels.copy()
