@@ -27,9 +27,8 @@ from anonymize.mondrian import MondrianResult, _group_valid, mondrian
 __all__ = ["SPARE_WEIGHT", "regroup_for_targets"]
 
 #: in the regrouping pool, the weight factor of a QI whose target is met with room to
-#: spare (what the others may spend) and of one short of its target
+#: spare (its room is what the others may spend)
 SPARE_WEIGHT = 0.1
-SHORT_WEIGHT = 3.0
 
 
 def _class_keys(
@@ -58,14 +57,14 @@ def regroup_for_targets(
     l: int = 1,  # noqa: E741
     sensitive: Sequence[np.ndarray] = (),
     suppression_budget: int = 0,
-    rounds: int = 2,
+    rounds: int = 3,
     **search: Any,
 ) -> MondrianResult:
     """``result`` with rows that miss a target (QI index → (level, share)) regrouped
     where that helps; ``search``: the Mondrian settings (weights, metric, level_loss).
     Rows left behind in a class that the regrouping made too small are suppressed
     (and offered to the next round), within ``suppression_budget``. (On the demo
-    university a third round changes nothing.)"""
+    university a fourth round changes nothing.)"""
     if not targets:
         return result
     levels = result.levels.copy()
@@ -84,15 +83,12 @@ def regroup_for_targets(
         if len(pool) < k:
             break
         sub = [dataclasses.replace(h, codes=h.codes[pool]) for h in hierarchies]
-        # in the pool, a QI whose target is met with room to spare weighs little (its room
-        # is what the others may spend), one short of its target more
+        # in the pool, a QI whose target is met with room to spare weighs little
         weights = np.asarray(search.get("weights") or [1.0] * len(hierarchies), dtype=float)
         weights = weights.copy()
         for t, q in enumerate(targets):
             if met[:, t].sum() > goal[t]:
                 weights[q] *= SPARE_WEIGHT
-            else:
-                weights[q] *= SHORT_WEIGHT
         res = mondrian(
             sub,
             k=k,
@@ -196,7 +192,7 @@ def _choose(
         newly = (after > 0) & (after < k) & ~stranded_o[touched]
         d -= (rem_met[touched][newly] - o_met[newly]).sum(axis=0)
         extra = int(after[newly].sum()) - int(np.sum(np.where(stranded_o[touched], cnt, 0)))
-        if d.sum() <= 0 or extra > room:
+        if extra > room:
             continue
         if _capped(covered + d, goal, base) <= _capped(covered, goal, base):
             continue
@@ -217,9 +213,11 @@ def _choose(
     return accepted, stranded
 
 
-def _capped(covered: np.ndarray, goal: np.ndarray, base: np.ndarray) -> float:
-    """Progress towards the targets: each QI's covered rows up to its goal, as a share."""
-    return float((np.minimum(covered, goal) / np.maximum(base, 1)).sum())
+def _capped(covered: np.ndarray, goal: np.ndarray, base: np.ndarray) -> tuple[int, float]:
+    """Progress towards the targets: how many are met, then each QI's covered rows up to
+    its goal, as a share (so one target is not bought by giving up another)."""
+    met = int((covered >= goal).sum())
+    return met, float((np.minimum(covered, goal) / np.maximum(base, 1)).sum())
 
 
 def _movable(
