@@ -10,6 +10,11 @@ possible splits the one that removes the most weighted information loss (NCP,
 weighted per quasi-identifier) is taken; partitions are split until none can be.
 Every final partition is an equivalence class of at least k rows.
 
+A numeric QI with an interval step (:mod:`anonymize.hierarchy`) is split at points the
+data choose: its known values are cut into intervals of at most ``max_width`` holding
+at least k rows each, covering as many rows as possible (:func:`interval_groups`, an
+exact 1-D dynamic programme); each final class publishes the interval its rows span.
+
 This is multidimensional *local* recoding (LeFevre et al., Mondrian, ICDE 2006,
 with categorical hierarchies as in Xu et al., KDD 2006): the same value may be
 published at different levels in different classes.
@@ -158,7 +163,8 @@ def _split(
 def interval_groups(values: np.ndarray, counts: np.ndarray, k: int, max_width: int) -> np.ndarray:
     """Optimal 1-D grouping: sorted distinct whole ``values`` (with ``counts``) cut into
     runs of at least ``k`` rows spanning at most ``max_width`` (hi - lo + 1), covering as
-    many rows as possible (ties: narrower). Returns each value's group (-1: in none)."""
+    many rows as possible (ties: narrower); the rows of one value stay in one run.
+    Returns each value's group (-1: in none)."""
     m = len(values)
     best_cov = np.zeros(m + 1, dtype=np.int64)
     best_width = np.zeros(m + 1, dtype=np.int64)
