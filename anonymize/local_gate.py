@@ -27,7 +27,7 @@ from anonymize.hierarchy import TOP, QiHierarchy, build_hierarchies, interval_la
 from anonymize.information_loss import combined_key, coverage, information_loss
 from anonymize.lattice import global_recoding
 from anonymize.mondrian import METRICS, mondrian
-from anonymize.utility_targets import regroup_for_targets
+from anonymize.utility_targets import absorb_suppressed, place_suppressed, regroup_for_targets
 
 __all__ = ["LocalRecodingReport", "published_labels", "recode_locally"]
 
@@ -181,6 +181,17 @@ def recode_locally(
             l=search["l"],
             sensitive=sens_codes,
             suppression_budget=budget,
+            weights=w,
+            metric=metric,
+            level_loss=overrides,
+        )
+        result = absorb_suppressed(hierarchies, result, wanted)
+        result = place_suppressed(
+            hierarchies,
+            result,
+            k=k,
+            l=search["l"],
+            sensitive=sens_codes,
             weights=w,
             metric=metric,
             level_loss=overrides,

@@ -10,6 +10,9 @@ suppressed rows, partitions that pool again by Mondrian (where rows of different
 branches may meet at their college), and keeps a new class only where it raises the
 rows' targets met and pushes no quasi-identifier below its own target (or further
 below it); the other rows go back to the classes they came from, unchanged.
+Suppressed rows are then published where they can be without changing any class:
+in an existing class whose labels already hold their values
+(:func:`absorb_suppressed`), or in classes of their own (:func:`place_suppressed`).
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from anonymize.hierarchy import QiHierarchy
 from anonymize.information_loss import combined_key, published_nodes
 from anonymize.mondrian import MondrianResult, _group_valid, mondrian
 
-__all__ = ["SPARE_WEIGHT", "regroup_for_targets"]
+__all__ = ["SPARE_WEIGHT", "absorb_suppressed", "place_suppressed", "regroup_for_targets"]
 
 #: in the regrouping pool, the weight factor of a QI whose target is met with room to
 #: spare (its room is what the others may spend)
@@ -252,3 +255,103 @@ def _movable(
         if _group_valid(rest, k, l, sens):
             out.append(cand)
     return np.sort(np.concatenate(out))
+
+
+def absorb_suppressed(
+    hierarchies: Sequence[QiHierarchy],
+    result: MondrianResult,
+    targets: Mapping[int, tuple[int, float]] | None = None,
+) -> MondrianResult:
+    """Publish suppressed rows in existing classes whose labels already hold their values
+    (the class's labels do not change, it only grows, so k and l still hold): each row
+    goes to the fitting class that meets the most of its targets, then the finest one.
+    Rows that fit no class stay suppressed."""
+    if not result.suppressed.any() or result.suppressed.all():
+        return result
+    levels = result.levels.copy()
+    suppressed = result.suppressed.copy()
+    bounds = {q: (lo.copy(), hi.copy()) for q, (lo, hi) in result.bounds.items()}
+    kept = np.flatnonzero(~suppressed)
+    sub = [dataclasses.replace(h, codes=h.codes[kept]) for h in hierarchies]
+    sub_bounds = {q: (lo[kept], hi[kept]) for q, (lo, hi) in bounds.items()}
+    keys = _class_keys(sub, levels[kept], sub_bounds)
+    _, first = np.unique(keys, return_index=True)
+    reps = kept[first]  # one row of each class
+    rows = np.flatnonzero(suppressed)
+    best_score = np.full(len(rows), -np.inf)
+    best_rep = np.full(len(rows), -1, dtype=np.int64)
+    target_items = list((targets or {}).items())
+    patterns, which = np.unique(levels[reps], axis=0, return_inverse=True)
+    for p, pattern in enumerate(patterns):
+        cls = reps[which.ravel() == p]
+        plain = [q for q, h in enumerate(hierarchies) if not h.is_interval(int(pattern[q]))]
+        cols = []
+        for q in plain:
+            h, j = hierarchies[q], int(pattern[q])
+            cols.append(np.concatenate([h.maps[j][h.codes[cls]], h.maps[j][h.codes[rows]]]))
+        joint = combined_key(cols) if cols else np.zeros(len(cls) + len(rows), dtype=np.int64)
+        ckey, rkey = joint[: len(cls)], joint[len(cls) :]
+        order = np.argsort(ckey, kind="stable")
+        lo_i = np.searchsorted(ckey[order], rkey, side="left")
+        hi_i = np.searchsorted(ckey[order], rkey, side="right")
+        score = sum(1.0 for q, (level, _) in target_items if pattern[q] <= level) * 1000.0
+        score -= float(pattern.sum())
+        for r in np.flatnonzero(hi_i > lo_i):
+            if score <= best_score[r]:
+                continue
+            for c in cls[order[lo_i[r] : hi_i[r]]]:
+                if all(
+                    _inside(hierarchies[q], bounds[q], int(c), int(rows[r]))
+                    for q in bounds
+                    if hierarchies[q].is_interval(int(pattern[q]))
+                ):
+                    best_score[r], best_rep[r] = score, c
+                    break
+    fit = best_rep >= 0
+    take, rep = rows[fit], best_rep[fit]
+    levels[take] = levels[rep]
+    suppressed[take] = False
+    for lo, hi in bounds.values():
+        lo[take], hi[take] = lo[rep], hi[rep]
+    return dataclasses.replace(result, levels=levels, suppressed=suppressed, bounds=bounds)
+
+
+def _inside(h: QiHierarchy, bounds: tuple[np.ndarray, np.ndarray], rep: int, row: int) -> bool:
+    """Whether ``row``'s value lies in the interval class ``rep`` publishes."""
+    value = h.numeric[h.codes[row]]  # type: ignore[index]
+    lo, hi = bounds[0][rep], bounds[1][rep]
+    if np.isnan(lo):
+        return bool(np.isnan(value))
+    return bool(lo <= value <= hi)
+
+
+def place_suppressed(
+    hierarchies: Sequence[QiHierarchy],
+    result: MondrianResult,
+    *,
+    k: int,
+    l: int = 1,  # noqa: E741
+    sensitive: Sequence[np.ndarray] = (),
+    **search: Any,
+) -> MondrianResult:
+    """Partition the suppressed rows among themselves (Mondrian, no further suppression):
+    the valid classes they form are published — nothing else changes, so this only adds
+    what the suppressed rows can keep together (e.g. joiners of five years, at no branch)."""
+    rows = np.flatnonzero(result.suppressed)
+    sens = [np.asarray(s) for s in sensitive]
+    if len(rows) < k:
+        return result
+    sub = [dataclasses.replace(h, codes=h.codes[rows]) for h in hierarchies]
+    res = mondrian(
+        sub, k=k, l=l, sensitive=[s[rows] for s in sens], **{**search, "suppression_budget": 0}
+    )
+    placed = ~res.suppressed
+    if not placed.any():
+        return result
+    levels, suppressed = result.levels.copy(), result.suppressed.copy()
+    bounds = {q: (lo.copy(), hi.copy()) for q, (lo, hi) in result.bounds.items()}
+    levels[rows[placed]] = res.levels[placed]
+    suppressed[rows[placed]] = False
+    for q, (lo, hi) in bounds.items():
+        lo[rows[placed]], hi[rows[placed]] = res.bounds[q][0][placed], res.bounds[q][1][placed]
+    return dataclasses.replace(result, levels=levels, suppressed=suppressed, bounds=bounds)
