@@ -70,6 +70,40 @@ def _variants(values: pd.Series, steps: Sequence[Any], column: str) -> list[pd.S
     return out
 
 
+def _interval_step(steps: Sequence[Any]) -> int | None:
+    """The position of the ladder's interval step, if any."""
+    for i, step in enumerate(steps):
+        op = ladder_operator(step)
+        if op.name == "generalise" and getattr(op.params, "to", None) == "interval":
+            return i
+    return None
+
+
+def _before_interval(values: pd.Series, steps: Sequence[Any], column: str) -> pd.Series:
+    """The true values as the gate saw them: through the step before the interval, if
+    any (e.g. a birth date's year)."""
+    i = _interval_step(steps)
+    if not i:
+        return values
+    ctx = OperatorContext(field=column, kind=FieldKind.QUASI_IDENTIFIER, frame=None)
+    out = ladder_operator(steps[i - 1]).apply(values.astype("string"), ctx)
+    return values if out is None else out
+
+
+def _spans(published: pd.Series, truth: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Published labels as [lo, hi] (``"2003-2007"``, ``"2005"``; NaN otherwise) and the
+    true values as numbers (NaN where missing or not a number)."""
+    text = published.astype("string").str.extract(r"^(\d+)(?:-(\d+))?$")
+    lo = pd.to_numeric(text[0], errors="coerce")
+    hi = pd.to_numeric(text[1], errors="coerce").fillna(lo)
+    values = pd.to_numeric(truth.astype("string").str.extract(r"^(\d+)$")[0], errors="coerce")
+    return (
+        lo.to_numpy(dtype=float, na_value=np.nan),
+        hi.to_numpy(dtype=float, na_value=np.nan),
+        values.to_numpy(dtype=float, na_value=np.nan),
+    )
+
+
 def _fact_index(facts: pd.DataFrame, persons: pd.Index) -> tuple[dict[str, np.ndarray], list]:
     """fact → sorted positions of the persons carrying it; per person position, its facts."""
     pos = pd.Series(np.arange(len(persons)), index=persons)
@@ -120,6 +154,13 @@ def simulate_attack(
             axis=1,
         )
         vocab[c] = {}
+    # a data-driven interval ("2003-2007") is no ladder label: a true value is consistent
+    # with any published interval that contains it
+    spans = {
+        c: _spans(pub[c], _before_interval(popu[c], ladders.get(c, []), c))
+        for c in known
+        if _interval_step(ladders.get(c, [])) is not None
+    }
     pub_index, pub_per_person = _fact_index(published_facts, pd.Index(pub["person_key"]))
     pop_index, _ = _fact_index(population_facts, pd.Index(popu["person_key"]))
     pop_pos = pd.Series(np.arange(len(popu)), index=popu["person_key"])
@@ -139,13 +180,21 @@ def simulate_attack(
     def consistent_pub(t_pop: int, cands: np.ndarray) -> np.ndarray:
         ok = np.ones(len(cands), dtype=bool)
         for c in known:
-            ok &= (truth_ids[c][t_pop][:, None] == pub_ids[c][cands][None, :]).any(axis=0)
+            same = (truth_ids[c][t_pop][:, None] == pub_ids[c][cands][None, :]).any(axis=0)
+            if c in spans:
+                lo, hi, truth = spans[c]
+                same |= (lo[cands] <= truth[t_pop]) & (truth[t_pop] <= hi[cands])
+            ok &= same
         return cands[ok]
 
     def consistent_pop(p_pub: int, cands: np.ndarray) -> np.ndarray:
         ok = np.ones(len(cands), dtype=bool)
         for c in known:
-            ok &= (truth_ids[c][cands] == pub_ids[c][p_pub]).any(axis=1)
+            same = (truth_ids[c][cands] == pub_ids[c][p_pub]).any(axis=1)
+            if c in spans:
+                lo, hi, truth = spans[c]
+                same |= (lo[p_pub] <= truth[cands]) & (truth[cands] <= hi[p_pub])
+            ok &= same
         return cands[ok]
 
     everyone_pub = np.arange(len(pub))

@@ -10,6 +10,13 @@ exactly one parent at the next — or the gate refuses the configuration.
 
 Values are coded once (level-0 codes per row, a code map per level), so the search
 works on integer arrays.
+
+A numeric quasi-identifier (integers such as years) may have an *interval* step
+(``generalise`` ``to: interval``, ``max_width: 5``) as the first step of its ladder:
+its level is data-driven — each class publishes the interval its values span
+(``"2003-2007"``), at most ``max_width`` wide, cut where the data allow (see
+:mod:`anonymize.mondrian`); its code map is the identity, so the steps above it (fixed
+bands) nest over it as over the values.
 """
 
 from __future__ import annotations
@@ -25,7 +32,17 @@ from anonymize.errors import PolicyError
 from anonymize.operators import Operator, OperatorContext, build_operator
 from domain import FieldKind
 
-__all__ = ["TOP", "QiHierarchy", "build_hierarchies", "ladder_operator"]
+__all__ = [
+    "INTERVAL_LEVEL",
+    "TOP",
+    "QiHierarchy",
+    "build_hierarchies",
+    "interval_label",
+    "ladder_operator",
+]
+
+#: the level of an interval step (it must be the first step of its ladder)
+INTERVAL_LEVEL = 1
 
 #: the label of the top of every ladder
 TOP = "*"
@@ -54,6 +71,24 @@ class QiHierarchy:
     parent_values: list[str | None] | None = None
     #: a name per level ("value", "band 5", "college", "*")
     level_names: tuple[str, ...] = ()
+    #: the widest interval of an interval step at INTERVAL_LEVEL (None: no such step)
+    max_width: int | None = None
+    #: per level-0 code, its number (NaN: missing); set with an interval step
+    numeric: np.ndarray | None = None
+
+    def is_interval(self, level: int) -> bool:
+        """Whether ``level`` is a data-driven interval level."""
+        return self.max_width is not None and level == INTERVAL_LEVEL
+
+    def interval_ncp(self, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+        """NCP of intervals [lo, hi]: (known values inside - 1) / (distinct values - 1)."""
+        n = self.distinct
+        lo, hi = np.asarray(lo, dtype=float), np.asarray(hi, dtype=float)
+        if n <= 1 or self.numeric is None:
+            return np.zeros(lo.shape)
+        known = np.sort(self.numeric[~np.isnan(self.numeric)])
+        inside = np.searchsorted(known, hi, side="right") - np.searchsorted(known, lo, "left")
+        return np.where(np.isnan(lo), 0.0, np.maximum(inside - 1, 0) / (n - 1))
 
     @property
     def top(self) -> int:
@@ -74,6 +109,32 @@ class QiHierarchy:
         """Per row: the level-0 value is not missing."""
         missing = np.array([lab is None for lab in self.labels[0]], dtype=bool)
         return ~missing[self.codes] if len(missing) else np.zeros(len(self.codes), dtype=bool)
+
+
+def interval_label(lo: float, hi: float) -> str:
+    """The published text of an interval: ``"2003-2007"``, or ``"2005"`` for one value."""
+    a, b = int(lo), int(hi)
+    return str(a) if a == b else f"{a}-{b}"
+
+
+def _interval_width(op: Operator) -> int | None:
+    params = op.params
+    if op.name == "generalise" and getattr(params, "to", None) == "interval":
+        return int(params.max_width)  # type: ignore[attr-defined]
+    return None
+
+
+def _numbers(name: str, originals: pd.Series) -> np.ndarray:
+    """Level-0 values as numbers for an interval step: integers, else the gate refuses."""
+    text = originals.astype("string")
+    nums = pd.to_numeric(text, errors="coerce").astype("Float64")
+    bad = text.notna() & (nums.isna() | (nums != nums.round()))
+    if bad.any():
+        raise PolicyError(
+            f"privacy gate: the interval step of {name} needs whole numbers (e.g. years); "
+            f"{int(bad.sum())} distinct value(s) are not"
+        )
+    return nums.to_numpy(dtype=float, na_value=np.nan)
 
 
 def ladder_operator(step: Any) -> Operator:
@@ -151,7 +212,21 @@ def _build_one(
     maps = [np.arange(n0, dtype=np.int64)]
     labels = [labels0]
     names = ["value"]
-    for kind, op in level_inputs:
+    max_width: int | None = None
+    numeric: np.ndarray | None = None
+    for i, (kind, op) in enumerate(level_inputs):
+        width = _interval_width(op) if op is not None else None
+        if width is not None:
+            if i != 0 or parent is not None:
+                raise PolicyError(
+                    f"privacy gate: the interval step of {name} must be the first step of "
+                    "its ladder (and not under a nested parent)"
+                )
+            max_width, numeric = width, _numbers(name, parent_originals)
+            maps.append(np.arange(n0, dtype=np.int64))
+            labels.append(list(labels0))
+            names.append(f"interval {width}")
+            continue
         if kind == "parent":
             lvl, lab = _code_labels(parent_originals)[:2]
             _check_nesting(name, maps[-1], lvl)
@@ -178,6 +253,8 @@ def _build_one(
         parent=None if parent is None else str(parent.name),
         parent_values=parent_values,
         level_names=tuple(names),
+        max_width=max_width,
+        numeric=numeric,
     )
 
 

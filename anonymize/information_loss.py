@@ -13,26 +13,67 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
 from anonymize.hierarchy import QiHierarchy
 
-__all__ = ["coverage", "information_loss"]
+__all__ = ["combined_key", "coverage", "information_loss", "published_nodes"]
 
 
-def _ncp_matrix(hierarchies: Sequence[QiHierarchy], levels: np.ndarray) -> np.ndarray:
-    out = np.empty(levels.shape, dtype=float)
+Bounds = Mapping[int, tuple[np.ndarray, np.ndarray]]
+
+
+def published_nodes(
+    hierarchies: Sequence[QiHierarchy], levels: np.ndarray, bounds: Bounds | None = None
+) -> np.ndarray:
+    """Per row and QI, a code of the published node: equal codes, equal labels. At an
+    interval level the node is the row's interval (its bounds), else the level's code."""
+    out = np.empty(levels.shape, dtype=np.int64)
     for q, h in enumerate(hierarchies):
         lv = levels[:, q].astype(np.int64)
         node = np.empty(len(lv), dtype=np.int64)
+        for j in np.unique(lv):
+            at = lv == j
+            if h.is_interval(int(j)) and bounds and q in bounds:
+                lo, hi = bounds[q][0][at], bounds[q][1][at]
+                pair = np.stack([np.nan_to_num(lo, nan=-1.0), np.nan_to_num(hi, nan=-1.0)])
+                _, code = np.unique(pair, axis=1, return_inverse=True)
+                node[at] = code.ravel()
+            else:
+                node[at] = h.maps[j][h.codes[at]]
+        out[:, q] = node
+    return out
+
+
+def combined_key(columns: Sequence[np.ndarray]) -> np.ndarray:
+    """One dense code per distinct combination of the non-negative integer ``columns``."""
+    if not columns:
+        return np.zeros(0, dtype=np.int64)
+    key = np.zeros(len(columns[0]), dtype=np.int64)
+    for col in columns:
+        col = np.asarray(col, dtype=np.int64)
+        key = key * (int(col.max(initial=0)) + 1) + col
+        _, key = np.unique(key, return_inverse=True)
+        key = key.ravel().astype(np.int64)
+    return key
+
+
+def _ncp_matrix(
+    hierarchies: Sequence[QiHierarchy], levels: np.ndarray, bounds: Bounds | None = None
+) -> np.ndarray:
+    out = np.empty(levels.shape, dtype=float)
+    for q, h in enumerate(hierarchies):
+        lv = levels[:, q].astype(np.int64)
         value = np.empty(len(lv), dtype=float)
         for j in np.unique(lv):
             at = lv == j
-            node[at] = h.maps[j][h.codes[at]]
-            value[at] = h.ncp(int(j), node[at])
+            if h.is_interval(int(j)) and bounds and q in bounds:
+                value[at] = h.interval_ncp(bounds[q][0][at], bounds[q][1][at])
+            else:
+                value[at] = h.ncp(int(j), h.maps[j][h.codes[at]])
         out[:, q] = value
     return out
 
@@ -42,27 +83,25 @@ def information_loss(
     levels: np.ndarray,
     suppressed: np.ndarray,
     weights: Sequence[float] | None = None,
+    bounds: Bounds | None = None,
 ) -> dict[str, Any]:
-    """NCP (plain and weighted), discernibility and generalisation intensity of a recoding."""
+    """NCP (plain and weighted), discernibility and generalisation intensity of a recoding
+    (``bounds``: the intervals of rows at a data-driven interval level)."""
     n = len(suppressed)
     if n == 0 or not hierarchies:
         return {"ncp": 0.0, "weighted_ncp": 0.0, "discernibility": 0, "rows": n}
     w = np.asarray(weights if weights is not None else [1.0] * len(hierarchies), dtype=float)
-    ncp = _ncp_matrix(hierarchies, levels)
+    ncp = _ncp_matrix(hierarchies, levels, bounds)
     ncp[suppressed] = 1.0
     kept = ~suppressed
     keys = np.zeros(int(kept.sum()), dtype=np.int64)
     if kept.any():
+        nodes = published_nodes(hierarchies, levels, bounds)[kept]
         parts = []
-        for q, h in enumerate(hierarchies):
-            lv = levels[kept, q].astype(np.int64)
-            node = np.empty(len(lv), dtype=np.int64)
-            for j in np.unique(lv):
-                at = lv == j
-                node[at] = h.maps[j][h.codes[kept][at]]
-            parts.append(lv)
-            parts.append(node)
-        _, keys = np.unique(np.stack(parts), axis=1, return_inverse=True)
+        for q in range(len(hierarchies)):
+            parts.append(levels[kept, q].astype(np.int64))
+            parts.append(nodes[:, q])
+        keys = combined_key(parts)
     sizes = np.bincount(keys.ravel()) if kept.any() else np.zeros(0, dtype=np.int64)
     discernibility = int((sizes.astype(np.int64) ** 2).sum()) + n * int(suppressed.sum())
     return {

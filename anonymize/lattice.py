@@ -75,9 +75,9 @@ def global_recoding(
         [float(losses[q][j][h.maps[j][h.codes]].mean()) for j in range(h.top + 1)]
         for q, h in enumerate(hierarchies)
     ]
-    nodes = sorted(
-        itertools.product(*[range(h.top + 1) for h in hierarchies]), key=lambda v: -sum(v)
-    )
+    # a data-driven interval level is local by nature: the global recoding skips it
+    options = [[j for j in range(h.top + 1) if not h.is_interval(j)] for h in hierarchies]
+    nodes = sorted(itertools.product(*options), key=lambda v: -sum(v))
     infeasible: list[tuple[int, ...]] = []
     best: tuple[float, tuple[int, ...], np.ndarray] | None = None
     checked = 0

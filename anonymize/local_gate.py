@@ -23,10 +23,11 @@ import numpy as np
 import pandas as pd
 
 from anonymize.errors import PolicyError, PrivacyThresholdError
-from anonymize.hierarchy import TOP, QiHierarchy, build_hierarchies
-from anonymize.information_loss import coverage, information_loss
+from anonymize.hierarchy import TOP, QiHierarchy, build_hierarchies, interval_label
+from anonymize.information_loss import combined_key, coverage, information_loss
 from anonymize.lattice import global_recoding
 from anonymize.mondrian import METRICS, mondrian
+from anonymize.utility_targets import absorb_suppressed, place_suppressed, regroup_for_targets
 
 __all__ = ["LocalRecodingReport", "published_labels", "recode_locally"]
 
@@ -59,6 +60,8 @@ class LocalRecodingReport:
     seconds: dict[str, float] = field(default_factory=dict)
     prosecutor_risk_max: float = 0.0
     prosecutor_risk_avg: float = 0.0
+    #: the configured utility targets: level, share wanted, share achieved, met
+    targets: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         """The report for the manifest: without the suppressed rows' index and without the
@@ -69,16 +72,27 @@ class LocalRecodingReport:
 
 
 def published_labels(
-    table: pd.DataFrame, hierarchies: Sequence[QiHierarchy], levels: np.ndarray
+    table: pd.DataFrame,
+    hierarchies: Sequence[QiHierarchy],
+    levels: np.ndarray,
+    bounds: Mapping[int, tuple[np.ndarray, np.ndarray]] | None = None,
 ) -> pd.DataFrame:
     """``table`` with each quasi-identifier (and a nested one's parent) replaced by its
-    published label at the row's level (``*`` where generalised to the top)."""
+    published label at the row's level (``*`` where generalised to the top; at an
+    interval level the class's interval, ``"2003-2007"``, from ``bounds``)."""
     out = table.copy()
     for q, h in enumerate(hierarchies):
         lv = levels[:, q].astype(np.int64)
         text = np.empty(len(lv), dtype=object)
         for j in np.unique(lv):
             at = lv == j
+            if h.is_interval(int(j)):
+                lo, hi = (bounds or {})[q]
+                pairs = pd.Series(list(zip(lo[at], hi[at], strict=True)), dtype=object)
+                text[at] = [
+                    None if np.isnan(a) else interval_label(a, b) for a, b in pairs.to_numpy()
+                ]
+                continue
             labels = np.array(h.labels[j], dtype=object)
             text[at] = labels[h.maps[j][h.codes[at]]]
         if h.parent is None:
@@ -106,12 +120,16 @@ def recode_locally(
     metric: str = "ncp",
     level_loss: Mapping[str, Sequence[float]] | None = None,
     baseline: bool = True,
+    targets: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> tuple[pd.DataFrame, LocalRecodingReport]:
     """Make ``table`` k-anonymous (l-diverse on ``sensitive``) by local recoding, or refuse.
 
     Returns the publishable rows (QIs replaced by their published labels, suppressed
     rows left out) and the report; with ``baseline`` the global recoding of the same
-    ladders and budget is computed too and its loss reported beside.
+    ladders and budget is computed too and its loss reported beside. ``targets``: QI →
+    ``{"level": <level name>, "share": <0..1>}``, the utility to reach where the search
+    can (rows missing one are regrouped, :mod:`anonymize.utility_targets`); reported
+    as met or not, never a reason to publish less safely.
     """
     qis = list(quasi_identifiers)
     sens = list(sensitive)
@@ -153,6 +171,31 @@ def recode_locally(
         "level_loss": overrides,
     }
     result = mondrian(hierarchies, **search)
+    wanted = _targets(hierarchies, targets)
+    if wanted:
+        result = regroup_for_targets(
+            hierarchies,
+            result,
+            wanted,
+            k=k,
+            l=search["l"],
+            sensitive=sens_codes,
+            suppression_budget=budget,
+            weights=w,
+            metric=metric,
+            level_loss=overrides,
+        )
+        result = absorb_suppressed(hierarchies, result, wanted)
+        result = place_suppressed(
+            hierarchies,
+            result,
+            k=k,
+            l=search["l"],
+            sensitive=sens_codes,
+            weights=w,
+            metric=metric,
+            level_loss=overrides,
+        )
     local_s = time.perf_counter() - built
     report = LocalRecodingReport(
         rows_in=n,
@@ -167,9 +210,18 @@ def recode_locally(
         level_loss={q: list(o) for q, o in zip(qis, overrides, strict=True) if o is not None},
         nested=dict(nested or {}),
     )
-    loss = information_loss(hierarchies, result.levels, result.suppressed, w)
+    loss = information_loss(hierarchies, result.levels, result.suppressed, w, result.bounds)
     report.information_loss = loss
     report.coverage = coverage(hierarchies, result.levels, result.suppressed)
+    report.targets = {
+        hierarchies[q].name: {
+            "level": hierarchies[q].level_names[level],
+            "share": share,
+            "achieved": report.coverage[hierarchies[q].name]["at_or_finer"][level],
+            "met": (report.coverage[hierarchies[q].name]["at_or_finer"][level] or 0) >= share,
+        }
+        for q, (level, share) in wanted.items()
+    }
     report.k_achieved = loss.get("k_achieved")
     report.classes = int(loss.get("classes", 0))
     report.suppressed_rows = int(result.suppressed.sum())
@@ -211,6 +263,66 @@ def recode_locally(
             f"budget is {budget} ({max_suppression_rate:.1%})",
             report,
         )
+    published = published_labels(table, hierarchies, result.levels, result.bounds)
+    published = published.loc[~result.suppressed]
+    _verify(published, hierarchies, k, report)
     report.met = True
-    published = published_labels(table, hierarchies, result.levels).loc[~result.suppressed]
     return published, report
+
+
+def _targets(
+    hierarchies: Sequence[QiHierarchy], targets: Mapping[str, Mapping[str, Any]] | None
+) -> dict[int, tuple[int, float]]:
+    """Targets by QI index and level index; unknown QIs or level names are refused."""
+    out: dict[int, tuple[int, float]] = {}
+    index = {h.name: q for q, h in enumerate(hierarchies)}
+    for name, spec in (targets or {}).items():
+        if name not in index:
+            raise PolicyError(f"privacy gate: a utility target for non-quasi-identifier {name!r}")
+        h = hierarchies[index[name]]
+        level = spec.get("level")
+        if level not in h.level_names:
+            raise PolicyError(
+                f"privacy gate: utility target of {name}: level {level!r} is not one of its "
+                f"ladder's ({', '.join(h.level_names)})"
+            )
+        share = float(spec.get("share", 0.0))
+        if not 0.0 <= share <= 1.0:
+            raise PolicyError(f"privacy gate: utility target of {name}: share must be in 0..1")
+        out[index[name]] = (h.level_names.index(level), share)
+    return out
+
+
+def _verify(
+    published: pd.DataFrame,
+    hierarchies: Sequence[QiHierarchy],
+    k: int,
+    report: LocalRecodingReport,
+) -> None:
+    """Check the published labels themselves, independently of the search: every class
+    of equal published quasi-identifiers has at least k rows and no interval is wider
+    than its step allows; else refuse."""
+    columns = [h.name for h in hierarchies] + [h.parent for h in hierarchies if h.parent]
+    if len(published):
+        codes = [pd.factorize(published[c], use_na_sentinel=False)[0] for c in columns]
+        sizes = np.bincount(combined_key(codes))
+        if int(sizes.min()) < k:
+            raise PrivacyThresholdError(
+                f"privacy gate refuses to publish: a class of {int(sizes.min())} rows is "
+                f"below k={k} in the published labels",
+                report,
+            )
+    for h in hierarchies:
+        if h.max_width is None:
+            continue
+        span = published[h.name].astype("string").str.extract(r"^(-?\d+)(?:-(-?\d+))?$")
+        lo = pd.to_numeric(span[0], errors="coerce")
+        hi = pd.to_numeric(span[1], errors="coerce").fillna(lo)
+        # a wider label must be a fixed band of a later step, never an interval
+        fixed = {x for j in range(2, h.top + 1) for x in h.labels[j] if x is not None}
+        too_wide = ((hi - lo + 1) > h.max_width) & ~published[h.name].isin(list(fixed))
+        if bool(too_wide.any()):
+            raise PrivacyThresholdError(
+                f"privacy gate refuses to publish: {h.name} has intervals wider than {h.max_width}",
+                report,
+            )

@@ -10,6 +10,11 @@ possible splits the one that removes the most weighted information loss (NCP,
 weighted per quasi-identifier) is taken; partitions are split until none can be.
 Every final partition is an equivalence class of at least k rows.
 
+A numeric QI with an interval step (:mod:`anonymize.hierarchy`) is split at points the
+data choose: its known values are cut into intervals of at most ``max_width`` holding
+at least k rows each, covering as many rows as possible (:func:`interval_groups`, an
+exact 1-D dynamic programme); each final class publishes the interval its rows span.
+
 This is multidimensional *local* recoding (LeFevre et al., Mondrian, ICDE 2006,
 with categorical hierarchies as in Xu et al., KDD 2006): the same value may be
 published at different levels in different classes.
@@ -19,13 +24,13 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from anonymize.hierarchy import QiHierarchy
+from anonymize.hierarchy import INTERVAL_LEVEL, QiHierarchy
 
-__all__ = ["METRICS", "MondrianResult", "level_losses", "mondrian"]
+__all__ = ["METRICS", "MondrianResult", "interval_groups", "level_losses", "mondrian"]
 
 #: search metrics: "ncp" (normalised certainty penalty of the published node) or
 #: "intensity" (level / ladder height: each step up the ladder costs the same)
@@ -56,6 +61,9 @@ class MondrianResult:
     levels: np.ndarray
     suppressed: np.ndarray  # bool per row
     partitions: int
+    #: per interval quasi-identifier (its index): the (lo, hi) each row's class publishes
+    #: at the interval level (NaN where the row is published at another level)
+    bounds: dict[int, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
 
 
 def _valid(
@@ -80,27 +88,20 @@ def _group_valid(rows: np.ndarray, k: int, l: int, sens: list[np.ndarray]) -> bo
     return all(len(np.unique(s[rows])) >= l for s in sens)
 
 
-def _split(
+def _settle(
     rows: np.ndarray,
-    h: QiHierarchy,
-    target: int,
-    here: float,
-    weight: float,
-    target_loss: np.ndarray,
+    inv: np.ndarray,
+    ok: np.ndarray,
+    counts: np.ndarray,
+    gain_per: np.ndarray,
     k: int,
     l: int,  # noqa: E741
     sens: list[np.ndarray],
     budget: int,
     suppress_cost_per_row: float,
 ) -> tuple[float, np.ndarray, np.ndarray, bool] | None:
-    """The gain of taking ``h`` down to ``target`` in this partition, the children (inverse
-    index and which are kept) and whether the rest is suppressed; None if it cannot."""
-    child = h.maps[target][h.codes[rows]]
-    uniq, inv, counts = np.unique(child, return_inverse=True, return_counts=True)
-    ok = _valid(rows, inv, counts, k, l, sens)
-    if not ok.any():
-        return None
-    gain_per = weight * (here - target_loss[uniq])  # per row of each child
+    """Given children (``inv``) of which ``ok`` are valid, settle the rest: keep it (valid),
+    add the valid children of least gain back to it, or suppress it within the budget."""
     rest_mask = ~ok
     rest_rows = rows[rest_mask[inv]]
     drop = False
@@ -135,6 +136,112 @@ def _split(
     return gain, inv, ok, drop
 
 
+def _split(
+    rows: np.ndarray,
+    h: QiHierarchy,
+    target: int,
+    here: float,
+    weight: float,
+    target_loss: np.ndarray,
+    k: int,
+    l: int,  # noqa: E741
+    sens: list[np.ndarray],
+    budget: int,
+    suppress_cost_per_row: float,
+) -> tuple[float, np.ndarray, np.ndarray, bool] | None:
+    """The gain of taking ``h`` down to ``target`` in this partition, the children (inverse
+    index and which are kept) and whether the rest is suppressed; None if it cannot."""
+    child = h.maps[target][h.codes[rows]]
+    uniq, inv, counts = np.unique(child, return_inverse=True, return_counts=True)
+    ok = _valid(rows, inv, counts, k, l, sens)
+    if not ok.any():
+        return None
+    gain_per = weight * (here - target_loss[uniq])  # per row of each child
+    return _settle(rows, inv, ok, counts, gain_per, k, l, sens, budget, suppress_cost_per_row)
+
+
+def interval_groups(values: np.ndarray, counts: np.ndarray, k: int, max_width: int) -> np.ndarray:
+    """Optimal 1-D grouping: sorted distinct whole ``values`` (with ``counts``) cut into
+    runs of at least ``k`` rows spanning at most ``max_width`` (hi - lo + 1), covering as
+    many rows as possible (ties: narrower); the rows of one value stay in one run.
+    Returns each value's group (-1: in none)."""
+    m = len(values)
+    best_cov = np.zeros(m + 1, dtype=np.int64)
+    best_width = np.zeros(m + 1, dtype=np.int64)
+    start = np.full(m + 1, -1, dtype=np.int64)  # start of the group ending here, -1: skip
+    cum = np.concatenate([[0], np.cumsum(counts)])
+    for i in range(1, m + 1):
+        best_cov[i], best_width[i], start[i] = best_cov[i - 1], best_width[i - 1], -1
+        s = i - 1
+        while s >= 0 and values[i - 1] - values[s] + 1 <= max_width:
+            size = int(cum[i] - cum[s])
+            if size >= k:
+                cov = best_cov[s] + size
+                width = best_width[s] + int(values[i - 1] - values[s]) * size
+                if cov > best_cov[i] or (cov == best_cov[i] and width < best_width[i]):
+                    best_cov[i], best_width[i], start[i] = cov, width, s
+            s -= 1
+    group = np.full(m, -1, dtype=np.int64)
+    i, g = m, 0
+    while i > 0:
+        if start[i] < 0:
+            i -= 1
+            continue
+        group[start[i] : i] = g
+        g += 1
+        i = int(start[i])
+    return group
+
+
+def _interval_loss(h: QiHierarchy, metric: str, override, lo, hi) -> np.ndarray:
+    """Loss of publishing intervals [lo, hi] at the interval level."""
+    if override is not None:
+        return np.full(np.shape(lo), float(override[INTERVAL_LEVEL]))
+    if metric == "intensity":
+        return np.full(np.shape(lo), INTERVAL_LEVEL / h.top)
+    return h.interval_ncp(lo, hi)
+
+
+def _split_interval(
+    rows: np.ndarray,
+    h: QiHierarchy,
+    here: float,
+    weight: float,
+    loss_of,
+    k: int,
+    l: int,  # noqa: E741
+    sens: list[np.ndarray],
+    budget: int,
+    suppress_cost_per_row: float,
+) -> tuple[float, np.ndarray, np.ndarray, bool] | None:
+    """Taking ``h`` down to its data-driven interval level: the known values are cut into
+    intervals of at most ``max_width`` holding at least k rows each (missing values form
+    one child of their own); rows in no interval form the rest."""
+    assert h.numeric is not None and h.max_width is not None
+    vals = h.numeric[h.codes[rows]]
+    known = ~np.isnan(vals)
+    child = np.full(len(rows), -1, dtype=np.int64)
+    uv, vinv, vcounts = np.unique(vals[known], return_inverse=True, return_counts=True)
+    groups = interval_groups(uv, vcounts, k, h.max_width) if len(uv) else uv.astype(np.int64)
+    n_groups = int(groups.max()) + 1 if len(groups) and groups.max() >= 0 else 0
+    if len(uv):
+        child[known] = groups[vinv]
+    child[~known] = n_groups  # missing values: one child
+    child[child < 0] = n_groups + 1  # in no interval: a child that is never kept
+    uniq, inv, counts = np.unique(child, return_inverse=True, return_counts=True)
+    ok = _valid(rows, inv, counts, k, l, sens) & (uniq <= n_groups)
+    if not ok.any():
+        return None
+    lo = np.full(len(uniq), np.nan)
+    hi = np.full(len(uniq), np.nan)
+    for j, c in enumerate(uniq):
+        if c < n_groups:
+            v = uv[groups == c]
+            lo[j], hi[j] = v.min(), v.max()
+    gain_per = weight * (here - loss_of(lo, hi))
+    return _settle(rows, inv, ok, counts, gain_per, k, l, sens, budget, suppress_cost_per_row)
+
+
 def mondrian(
     hierarchies: Sequence[QiHierarchy],
     *,
@@ -167,6 +274,26 @@ def mondrian(
         suppressed[:] = True
         return MondrianResult(levels, suppressed, 0)
     budget = int(suppression_budget)
+    bounds = {
+        q: (np.full(n, np.nan), np.full(n, np.nan))
+        for q, h in enumerate(hierarchies)
+        if h.max_width is not None
+    }
+    interval_loss = [
+        (lambda lo, hi, h=h, o=o: _interval_loss(h, metric, o, lo, hi))
+        for h, o in zip(hierarchies, overrides, strict=True)
+    ]
+
+    def _here(q: int, rows: np.ndarray, lv: np.ndarray) -> float:
+        """The loss of QI ``q`` as this partition publishes it now."""
+        h = hierarchies[q]
+        if h.is_interval(int(lv[q])):
+            vals = h.numeric[h.codes[rows]]  # type: ignore[index]
+            if np.isnan(vals).all():
+                return float(interval_loss[q](np.nan, np.nan))
+            return float(interval_loss[q](np.nanmin(vals), np.nanmax(vals)))
+        return float(loss[q][lv[q]][h.maps[lv[q]][h.codes[rows[0]]]])
+
     floors = np.zeros(q_count, dtype=np.int64)
     queue: deque[tuple[np.ndarray, np.ndarray, np.ndarray]] = deque(
         [(all_rows, tops.copy(), floors)]
@@ -184,34 +311,30 @@ def mondrian(
                     if (child == child[0]).all():
                         lv[q] -= 1
                         moved = True
-        cur_loss = 0.0
-        for q, h in enumerate(hierarchies):
-            cur_loss += w[q] * loss[q][lv[q]][h.maps[lv[q]][h.codes[rows[0]]]]
+        here_q = [_here(q, rows, lv) for q in range(q_count)]
+        cur_loss = float(sum(w[q] * here_q[q] for q in range(q_count)))
         best = None
         for q, h in enumerate(hierarchies):
-            here = loss[q][lv[q]][h.maps[lv[q]][h.codes[rows[0]]]]
+            here = here_q[q]
             # every level below the current one down to the floor: a step that gains nothing
             # by itself (a branch's college) is not in the way of the one below it
             for target in range(int(lv[q]) - 1, int(floor[q]) - 1, -1):
-                if (loss[q][target] >= here).all():
+                common = (k, l, sens, budget, float(w.sum() - cur_loss))
+                if h.is_interval(target):
+                    option = _split_interval(rows, h, here, w[q] * 1.0, interval_loss[q], *common)
+                elif (loss[q][target] >= here).all():
                     continue  # nothing to gain at this level (e.g. a branch's college)
-                option = _split(
-                    rows,
-                    h,
-                    target,
-                    here,
-                    w[q] * 1.0,
-                    loss[q][target],
-                    k,
-                    l,
-                    sens,
-                    budget,
-                    float(w.sum() - cur_loss),
-                )
+                else:
+                    option = _split(rows, h, target, here, w[q] * 1.0, loss[q][target], *common)
                 if option is not None and (best is None or option[0] > best[0]):
                     best = (*option, q, target)
         if best is None:
             levels[rows] = lv
+            for q, (lo, hi) in bounds.items():
+                if lv[q] == INTERVAL_LEVEL:
+                    vals = hierarchies[q].numeric[hierarchies[q].codes[rows]]  # type: ignore[index]
+                    if not np.isnan(vals).all():
+                        lo[rows], hi[rows] = np.nanmin(vals), np.nanmax(vals)
             finished += 1
             continue
         _, inv, ok, drop, q, target = best
@@ -229,4 +352,4 @@ def mondrian(
                 rest_floor = floor.copy()
                 rest_floor[q] = target + 1
                 queue.append((rest, lv.copy(), rest_floor))
-    return MondrianResult(levels=levels, suppressed=suppressed, partitions=finished)
+    return MondrianResult(levels=levels, suppressed=suppressed, partitions=finished, bounds=bounds)

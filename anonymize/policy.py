@@ -122,6 +122,13 @@ class StatisticsConfig(_Strict):
     max_records_per_person: int = Field(default=60, ge=1)
 
 
+class UtilityTarget(_Strict):
+    """A share of the persons who have a QI's value to publish at ``level`` or finer."""
+
+    level: str
+    share: float = Field(ge=0.0, le=1.0)
+
+
 class GateConfig(_Strict):
     """k-anonymity / l-diversity settings of one table published at person level."""
 
@@ -142,6 +149,9 @@ class GateConfig(_Strict):
     metric: Literal["ncp", "intensity"] = "ncp"
     #: QI → the loss of each ladder level (value … *), replacing the metric's for that QI
     level_loss: dict[str, list[float]] = Field(default_factory=dict)
+    #: QI → {level: <ladder level name>, share: 0..1}: the utility the local search aims at
+    #: (rows missing it are regrouped where the others allow); reported met or not
+    utility_targets: dict[str, UtilityTarget] = Field(default_factory=dict)
     #: QI derived by the person table → the canonical field it is derived from
     derived: dict[str, str] = Field(default_factory=dict)
     #: the re-identification attack run on every publication (None: not run)
@@ -163,6 +173,7 @@ class GateConfig(_Strict):
                 "weights": dict(self.weights),
                 "metric": self.metric,
                 "level_loss": {q: list(v) for q, v in self.level_loss.items()},
+                "targets": {q: t.model_dump() for q, t in self.utility_targets.items()},
             }
         return {
             "quasi_identifiers": list(self.quasi_identifiers),
@@ -269,6 +280,9 @@ class PrivacyPolicy(_Strict):
                 raise ValueError(
                     f"{where}.level_loss.{name}: from 0 (the value) rising to 1 (*) expected"
                 )
+        for name in gate.utility_targets:
+            if name not in gate.quasi_identifiers:
+                raise ValueError(f"{where}.utility_targets.{name}: needs a quasi-identifier")
         for name in gate.ladders:
             if name not in gate.quasi_identifiers and name not in gate.nested.values():
                 raise ValueError(f"{where}.ladders.{name}: a ladder needs a quasi-identifier")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -45,11 +46,15 @@ def university_persons(n: int, seed: int = 20260630) -> pd.DataFrame:
     ).astype("string")
 
 
+def _share(cov: dict, qi: str, level: str) -> float:
+    return cov[qi]["at_or_finer"][cov[qi]["levels"].index(level)]
+
+
 def _coverage(cov: dict) -> dict:
     return {
-        "branch": cov["branch_id"]["at_or_finer"][0],
-        "birth_decade": cov["birth_date"]["at_or_finer"][2],
-        "join_5y": cov["joined_year"]["at_or_finer"][1],
+        "branch": _share(cov, "branch_id", "value"),
+        "birth_decade": _share(cov, "birth_date", "band 10"),
+        "join_5y": _share(cov, "joined_year", "band 5"),
     }
 
 
@@ -58,13 +63,16 @@ def main(sizes: list[int]) -> None:
     kwargs.pop("method")
     for n in sizes:
         table = university_persons(n)
+        cpu = time.process_time()
         _, report = recode_locally(table, **kwargs)
+        cpu = time.process_time() - cpu
         cov = report.coverage
         print(
             json.dumps(
                 {
                     "persons": len(table),
                     "seconds": report.seconds,
+                    "cpu_seconds": round(cpu, 2),
                     "local": {
                         k: report.information_loss[k]
                         for k in ("ncp", "weighted_ncp", "discernibility_per_row", "suppressed")

@@ -58,7 +58,8 @@ COLUMN_DOCS: dict[str, tuple[str, str, str]] = {
     ),
     "gender": ("gender M / F", "quasi-identifier; k-anonymity checked", "rosters"),
     "birth_year_band": (
-        "birth year, or a 5-year band, a decade, a 20-year band or *",
+        "birth year, or an interval of at most 10 years cut where the data allow "
+        '("1991-1998"), a 5-year band, a decade, a 20-year band or *',
         "quasi-identifier; local recoding by the privacy gate (k-anonymity, checked)",
         "rosters",
     ),
@@ -68,8 +69,9 @@ COLUMN_DOCS: dict[str, tuple[str, str, str]] = {
         "org_dept",
     ),
     "joined_year_band": (
-        "year of joining (becoming a probationary member): the year, a 5-year band, a decade "
-        "or *; empty: never joined",
+        "year of joining (becoming a probationary member): the year, an interval of at most "
+        '5 years cut where the data allow ("2003-2007"), a 5-year band, a decade or *; '
+        "empty: never joined",
         "quasi-identifier; local recoding by the privacy gate (k-anonymity, checked)",
         "org_dept.members (probationary_on)",
     ),

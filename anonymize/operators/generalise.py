@@ -20,7 +20,7 @@ from anonymize.operators.registry import register_operator
 
 __all__ = ["GeneraliseOperator", "generalise_values"]
 
-Target = Literal["month", "year", "band", "age_band", "hierarchy", "prefix", "top"]
+Target = Literal["month", "year", "band", "interval", "age_band", "hierarchy", "prefix", "top"]
 
 
 class GeneraliseParams(OperatorParams):
@@ -30,6 +30,9 @@ class GeneraliseParams(OperatorParams):
     hierarchy: dict[str, str] | None = Field(default=None, description="value → parent")
     other: str = Field(default="*", description="parent of a value the hierarchy lacks")
     length: int = Field(default=1, ge=0, description="characters kept by prefix")
+    max_width: int = Field(
+        default=5, ge=1, description="interval: widest data-driven interval (e.g. years)"
+    )
 
     @model_validator(mode="after")
     def _needs(self) -> GeneraliseParams:
@@ -73,6 +76,12 @@ def generalise_values(values: pd.Series, p: GeneraliseParams) -> pd.Series:
         if is_num and not is_date:
             return _band(values.astype("Float64").apply(np.floor).astype("Int64"), p.width)
         return _band(_leading_year(values), p.width)
+    if p.to == "interval":
+        # a data-driven interval (privacy gate, anonymize.mondrian) spans values of a whole
+        # class; one value alone is its own narrowest interval
+        if is_num and not is_date:
+            return values.astype("Float64").apply(np.floor).astype("Int64").astype("string")
+        return _leading_year(values).astype("string")
     if p.to == "age_band":
         if not is_date:
             raise ValueError("age_band needs a date column")
@@ -121,7 +130,7 @@ class GeneraliseOperator(Operator):
         assert isinstance(self.params, GeneraliseParams)
         if self.params.to == "month":
             return "month"
-        return "year" if self.params.to in ("year", "band", "age_band", "top") else None
+        return "year" if self.params.to in ("year", "band", "interval", "age_band", "top") else None
 
 
 def _year_precision(values: pd.Series, ctx: OperatorContext) -> pd.Series:

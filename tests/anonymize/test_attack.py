@@ -74,3 +74,30 @@ def test_gated_publication_singles_out_nobody_by_quasi_identifiers():
     # singles people out here, and the threshold on them refuses this publication
     assert with_facts["prosecutor_singled_out"] > report.by_facts["0"]["prosecutor_singled_out"]
     assert report.refused and report.max_singled_out > 0.5
+
+
+def test_interval_labels_are_matched_by_the_values_they_contain():
+    """A data-driven interval ("1971-1975") is no ladder label: the adversary matches it by
+    the true year inside it. Everyone here shares branch, gender and interval, and each
+    person has one fact of their own: the facts single out every target, the
+    quasi-identifiers nobody — only if the target's own interval is seen to contain them."""
+    n = 40
+    years = [str(1971 + i % 5) for i in range(n)]
+    people = pd.DataFrame(
+        {
+            "person_key": [f"P{i:03d}" for i in range(n)],
+            "branch": "B1",
+            "gender": "F",
+            "birth_date": [f"{y}-06-01" for y in years],
+        }
+    )
+    facts = pd.DataFrame(
+        {"person_key": people["person_key"], "fact": "attendance|" + people["person_key"]}
+    )
+    published = people.assign(birth_date="1971-1975")
+    year = {"operator": "generalise", "params": {"to": "year"}}
+    interval = {"operator": "generalise", "params": {"to": "interval", "max_width": 5}}
+    band = {"operator": "generalise", "params": {"to": "band", "width": 10}}
+    report = _attack(published, people, facts, {"birth_date": [year, interval, band]})
+    assert report.singled_out_without_facts == 0.0
+    assert report.by_facts["1"]["prosecutor_singled_out"] == 1.0

@@ -34,6 +34,8 @@ def test_demo_gate_is_local_with_attack_and_statistics():
         ({"nested": {"college": "branch_id"}}, "only a quasi-identifier"),
         ({"derived": {"joined_year": "no_such_field"}}, "not a field"),
         ({"metric": "entropy"}, "metric"),
+        ({"utility_targets": {"status": {"level": "value", "share": 0.9}}}, "quasi-identifier"),
+        ({"utility_targets": {"branch_id": {"level": "value", "share": 1.5}}}, "share"),
     ],
 )
 def test_bad_gate_settings_fail_on_load(changes, message):
