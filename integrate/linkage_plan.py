@@ -184,11 +184,14 @@ def link_activity_part(
     return ActivityPart(result.linked, no_event, result.quarantined)
 
 
-def activity_quarantine(first: pd.DataFrame, parts: Sequence[ActivityPart]) -> pd.DataFrame:
-    """An activity source's quarantine from its parts, in the order of a whole-source run."""
-    frames = [_no_rows_rejected(first)]
-    frames += [p.no_event for p in parts if p.no_event is not None]
-    frames += [p.quarantined for p in parts]
+def activity_quarantine(
+    head: pd.DataFrame,
+    no_events: Sequence[pd.DataFrame | None],
+    quarantined: Sequence[pd.DataFrame],
+) -> pd.DataFrame:
+    """An activity source's quarantine from its parts' (:class:`ActivityPart`) rows, in
+    the order of a whole-source run; ``head``: the source's columns (rows are ignored)."""
+    frames = [_no_rows_rejected(head), *(f for f in no_events if f is not None), *quarantined]
     return pd.concat(frames, ignore_index=True)
 
 
@@ -202,7 +205,8 @@ def _link_activity(
     if frame.empty:  # e.g. the source's only export was refused
         return empty_activity(frame)
     part = link_activity_part(name, frame, index, rules, calendar)
-    return SourceLinkage(part.linked, activity_quarantine(frame, [part]))
+    quarantined = activity_quarantine(frame, [part.no_event], [part.quarantined])
+    return SourceLinkage(part.linked, quarantined)
 
 
 def empty_activity(frame: pd.DataFrame) -> SourceLinkage:

@@ -15,6 +15,7 @@ import pyarrow.parquet as pq
 
 __all__ = [
     "ParquetFrameWriter",
+    "empty_frame",
     "iter_parquet",
     "parquet_columns",
     "read_json",
@@ -65,19 +66,25 @@ def _to_pandas(table: pa.Table, start: int) -> pd.DataFrame:
     return frame
 
 
+def empty_frame(path: Path) -> pd.DataFrame:
+    """The file's columns, no rows, with the dtypes :func:`read_parquet` gives them."""
+    return _to_pandas(pq.read_schema(path).empty_table(), 0)
+
+
 def iter_parquet(
-    path: Path, columns: Sequence[str] | None = None, *, batch_rows: int = BATCH_ROWS
+    path: Path, columns: Sequence[str] | None = None, *, batch_rows: int | None = None
 ) -> Iterator[pd.DataFrame]:
-    """The file as frames of at most ``batch_rows`` rows (``columns`` only, in the file's
-    order), as :func:`read_parquet` would give them: concatenated, they equal the whole
-    file read at once (row positions as index). A file without rows yields one empty
-    frame with its columns."""
+    """The file as frames of at most ``batch_rows`` (default :data:`BATCH_ROWS`) rows
+    (``columns`` only, in the file's order), as :func:`read_parquet` would give them:
+    concatenated, they equal the whole file read at once (row positions as index). A
+    file without rows yields one empty frame with its columns."""
     file = pq.ParquetFile(path)
     names = file.schema_arrow.names
     wanted = None if columns is None else [c for c in names if c in set(columns)]
     start = 0
     try:
-        for batch in file.iter_batches(batch_size=batch_rows, columns=wanted):
+        size = batch_rows or BATCH_ROWS
+        for batch in file.iter_batches(batch_size=size, columns=wanted):
             frame = _to_pandas(pa.Table.from_batches([batch]), start)
             start += len(frame)
             yield frame

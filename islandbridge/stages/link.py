@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,6 +19,7 @@ import pyarrow.parquet as pq
 
 from islandbridge.io import (
     ParquetFrameWriter,
+    empty_frame,
     iter_parquet,
     parquet_columns,
     read_parquet,
@@ -168,18 +168,18 @@ def _link_activity(name: str, path: Path, index, rules, calendar, out: ParquetFr
     )
 
     keys = key_columns(iter_parquet(path, KEY_PASS_COLUMNS), calendar)
-    first, parts = None, []
+    no_events, quarantined = [], []
     for batch in iter_parquet(path):
         if batch.empty:  # a source without rows (its only export refused): its one batch
             linkage = empty_activity(batch)
             out.write(linkage.linked)
             return linkage.quarantined
-        first = batch if first is None else first
         part = link_activity_part(name, batch, index, rules, calendar, keys)
         out.write(part.linked)
-        parts.append(replace(part, linked=part.linked.iloc[0:0]))
-        del batch, part
-    return activity_quarantine(first, parts)
+        no_events.append(part.no_event)
+        quarantined.append(part.quarantined)
+        del batch, part  # a batch's rows are not held past its turn
+    return activity_quarantine(empty_frame(path), no_events, quarantined)
 
 
 def _link_roster(path: Path, index, out: ParquetFrameWriter):
