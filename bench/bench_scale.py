@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-__all__ = ["BASELINE", "baseline_module", "bench_scale", "bench_scale_pipeline"]
+__all__ = ["BASELINE", "baseline_module", "bench_scale", "bench_scale_pipeline", "pipeline_once"]
 
 #: main before issue 13's work
 BASELINE = "1c7795e"
@@ -308,12 +308,22 @@ from islandbridge import stages
 from islandbridge.synth.volunteer_api import serve_volunteer_api
 data = Path(sys.argv[1])
 token = secrets.token_urlsafe(16)
-wall, cpu = {}, {}
+wall, cpu, rss = {}, {}, {}
+def peak_mib():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM"):
+            return int(line.split()[1]) / 1024
+    return 0.0
 def timed(name, fn, *args):
+    try:  # the peak RSS from here on is this stage's (Linux: 5 resets VmHWM)
+        open("/proc/self/clear_refs", "w").write("5")
+    except OSError:
+        pass
     t, c = time.perf_counter(), time.process_time()
     out = fn(*args)
     wall[name] = wall.get(name, 0.0) + time.perf_counter() - t
     cpu[name] = cpu.get(name, 0.0) + time.process_time() - c
+    rss[name] = max(rss.get(name, 0.0), peak_mib())
     return out
 with serve_volunteer_api(data / "university/sources/volunteer_records.json", token=token) as api:
     os.environ["ISLANDBRIDGE_VOLUNTEER_API_URL"] = f"{api.url}/api/v1/records"
@@ -325,11 +335,14 @@ with serve_volunteer_api(data / "university/sources/volunteer_records.json", tok
     timed("link", stages.link, run)
     published = timed("publish", stages.publish, run)
     timed("report", stages.report, run)
-print(json.dumps({"wall": wall, "cpu": cpu, "tables": published["tables"]}))
+print(json.dumps({"wall": wall, "cpu": cpu, "rss": rss, "tables": published["tables"]}))
 """
 
 
-def _pipeline_once(code: Path, template: Path, target: Path) -> dict:
+def pipeline_once(code: Path, template: Path, target: Path) -> dict:
+    """Every stage once, inline in a child running the code at ``code`` on a copy of
+    ``template`` (a generated university with secrets) in ``target``: whole-run wall,
+    CPU and peak RSS, published rows, and per stage CPU, wall and peak RSS."""
     import os
     import shutil
 
@@ -364,6 +377,7 @@ def _pipeline_once(code: Path, template: Path, target: Path) -> dict:
         "rows": sum(result["tables"].values()),
         "stage_cpu": result["cpu"],
         "stage_wall": result["wall"],
+        "stage_rss_mib": result.get("rss", {}),
     }
 
 
@@ -383,8 +397,8 @@ def bench_scale_pipeline(size: int, workdir: Path) -> dict[str, object]:
             capture_output=True,
         )
     try:
-        old = _pipeline_once(codes["old"], template, workdir / "old")
-        new = _pipeline_once(codes["new"], template, workdir / "new")
+        old = pipeline_once(codes["old"], template, workdir / "old")
+        new = pipeline_once(codes["new"], template, workdir / "new")
     finally:
         for code in codes.values():
             subprocess.run(
