@@ -223,6 +223,8 @@ def link(run: dict) -> dict:
     if not rosters:
         raise ValueError("no roster source in this run: nobody to link activity records to")
     index = build_person_index([f for _, f in rosters.values()], attributes=rules.attributes)
+    _seal_person_keys(ctx, index.persons, rosters)
+    del rosters  # the index holds what linkage needs of them
     held = {s: read_parquet(layout.tokens(s)) for s in present if roles[s] == EntityRole.CALENDAR}
     calendars: dict[str, list[pd.DataFrame]] = {}
     for s, frame in held.items():
@@ -253,7 +255,6 @@ def link(run: dict) -> dict:
         counts[name] = linkage_counts(out.rows, quarantined)
         log.info("linkage %s: %s", name, counts[name])
     write_parquet(index.persons, layout.persons)
-    _seal_person_keys(ctx, index.persons, rosters)
     result = LinkResult(
         persons=len(index.persons),
         index=index.stats,

@@ -58,6 +58,13 @@ def _written(root: Path) -> dict[str, Path]:
     return found
 
 
+def _sealed_person_keys(root: Path) -> list[str]:
+    import sqlite3
+
+    with sqlite3.connect(root / "vault" / "vault.sqlite") as db:
+        return sorted(r[0] for r in db.execute("SELECT person_key FROM vault_person_keys"))
+
+
 def _masked(data: bytes, root: Path) -> bytes:
     return _VOLATILE.sub(b"X", data.replace(str(root).encode(), b"ROOT"))
 
@@ -65,10 +72,13 @@ def _masked(data: bytes, root: Path) -> bytes:
 def outputs_differ(a: Path, b: Path) -> list[str]:
     """What differs between two copies' outputs: Parquet as frames (values and dtypes),
     workbooks part by part, text with times, hashes and the folder masked (the manifest
-    carries its time; signatures follow). The vault and DuckDB are binary; the vault's
-    person keys are checked by the caller, the DuckDB tables are the Parquet's."""
+    carries its time; signatures follow). The vault and DuckDB are binary: the vault's
+    sealed person keys are compared as a set (their sealed values are encrypted under a
+    fresh nonce), the DuckDB tables are the Parquet's."""
     fa, fb = _written(a), _written(b)
     problems = [f"only in one: {k}" for k in sorted(set(fa) ^ set(fb))]
+    if _sealed_person_keys(a) != _sealed_person_keys(b):
+        problems.append("vault: sealed person keys")
     for key in sorted(set(fa) & set(fb)):
         x, y = fa[key], fb[key]
         if key.endswith((".duckdb", ".sqlite", ".sig")):
