@@ -104,17 +104,32 @@ def _spans(published: pd.Series, truth: pd.Series) -> tuple[np.ndarray, np.ndarr
     )
 
 
-def _fact_index(facts: pd.DataFrame, persons: pd.Index) -> tuple[dict[str, np.ndarray], list]:
-    """fact → sorted positions of the persons carrying it; per person position, its facts."""
+def _fact_index(
+    facts: pd.DataFrame, persons: pd.Index
+) -> tuple[dict[str, np.ndarray], pd.DataFrame]:
+    """fact → sorted positions of the persons carrying it (each once); and the distinct
+    (position ``p``, ``fact``) rows in the order of ``facts``."""
     pos = pd.Series(np.arange(len(persons)), index=persons)
     frame = facts.assign(p=facts["person_key"].map(pos)).dropna(subset=["p"])
     frame = frame.drop_duplicates(["p", "fact"])
     frame["p"] = frame["p"].astype(np.int64)
     index = {f: np.sort(g.to_numpy()) for f, g in frame.groupby("fact", sort=False)["p"]}
-    per_person: list[list[str]] = [[] for _ in range(len(persons))]
-    for p, f in zip(frame["p"].to_numpy(), frame["fact"].to_numpy(), strict=True):
-        per_person[p].append(f)
-    return index, per_person
+    return index, frame[["p", "fact"]]
+
+
+def _facts_of(pairs: pd.DataFrame, wanted: np.ndarray) -> dict[int, list[str]]:
+    """Each wanted position's facts, in the order of ``pairs`` (only targets need them)."""
+    mine = pairs[np.isin(pairs["p"].to_numpy(), wanted)]
+    out: dict[int, list[str]] = {int(p): [] for p in wanted}
+    for p, f in zip(mine["p"].to_numpy(), mine["fact"].to_numpy(), strict=True):
+        out[int(p)].append(f)
+    return out
+
+
+def _narrow(cands: np.ndarray | None, holders: np.ndarray) -> np.ndarray:
+    """Candidates (sorted, distinct; None: everyone) that also carry a fact (``holders``,
+    sorted, distinct): ``intersect1d(everyone, holders)`` is ``holders`` itself."""
+    return holders if cands is None else np.intersect1d(cands, holders, True)
 
 
 def simulate_attack(
@@ -161,13 +176,14 @@ def simulate_attack(
         for c in known
         if _interval_step(ladders.get(c, [])) is not None
     }
-    pub_index, pub_per_person = _fact_index(published_facts, pd.Index(pub["person_key"]))
+    pub_index, pub_pairs = _fact_index(published_facts, pd.Index(pub["person_key"]))
     pop_index, _ = _fact_index(population_facts, pd.Index(popu["person_key"]))
     pop_pos = pd.Series(np.arange(len(popu)), index=popu["person_key"])
     in_pop = pub["person_key"].isin(pop_pos.index).to_numpy()
     rng = np.random.default_rng(seed)
     eligible = np.flatnonzero(in_pop)
     chosen = rng.choice(eligible, size=min(targets, len(eligible)), replace=False)
+    pub_per_person = _facts_of(pub_pairs, chosen)
     report = AttackReport(
         known=list(known),
         fact_kinds=list(fact_kinds),
@@ -208,11 +224,13 @@ def simulate_attack(
                 continue
             t_pop = int(pop_pos[pub.at[t, "person_key"]])
             picked = [facts[i] for i in rng.choice(len(facts), size=m, replace=False)]
-            cands = everyone_pub
-            pcands = everyone_pop
+            cands: np.ndarray | None = None
+            pcands: np.ndarray | None = None
             for f in picked:
-                cands = np.intersect1d(cands, pub_index.get(f, everyone_pub[:0]), True)
-                pcands = np.intersect1d(pcands, pop_index.get(f, everyone_pop[:0]), True)
+                cands = _narrow(cands, pub_index.get(f, everyone_pub[:0]))
+                pcands = _narrow(pcands, pop_index.get(f, everyone_pop[:0]))
+            cands = everyone_pub if cands is None else cands
+            pcands = everyone_pop if pcands is None else pcands
             found = consistent_pub(t_pop, cands)
             tried += 1
             if len(found) == 1:

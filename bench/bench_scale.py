@@ -30,6 +30,7 @@ __all__ = [
     "bench_scale",
     "bench_scale_pipeline",
     "bench_scale_stages",
+    "pipeline_once",
 ]
 
 #: main before issue 13's work
@@ -331,12 +332,22 @@ from islandbridge import stages
 from islandbridge.synth.volunteer_api import serve_volunteer_api
 data = Path(sys.argv[1])
 token = secrets.token_urlsafe(16)
-wall, cpu = {}, {}
+wall, cpu, rss = {}, {}, {}
+def peak_mib():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM"):
+            return int(line.split()[1]) / 1024
+    return 0.0
 def timed(name, fn, *args):
+    try:  # the peak RSS from here on is this stage's (Linux: 5 resets VmHWM)
+        open("/proc/self/clear_refs", "w").write("5")
+    except OSError:
+        pass
     t, c = time.perf_counter(), time.process_time()
     out = fn(*args)
     wall[name] = wall.get(name, 0.0) + time.perf_counter() - t
     cpu[name] = cpu.get(name, 0.0) + time.process_time() - c
+    rss[name] = max(rss.get(name, 0.0), peak_mib())
     return out
 with serve_volunteer_api(data / "university/sources/volunteer_records.json", token=token) as api:
     os.environ["ISLANDBRIDGE_VOLUNTEER_API_URL"] = f"{api.url}/api/v1/records"
@@ -348,7 +359,7 @@ with serve_volunteer_api(data / "university/sources/volunteer_records.json", tok
     timed("link", stages.link, run)
     published = timed("publish", stages.publish, run)
     timed("report", stages.report, run)
-print(json.dumps({"wall": wall, "cpu": cpu, "tables": published["tables"]}))
+print(json.dumps({"wall": wall, "cpu": cpu, "rss": rss, "tables": published["tables"]}))
 """
 
 
@@ -387,7 +398,10 @@ print(json.dumps({"wall": {}, "cpu": cpu, "tables": {}, "results": results}))
 """
 
 
-def _pipeline_once(code: Path, template: Path, target: Path, runner: str = _RUNNER) -> dict:
+def pipeline_once(code: Path, template: Path, target: Path, runner: str = _RUNNER) -> dict:
+    """Every stage once, inline in a child running the code at ``code`` on a copy of
+    ``template`` (a generated university with secrets) in ``target``: whole-run wall,
+    CPU and peak RSS, published rows, and per stage CPU, wall and peak RSS."""
     import os
     import shutil
 
@@ -418,11 +432,13 @@ def _pipeline_once(code: Path, template: Path, target: Path, runner: str = _RUNN
     return {
         "wall": wall,
         "cpu": usage.ru_utime + usage.ru_stime,
-        "rss_mib": usage.ru_maxrss / 1024,
+        # the runner resets the high-water mark per stage: the run's peak is the highest
+        "rss_mib": max([usage.ru_maxrss / 1024, *result.get("rss", {}).values()]),
         "rows": sum(result["tables"].values()),
         "stage_cpu": result["cpu"],
         "stage_wall": result["wall"],
         "results": result.get("results", {}),
+        "stage_rss_mib": result.get("rss", {}),
     }
 
 
@@ -442,8 +458,8 @@ def bench_scale_pipeline(size: int, workdir: Path) -> dict[str, object]:
             capture_output=True,
         )
     try:
-        old = _pipeline_once(codes["old"], template, workdir / "old")
-        new = _pipeline_once(codes["new"], template, workdir / "new")
+        old = pipeline_once(codes["old"], template, workdir / "old")
+        new = pipeline_once(codes["new"], template, workdir / "new")
     finally:
         for code in codes.values():
             subprocess.run(
@@ -487,8 +503,8 @@ def bench_scale_stages(size: int, workdir: Path) -> dict[str, object]:
         )
         (codes[label] / "node_modules").symlink_to(ROOT / "node_modules")  # Data Docs assets
     try:
-        old = _pipeline_once(codes["old"], template, workdir / "old", _STAGES_RUNNER)
-        new = _pipeline_once(codes["new"], template, workdir / "new", _STAGES_RUNNER)
+        old = pipeline_once(codes["old"], template, workdir / "old", _STAGES_RUNNER)
+        new = pipeline_once(codes["new"], template, workdir / "new", _STAGES_RUNNER)
     finally:
         for code in codes.values():
             subprocess.run(

@@ -89,6 +89,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     "scale": __import__("bench.bench_scale", fromlist=["x"]).bench_scale,
     "scale_pipeline": __import__("bench.bench_scale", fromlist=["x"]).bench_scale_pipeline,
     "scale_stages": __import__("bench.bench_scale", fromlist=["x"]).bench_scale_stages,
+    "stages": __import__("bench.bench_stages", fromlist=["x"]).bench_stages,
 }
 
 

@@ -218,7 +218,9 @@ class _XlsxSheet:
         self.fraction_cells: set[tuple[int, int]] = set()
 
     @classmethod
-    def read(cls, wb: object, ws: object) -> _XlsxSheet:
+    def read(cls, wb: object, ws: object, max_rows: int | None = None) -> _XlsxSheet:
+        """The sheet; with ``max_rows``, only its first rows (a sample: the merged
+        ranges and hidden rows, kept at the sheet's end, are then not known)."""
         from openpyxl.utils.cell import coordinate_to_tuple
         from openpyxl.utils.datetime import from_excel
         from openpyxl.worksheet._reader import WorkSheetParser
@@ -258,6 +260,8 @@ class _XlsxSheet:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 for row_no, cells in parser.parse():
+                    if max_rows is not None and row_no > max_rows:
+                        break
                     values = grid.setdefault(row_no, {})
                     for cell in cells:
                         value = sheet._value(cell, date_styles, epoch, from_excel)
@@ -344,6 +348,9 @@ class FileConnector(Connector):
     """
 
     name = "file"
+    #: a probe's sample: read only this many rows after the header search (workbooks);
+    #: None (extraction) reads everything
+    sample_rows: int | None = None
 
     def _paths(self) -> list[tuple[Path, str | None]]:
         """Every match of the source's glob (companions left out) with its problem."""
@@ -710,7 +717,8 @@ class FileConnector(Connector):
                     info.hidden_sheets,
                     "the hidden sheet is" if ws.title in info.hidden_sheets else "not",
                 )
-            sheet = _XlsxSheet.read(wb, ws)
+            limit = None if self.sample_rows is None else _HEADER_SEARCH_ROWS + self.sample_rows
+            sheet = _XlsxSheet.read(wb, ws, limit)
         finally:
             wb.close()
         if not sheet.rows:

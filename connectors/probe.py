@@ -90,6 +90,7 @@ def _probe_files(probe: Probe, spec: SourceConfig, context: ExtractContext, file
     from connectors.files import FileConnector
 
     connector = FileConnector(spec, context)
+    connector.sample_rows = spec.file.chunk_rows if spec.file is not None else None
     found = connector._paths()
     for path, problem in found:
         if problem is not None:

@@ -23,9 +23,26 @@ from integrate.accounting import Lineage
 from integrate.data_dictionary import data_dictionary
 from integrate.indicators import compute_indicators
 from integrate.person_table import branch_status, build_person_table, published_person
-from integrate.unified_dataset import build_unified_dataset
+from integrate.unified_dataset import TABLE_COLUMNS, build_unified_dataset
 
-__all__ = ["AssembledDataset", "LinkedSource", "assemble_dataset"]
+__all__ = ["FACT_INPUTS", "AssembledDataset", "LinkedSource", "assemble_dataset", "source_columns"]
+
+#: what assembly reads of a fact source besides its table's columns: the person, and
+#: what the statistics tier and the attack's facts are made of
+FACT_INPUTS = ("person_key", "attendance", "meeting_date", "branch_id", "dues_month", "course_id")
+
+
+def source_columns(entity_name: str, available: Sequence[str]) -> list[str] | None:
+    """The columns of a linked source that :func:`assemble_dataset` reads (in the order
+    of ``available``): a fact source's published table's columns and :data:`FACT_INPUTS`
+    — never its tokens or encodings; None (all) for a roster, which makes the persons."""
+    if entity(entity_name).role == EntityRole.ROSTER:
+        return None
+    table = entity(entity_name).table
+    if table is None:
+        return None
+    wanted = {*TABLE_COLUMNS[table], *FACT_INPUTS}
+    return [c for c in available if c in wanted]
 
 
 #: who is a party member (listed in inactive_members): probationary and full members

@@ -18,7 +18,7 @@ Every input row ends in exactly one of ``linked`` or ``quarantined`` (with reaso
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -28,12 +28,21 @@ from integrate.person_index import PersonIndex, build_person_index
 from integrate.record_linkage import UNKNOWN_PERSON, link_records
 
 __all__ = [
+    "KEY_PASS_COLUMNS",
     "KEY_PRIORITY",
+    "ActivityPart",
     "FallbackRule",
     "LinkageOutcome",
     "LinkageRules",
     "SourceLinkage",
+    "activity_quarantine",
+    "calendar_linkage",
+    "empty_activity",
+    "key_columns",
+    "link_activity_part",
+    "link_roster",
     "link_sources",
+    "linkage_counts",
 ]
 
 log = logging.getLogger(__name__)
@@ -77,13 +86,18 @@ class SourceLinkage:
     quarantined: pd.DataFrame
 
     def counts(self) -> dict[str, object]:
-        reasons = self.quarantined["reasons"].astype("string").str.split(";").explode()
-        return {
-            "in": len(self.linked) + len(self.quarantined),
-            "linked": len(self.linked),
-            "quarantined": len(self.quarantined),
-            "reasons": {str(k): int(v) for k, v in reasons.value_counts().items()},
-        }
+        return linkage_counts(len(self.linked), self.quarantined)
+
+
+def linkage_counts(linked: int, quarantined: pd.DataFrame) -> dict[str, object]:
+    """A source's linkage figures from its linked row count and its quarantine."""
+    reasons = quarantined["reasons"].astype("string").str.split(";").explode()
+    return {
+        "in": linked + len(quarantined),
+        "linked": linked,
+        "quarantined": len(quarantined),
+        "reasons": {str(k): int(v) for k, v in reasons.value_counts().items()},
+    }
 
 
 @dataclass(frozen=True)
@@ -94,6 +108,24 @@ class LinkageOutcome:
 
 def _keys_of(frame: pd.DataFrame) -> list[str]:
     return [c for c in KEY_PRIORITY if c in frame.columns and frame[c].notna().any()]
+
+
+#: what :func:`key_columns` reads of a source: its keys and what the calendar check reads
+KEY_PASS_COLUMNS = (*KEY_PRIORITY, "branch_id", "meeting_date")
+
+
+def key_columns(frames: Iterable[pd.DataFrame], calendar: pd.DataFrame | None) -> list[str]:
+    """The key columns (:data:`KEY_PRIORITY` order) with a value in a row that the
+    calendar check accepts, over ``frames`` (an activity source in batches, projected to
+    :data:`KEY_PASS_COLUMNS`): what a whole-source link would use."""
+    from quality import check_meeting_signins
+
+    found: set[str] = set()
+    for frame in frames:
+        if calendar is not None:
+            frame, _ = check_meeting_signins(frame, calendar)
+        found.update(_keys_of(frame))
+    return [c for c in KEY_PRIORITY if c in found]
 
 
 def _no_rows_rejected(frame: pd.DataFrame) -> pd.DataFrame:
@@ -108,29 +140,40 @@ def _link_roster(frame: pd.DataFrame, index: PersonIndex) -> SourceLinkage:
     return SourceLinkage(linked, rejected)
 
 
-def _link_activity(
+@dataclass(frozen=True)
+class ActivityPart:
+    """An activity source's rows (or a batch of them) linked: the linked rows, those
+    with no meeting on their day (calendar check), those linkage quarantined. A source's
+    quarantine is ``[no rows of the first part, every no_event, every quarantined]``."""
+
+    linked: pd.DataFrame
+    no_event: pd.DataFrame | None
+    quarantined: pd.DataFrame
+
+
+def link_activity_part(
     name: str,
     frame: pd.DataFrame,
     index: PersonIndex,
     rules: LinkageRules,
     calendar: pd.DataFrame | None,
-) -> SourceLinkage:
+    keys: Sequence[str] | None = None,
+) -> ActivityPart:
+    """Link activity rows (a whole source or a batch of it; each row is linked on its
+    own) on ``keys``: the key columns with a value among the rows the calendar check
+    accepts — of the whole source (:func:`key_columns`); None: of these rows."""
     from quality import check_meeting_signins
 
-    if frame.empty:  # e.g. the source's only export was refused
-        return SourceLinkage(
-            frame.assign(person_key=pd.Series(dtype="string")), _no_rows_rejected(frame)
-        )
-    rejected = [_no_rows_rejected(frame)]
+    no_event = None
     if calendar is not None:
         frame, no_event = check_meeting_signins(frame, calendar)
-        rejected.append(no_event)
+    keys = _keys_of(frame) if keys is None else keys
     name_check = rules.name_check if rules.name_check in frame.columns else None
     fallback = rules.fallback.get(name)
     result = link_records(
         frame,
         index,
-        keys=_keys_of(frame),
+        keys=list(keys),
         name_check=name_check,
         name_threshold=rules.name_threshold,
         fallback_on=list(fallback.on) if fallback else None,
@@ -138,8 +181,49 @@ def _link_activity(
         fallback_threshold=fallback.threshold if fallback else 0.85,
         ambiguity_margin=fallback.ambiguity_margin if fallback else 0.02,
     )
-    rejected.append(result.quarantined)
-    return SourceLinkage(result.linked, pd.concat(rejected, ignore_index=True))
+    return ActivityPart(result.linked, no_event, result.quarantined)
+
+
+def activity_quarantine(
+    head: pd.DataFrame,
+    no_events: Sequence[pd.DataFrame | None],
+    quarantined: Sequence[pd.DataFrame],
+) -> pd.DataFrame:
+    """An activity source's quarantine from its parts' (:class:`ActivityPart`) rows, in
+    the order of a whole-source run; ``head``: the source's columns (rows are ignored)."""
+    frames = [_no_rows_rejected(head), *(f for f in no_events if f is not None), *quarantined]
+    return pd.concat(frames, ignore_index=True)
+
+
+def _link_activity(
+    name: str,
+    frame: pd.DataFrame,
+    index: PersonIndex,
+    rules: LinkageRules,
+    calendar: pd.DataFrame | None,
+) -> SourceLinkage:
+    if frame.empty:  # e.g. the source's only export was refused
+        return empty_activity(frame)
+    part = link_activity_part(name, frame, index, rules, calendar)
+    quarantined = activity_quarantine(frame, [part.no_event], [part.quarantined])
+    return SourceLinkage(part.linked, quarantined)
+
+
+def empty_activity(frame: pd.DataFrame) -> SourceLinkage:
+    """An activity source without rows: nothing linked, nothing quarantined."""
+    return SourceLinkage(
+        frame.assign(person_key=pd.Series(dtype="string")), _no_rows_rejected(frame)
+    )
+
+
+def link_roster(frame: pd.DataFrame, index: PersonIndex) -> SourceLinkage:
+    """Roster rows (a whole roster or a batch) linked to the person of their ID token."""
+    return _link_roster(frame, index)
+
+
+def calendar_linkage(frame: pd.DataFrame) -> SourceLinkage:
+    """A calendar source passes through linkage whole."""
+    return SourceLinkage(frame, _no_rows_rejected(frame))
 
 
 def link_sources(
@@ -164,7 +248,7 @@ def link_sources(
         if roles[name] == EntityRole.ROSTER:
             out[name] = _link_roster(frame, index)
         elif roles[name] == EntityRole.CALENDAR:
-            out[name] = SourceLinkage(frame, _no_rows_rejected(frame))
+            out[name] = calendar_linkage(frame)
         else:
             wanted = entity(ent).calendar
             calendar = (

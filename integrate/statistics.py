@@ -99,9 +99,12 @@ def statistics_tier(
     joined = members[members["joined_band"].notna()]
     jgrid = _grid(joined, ["branch_id", "joined_band"], [branches, list(JOINED_BANDS)])
     att = attendance[attendance["attendance"].isin(["present", "absent"])]
+    present = (att["attendance"] == "present").to_numpy(dtype=bool)
     per_person = (
-        att.groupby("person_key")["attendance"]
-        .agg(records="size", present=lambda s: int((s == "present").sum()))
+        att[["person_key"]]
+        .assign(present=present.astype(np.int64))
+        .groupby("person_key")["present"]
+        .agg(records="size", present="sum")
         .clip(upper=max_records_per_person)
     )
     attending = people.merge(per_person, left_on="person_key", right_index=True, how="inner")
@@ -141,6 +144,7 @@ def _long(values: dict[tuple, int | None], keys: list[str], flags: dict[tuple, s
 
 
 def _suppressed(cube, jgrid, part, branches, colleges, ages, threshold):
+    cube, jgrid = cube.to_dict(), jgrid.to_dict()  # a dict lookup per cell, not a MultiIndex
     cube_rows: dict[tuple, int | None] = {}
     cube_flags: dict[tuple, str] = {}
     j_rows: dict[tuple, int | None] = {}

@@ -1,13 +1,31 @@
-"""Writing run files safely: a temporary name, owner-only, then an atomic rename."""
+"""Writing run files safely: a temporary name, owner-only, then an atomic rename; and
+Parquet read in batches (a projection of its columns) or written frame by frame, so a
+stage holds one batch of a big source, not the whole of it."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from types import TracebackType
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
-__all__ = ["read_json", "read_parquet", "write_json", "write_parquet"]
+__all__ = [
+    "ParquetFrameWriter",
+    "empty_frame",
+    "iter_parquet",
+    "parquet_columns",
+    "read_json",
+    "read_parquet",
+    "write_json",
+    "write_parquet",
+]
+
+#: rows per batch when a stage streams a source
+BATCH_ROWS = 500_000
 
 
 def write_parquet(frame: pd.DataFrame, path: Path) -> Path:
@@ -18,8 +36,9 @@ def write_parquet(frame: pd.DataFrame, path: Path) -> Path:
     return path
 
 
-def read_parquet(path: Path) -> pd.DataFrame:
-    return pd.read_parquet(path)
+def read_parquet(path: Path, columns: Sequence[str] | None = None) -> pd.DataFrame:
+    """The file (``columns`` only, when given) as a frame."""
+    return pd.read_parquet(path, columns=None if columns is None else list(columns))
 
 
 def write_json(data: dict, path: Path) -> Path:
@@ -32,3 +51,96 @@ def write_json(data: dict, path: Path) -> Path:
 
 def read_json(path: Path) -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
+
+
+def parquet_columns(path: Path) -> list[str]:
+    """The column names of a Parquet file, from its footer."""
+    return list(pq.read_schema(path).names)
+
+
+def _to_pandas(table: pa.Table, start: int) -> pd.DataFrame:
+    from pandas.io._util import arrow_table_to_pandas  # what pd.read_parquet converts with
+
+    frame = arrow_table_to_pandas(table)
+    frame.index = pd.RangeIndex(start, start + len(frame))
+    return frame
+
+
+def empty_frame(path: Path) -> pd.DataFrame:
+    """The file's columns, no rows, with the dtypes :func:`read_parquet` gives them."""
+    return _to_pandas(pq.read_schema(path).empty_table(), 0)
+
+
+def iter_parquet(
+    path: Path, columns: Sequence[str] | None = None, *, batch_rows: int | None = None
+) -> Iterator[pd.DataFrame]:
+    """The file as frames of at most ``batch_rows`` (default :data:`BATCH_ROWS`) rows
+    (``columns`` only, in the file's order), as :func:`read_parquet` would give them:
+    concatenated, they equal the whole file read at once (row positions as index). A
+    file without rows yields one empty frame with its columns."""
+    file = pq.ParquetFile(path)
+    names = file.schema_arrow.names
+    wanted = None if columns is None else [c for c in names if c in set(columns)]
+    start = 0
+    try:
+        size = batch_rows or BATCH_ROWS
+        for batch in file.iter_batches(batch_size=size, columns=wanted):
+            frame = _to_pandas(pa.Table.from_batches([batch]), start)
+            start += len(frame)
+            yield frame
+        if start == 0:
+            yield _to_pandas(file.schema_arrow.empty_table().select(wanted or names), 0)
+    finally:
+        file.close()
+
+
+class ParquetFrameWriter:
+    """Frames appended to one Parquet file (the first frame's schema; zstd), written
+    under a temporary name and renamed into place, owner-only, when closed without an
+    error — a failure leaves no half-written file, and so does closing a writer that was
+    given no frame (``ValueError``). ``types``: the input's schema, whose type a column
+    takes where the first frame has only missing values (no type to infer)."""
+
+    def __init__(self, path: Path, types: pa.Schema | None = None) -> None:
+        self.path = path
+        self._types = types
+        self._tmp = path.with_name(path.name + ".tmp")
+        self._writer: pq.ParquetWriter | None = None
+        self.rows = 0
+
+    def write(self, frame: pd.DataFrame) -> None:
+        if self._writer is None:
+            table = pa.Table.from_pandas(frame, preserve_index=False)
+            table = table.cast(self._typed(table.schema))
+            self._writer = pq.ParquetWriter(self._tmp, table.schema, compression="zstd")
+        else:
+            table = pa.Table.from_pandas(frame, schema=self._writer.schema, preserve_index=False)
+        self._writer.write_table(table)
+        self.rows += len(frame)
+
+    def _typed(self, schema: pa.Schema) -> pa.Schema:
+        if self._types is None:
+            return schema
+        for i, f in enumerate(schema):
+            if pa.types.is_null(f.type) and f.name in self._types.names:
+                schema = schema.set(i, f.with_type(self._types.field(f.name).type))
+        return schema
+
+    def __enter__(self) -> ParquetFrameWriter:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._writer is not None:
+            self._writer.close()
+        if kind is not None:
+            self._tmp.unlink(missing_ok=True)
+            return
+        if self._writer is None:
+            raise ValueError(f"{self.path.name}: nothing was written")
+        self._tmp.chmod(0o600)
+        self._tmp.replace(self.path)

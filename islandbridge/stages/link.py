@@ -11,9 +11,20 @@ from __future__ import annotations
 
 import json
 import logging
+from pathlib import Path
 from typing import TYPE_CHECKING
 
-from islandbridge.io import read_parquet, write_parquet
+import pandas as pd
+import pyarrow.parquet as pq
+
+from islandbridge.io import (
+    ParquetFrameWriter,
+    empty_frame,
+    iter_parquet,
+    parquet_columns,
+    read_parquet,
+    write_parquet,
+)
 from islandbridge.run_layout import (
     ExtractResult,
     LinkResult,
@@ -134,36 +145,120 @@ def _seal_person_keys(ctx, persons, frames) -> None:
         )
 
 
+def _roster_columns(path: Path, attributes: tuple[str, ...]) -> list[str]:
+    """A roster's columns that the person index and the person keys' contacts read."""
+    from integrate.person_index import KEY_DOMAINS
+
+    return [
+        c
+        for c in parquet_columns(path)
+        if c in KEY_DOMAINS or c.endswith("_bloom") or c in attributes or c in _CONTACT_TOKENS
+    ]
+
+
+def _link_activity(name: str, path: Path, index, rules, calendar, out: ParquetFrameWriter):
+    """An activity source linked batch by batch, its linked rows streamed to ``out``;
+    its quarantine (in the order of a whole-source run)."""
+    from integrate.linkage_plan import (
+        KEY_PASS_COLUMNS,
+        activity_quarantine,
+        empty_activity,
+        key_columns,
+        link_activity_part,
+    )
+
+    keys = key_columns(iter_parquet(path, KEY_PASS_COLUMNS), calendar)
+    no_events, quarantined = [], []
+    for batch in iter_parquet(path):
+        if batch.empty:  # a source without rows (its only export refused): its one batch
+            linkage = empty_activity(batch)
+            out.write(linkage.linked)
+            return linkage.quarantined
+        part = link_activity_part(name, batch, index, rules, calendar, keys)
+        out.write(part.linked)
+        no_events.append(part.no_event)
+        quarantined.append(part.quarantined)
+        del batch, part  # a batch's rows are not held past its turn
+    return activity_quarantine(empty_frame(path), no_events, quarantined)
+
+
+def _link_roster(path: Path, index, out: ParquetFrameWriter):
+    from integrate.linkage_plan import link_roster
+
+    quarantined = []
+    for batch in iter_parquet(path):
+        linkage = link_roster(batch, index)
+        out.write(linkage.linked)
+        quarantined.append(linkage.quarantined)
+    return pd.concat(quarantined, ignore_index=True)
+
+
 def link(run: dict) -> dict:
     """Link every source that has data; writes linked rows, link quarantine, the index and
-    the LinkResult; returns a compact summary (persons, each source's status) for XCom."""
+    the LinkResult; returns a compact summary (persons, each source's status) for XCom.
+
+    Memory: rosters are read for the index only in the columns it needs; then one
+    source at a time, in batches (:func:`islandbridge.io.iter_parquet`), its linked rows
+    streamed to their file — never every source's tokens at once."""
     from domain import EntityRole, entity
-    from integrate.linkage_plan import SourceLinkage, link_sources
+    from integrate.linkage_plan import calendar_linkage, linkage_counts
+    from integrate.person_index import build_person_index
     from integrate.rejected_persons import relabel_rejected_persons
 
     plan, ctx = run_context(run)
     layout, config = ctx.layout, ctx.config
     statuses = source_statuses(plan)
     present = [s for s in plan.sources if statuses[s].status != "failed" or statuses[s].carried]
-    frames = {s: (config.source(s).entity, read_parquet(layout.tokens(s))) for s in present}
-    outcome = link_sources(frames, linkage_rules(config.linkage))
+    rules = linkage_rules(config.linkage)
+    kinds = {s: config.source(s).entity for s in present}
+    roles = {s: entity(kinds[s]).role for s in present}
+    rosters = {
+        s: (
+            kinds[s],
+            read_parquet(layout.tokens(s), _roster_columns(layout.tokens(s), rules.attributes)),
+        )
+        for s in present
+        if roles[s] == EntityRole.ROSTER
+    }
+    if not rosters:
+        raise ValueError("no roster source in this run: nobody to link activity records to")
+    index = build_person_index([f for _, f in rosters.values()], attributes=rules.attributes)
+    _seal_person_keys(ctx, index.persons, rosters)
+    del rosters  # the index holds what linkage needs of them
+    held = {s: read_parquet(layout.tokens(s)) for s in present if roles[s] == EntityRole.CALENDAR}
+    calendars: dict[str, list[pd.DataFrame]] = {}
+    for s, frame in held.items():
+        calendars.setdefault(kinds[s], []).append(frame)
     rejected = [
         read_parquet(layout.rejected_keys(s)) for s in present if layout.rejected_keys(s).is_file()
     ]
-    sources = dict(outcome.sources)
-    for name, linkage in outcome.sources.items():
-        if entity(config.source(name).entity).role == EntityRole.ACTIVITY:
-            quarantined, _ = relabel_rejected_persons(linkage.quarantined, rejected)
-            sources[name] = SourceLinkage(linkage.linked, quarantined)
-    write_parquet(outcome.index.persons, layout.persons)
-    _seal_person_keys(ctx, outcome.index.persons, frames)
-    for name, linkage in sources.items():
-        write_parquet(linkage.linked, layout.linked(name))
-        write_parquet(linkage.quarantined, layout.link_quarantine(name))
+    counts: dict[str, dict] = {}
+    for name in present:
+        path = layout.tokens(name)
+        with ParquetFrameWriter(layout.linked(name), pq.read_schema(path)) as out:
+            if roles[name] == EntityRole.ROSTER:
+                quarantined = _link_roster(path, index, out)
+            elif roles[name] == EntityRole.CALENDAR:
+                linkage = calendar_linkage(held[name])
+                out.write(linkage.linked)
+                quarantined = linkage.quarantined
+            else:
+                wanted = entity(kinds[name]).calendar
+                calendar = (
+                    pd.concat(calendars[wanted], ignore_index=True)
+                    if wanted and wanted in calendars
+                    else None
+                )
+                quarantined = _link_activity(name, path, index, rules, calendar, out)
+                quarantined, _ = relabel_rejected_persons(quarantined, rejected)
+        write_parquet(quarantined, layout.link_quarantine(name))
+        counts[name] = linkage_counts(out.rows, quarantined)
+        log.info("linkage %s: %s", name, counts[name])
+    write_parquet(index.persons, layout.persons)
     result = LinkResult(
-        persons=len(outcome.index.persons),
-        index=outcome.index.stats,
-        sources={name: linkage.counts() for name, linkage in sources.items()},
+        persons=len(index.persons),
+        index=index.stats,
+        sources=counts,
         status=statuses,
     )
     failed = [s for s, st in statuses.items() if st.status == "failed"]

@@ -19,7 +19,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from islandbridge.errors import PublishRefused
-from islandbridge.io import read_parquet
+from islandbridge.io import parquet_columns, read_parquet
 from islandbridge.run_layout import (
     ExtractResult,
     LinkResult,
@@ -56,6 +56,14 @@ def _file_counts(
         link_quarantined=_footer_rows(layout.link_quarantine(source)),
         linked=_footer_rows(layout.linked(source)),
     )
+
+
+def _linked_rows(layout: RunLayout, spec):
+    """A source's linked rows, only the columns assembly reads (no tokens, no encodings)."""
+    from integrate.assembly import source_columns
+
+    path = layout.linked(spec.name)
+    return read_parquet(path, source_columns(spec.entity, parquet_columns(path)))
 
 
 def _rejects(extracted: ExtractResult, validated: ValidateResult, linked: dict) -> dict[str, int]:
@@ -101,7 +109,7 @@ def publish(run: dict) -> dict:
     member_gate = policy.gate("member")
     assembled = assemble_dataset(
         {
-            s: LinkedSource(specs[s].entity, specs[s].department, read_parquet(layout.linked(s)))
+            s: LinkedSource(specs[s].entity, specs[s].department, _linked_rows(layout, specs[s]))
             for s in present
         },
         gate=member_gate.kwargs(),

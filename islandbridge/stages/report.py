@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from islandbridge.errors import StageRefused
-from islandbridge.io import read_parquet, write_json
+from islandbridge.io import iter_parquet, read_parquet, write_json
 from islandbridge.run_layout import (
     ExtractResult,
     LinkResult,
@@ -36,6 +36,14 @@ _FIELDS = ("in", "accepted", "quarantined", "suppressed", "published")
 
 def _optional(cls, path: Path):
     return read_result(cls, path) if path.is_file() else None
+
+
+def _landing_rows(path: Path, keys: pd.Series) -> pd.DataFrame:
+    """The landed rows whose ``record_key`` is among ``keys`` (the rejected rows), read
+    in batches: a source's whole landing file is never held for its few rejected rows."""
+    wanted = set(keys.dropna())
+    parts = [batch[batch["record_key"].isin(wanted)] for batch in iter_parquet(path)]
+    return parts[0] if len(parts) == 1 else pd.concat(parts)
 
 
 def write_feedback(run: dict | RunPlan) -> dict[str, str]:
@@ -65,7 +73,7 @@ def write_feedback(run: dict | RunPlan) -> dict[str, str]:
         rejected = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
         if rejected.empty or not layout.landing(name).is_file():
             continue
-        raw = read_parquet(layout.landing(name))
+        raw = _landing_rows(layout.landing(name), rejected["record_key"])
         keep = [c for c in ("record_key", "reasons", "duplicate_of") if c in rejected.columns]
         own = rejected[keep].merge(raw, on="record_key", how="left").assign(source=name)
         options = {
