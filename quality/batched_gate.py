@@ -212,7 +212,8 @@ def gate_batches(
         frame = _conform(pd.read_parquet(path), columns)
         path.unlink()
         rows_in += len(frame)
-        landed.append(pa.array(frame["record_key"].astype("string"), type=pa.string()))
+        if earlier is not None:  # the keys landed again replace their earlier rows
+            landed.append(pa.array(frame["record_key"].astype("string"), type=pa.string()))
         verdict, result = validate_batch(frame, entity, config, as_of)
         merged_gx.add(result)
         del frame, result

@@ -1,0 +1,152 @@
+"""Validate + pseudonymise of a large source stay within a memory limit when the source is
+read in record batches, and exceed it when it is read whole (the known-bad path).
+
+The limit is a cgroup v1 memory cgroup (``memory.limit_in_bytes``), which counts the
+resident memory actually used: an address-space limit (RLIMIT_AS) would also count
+what pyarrow's allocator and GX's threads reserve without using (measured: 2.3–2.4 GB of
+address space for 570–860 MiB resident), so it could not tell the two paths apart.
+Measured without a limit (peak RSS, 500,000 rows): about 1,040 MiB whole, 670 MiB in
+batches of 100,000. Slow (about 25 s of CPU): the batched run does both stages in full.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+pytestmark = [pytest.mark.slow]
+
+ROWS = 500_000
+BATCH = 100_000
+LIMIT_MIB = 840
+MEMORY_CGROUPS = Path("/sys/fs/cgroup/memory")
+
+#: argv: landing file, batch rows; both stages as the stage functions call them
+_CHILD = r"""
+import sys
+from datetime import date
+from pathlib import Path
+from anonymize import Keyring, Vault, generate_keyring, load_policy, pseudonymise_batches
+from connectors import standardise
+from islandbridge.config import load_config
+from islandbridge.io import ParquetSink, parquet_batches
+from quality import gate_batches, load_quality_config
+landing, rows = Path(sys.argv[1]), int(sys.argv[2])
+out = landing.parent / f"out-{rows}"
+(out / "scratch").mkdir(parents=True)
+config, folder = load_config()
+spec = config.source("branch_signins")
+with ParquetSink(out / "accepted.parquet") as ok, ParquetSink(out / "bad.parquet") as bad:
+    gated = gate_batches(
+        (standardise(b, spec) for b in parquet_batches(landing, rows)),
+        entity=spec.entity, config=load_quality_config(folder / "quality.yaml"),
+        as_of=date(2026, 7, 1), scratch=out / "scratch",
+        write_accepted=ok.write, write_quarantined=bad.write,
+    )
+keyring = Keyring(generate_keyring())
+with Vault(out / "vault.sqlite", keyring) as vault, ParquetSink(out / "tokens.parquet") as tok:
+    pseudonymise_batches(
+        parquet_batches(out / "accepted.parquet", rows), entity=spec.entity,
+        policy=load_policy(folder / "privacy.yaml"), keyring=keyring, vault=vault, write=tok.write,
+    )
+assert tok.rows == gated.accepted == ok.rows and ok.rows + bad.rows == gated.rows_in
+print("done", gated.rows_in)
+"""
+
+
+def signin_landing(path: Path, rows: int, seed: int = 3) -> None:
+    """A landed sign-in file like ``branch_signins``'s: about ten sign-ins a person, dates
+    in three spellings, 50,000-row row groups (as extraction writes chunks)."""
+    rng = np.random.default_rng(seed)
+    persons = max(rows // 10, 1)
+    given = np.array(list("伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超兰霞平刚桂"))
+    family = np.array(list("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"))
+    names = (
+        pd.Series(family[rng.integers(0, len(family), persons)])
+        + pd.Series(given[rng.integers(0, len(given), persons)])
+        + pd.Series(given[rng.integers(0, len(given), persons)])
+    ).to_numpy()
+    numbers = pd.Series(rng.integers(20200100000, 20250199999, persons)).astype(str).to_numpy()
+    who = rng.integers(0, persons, rows)
+    day = pd.Timestamp("2026-01-01") + pd.to_timedelta(rng.integers(0, 170, rows), unit="D")
+    shape = rng.integers(0, 3, rows)
+    dates = np.where(
+        shape == 0,
+        day.strftime("%Y%m%d"),
+        np.where(shape == 1, day.strftime("%Y/%m/%d"), day.strftime("%Y-%m-%d")),
+    )
+    branch = pd.Series(rng.integers(1, 99, rows)).astype(str).str.zfill(2) + "G0001"
+    line = pd.Series(np.arange(2, rows + 2))
+    frame = pd.DataFrame(
+        {
+            "record_key": "signins/" + branch + ".csv:" + line.astype(str),
+            "会议类型": rng.choice(["支部党员大会", "主题党日", "党小组会", "党课"], rows),
+            "会议日期": dates,
+            "姓名": names[who],
+            "学号/工号": numbers[who],
+            "签到情况": rng.choice(["出席", "缺席", "请假"], rows, p=[0.85, 0.05, 0.10]),
+            "__file_branch_id": branch,
+            "__problems": None,
+        }
+    ).astype("string")
+    frame.to_parquet(path, index=False, row_group_size=50_000)
+
+
+def _own_memory_cgroup() -> Path | None:
+    """This process's memory cgroup (v1), if we may create cgroups below it."""
+    if os.geteuid() != 0 or not MEMORY_CGROUPS.is_dir():
+        return None
+    for line in Path("/proc/self/cgroup").read_text().splitlines():
+        _, controllers, where = line.split(":", 2)
+        if "memory" in controllers.split(","):
+            folder = MEMORY_CGROUPS / where.lstrip("/")
+            return folder if os.access(folder, os.W_OK) else None
+    return None
+
+
+def _run_limited(landing: Path, rows: int, parent: Path, name: str) -> tuple[int, int]:
+    """Both stages in a child inside a new memory cgroup of ``LIMIT_MIB``; its exit code
+    and the cgroup's count of hits on the limit."""
+    group = parent / f"islandbridge-test-{os.getpid()}-{name}"
+    group.mkdir()
+    try:
+        (group / "memory.limit_in_bytes").write_text(str(LIMIT_MIB * 2**20))
+        procs = group / "cgroup.procs"
+
+        def enter() -> None:
+            procs.write_text(str(os.getpid()))
+
+        env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])}
+        proc = subprocess.run(
+            [sys.executable, "-c", _CHILD, str(landing), str(rows)],
+            preexec_fn=enter,  # only writes our pid into the cgroup, before exec
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        failcnt = int((group / "memory.failcnt").read_text())
+        if proc.returncode not in (0, -9):
+            raise AssertionError(f"child failed otherwise (exit {proc.returncode}):\n{proc.stderr}")
+        return proc.returncode, failcnt
+    finally:
+        group.rmdir()
+
+
+def test_batches_stay_within_a_memory_limit_the_whole_source_exceeds(tmp_path):
+    parent = _own_memory_cgroup()
+    if parent is None:
+        pytest.skip("needs root and a writable cgroup v1 memory controller")
+    landing = tmp_path / "landing.parquet"
+    signin_landing(landing, ROWS)
+    whole, _ = _run_limited(landing, ROWS, parent, "whole")
+    assert whole == -9, "the whole source in one batch should exceed the limit (OOM-killed)"
+    batched, _ = _run_limited(landing, BATCH, parent, "batched")
+    assert batched == 0
