@@ -1,12 +1,12 @@
 """Issue 13 part 3: peak memory and CPU of validate + pseudonymise of the largest source.
 
-    python -m bench.run --only memory --sizes 100000
+    python -m bench.run --only memory --sizes 100000,1000000
 
 A university of ``size`` members is generated and its largest source (the branch
 sign-in sheets) planned and extracted once. Then its validate and pseudonymise stages
 run in a fresh child process each: first the code of ``BASELINE`` (main before this
-work: the whole source in memory), then the current code (record batches of
-``batch_rows``), on the same landed file. Per child: its own peak RSS and CPU seconds
+work: the whole source in memory), then HEAD's (record batches of ``batch_rows``,
+default 500,000), each from a clean checkout, on the same landed file. Per child: its own peak RSS and CPU seconds
 (``os.wait4``: user + system, imports included). The outputs of the two (accepted rows,
 quarantine, tokens, stage results) are compared and must be equal.
 """
@@ -19,7 +19,6 @@ import shutil
 import subprocess
 import sys
 import time
-from datetime import date
 from pathlib import Path
 
 import pandas as pd
@@ -89,40 +88,68 @@ def _same(old: dict[str, Path], new: dict[str, Path]) -> None:
             raise AssertionError(f"{name} results differ: {before} vs {after}")
 
 
-def bench_memory(size: int, workdir: Path) -> dict[str, object]:
-    """Validate + pseudonymise of the largest source (sign-ins): 21fd49d (whole source) vs now."""
-    from islandbridge import stages
-    from islandbridge.demo import ensure_demo_secrets, ensure_university
+def _prepare(workdir: Path, size: int) -> Path:
+    """Generate the university and land its largest source, in a child (so this process
+    stays small while the stages run); the run's plan file."""
+    script = (
+        "import sys; from datetime import date; from pathlib import Path\n"
+        "from islandbridge import stages\n"
+        "from islandbridge.demo import ensure_demo_secrets, ensure_university\n"
+        "data = Path(sys.argv[1])\n"
+        "ensure_university(data, members=int(sys.argv[2]), seed=1)\n"
+        "ensure_demo_secrets(data)\n"
+        f"run = stages.plan({{'data_dir': str(data), 'sources': ['{SOURCE}']}}, 'memory',"
+        " date(2026, 7, 1))\n"
+        f"stages.extract(run, '{SOURCE}')\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    subprocess.run(
+        [sys.executable, "-c", script, str(workdir), str(size)],
+        check=True,
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     from islandbridge.run_layout import DataLayout
 
-    ensure_university(workdir, members=size, seed=1)
-    ensure_demo_secrets(workdir)
-    run = stages.plan({"data_dir": str(workdir), "sources": [SOURCE]}, "memory", date(2026, 7, 1))
-    stages.extract(run, SOURCE)
-    layout = DataLayout(workdir).run("memory")
-    plan = layout.plan
-    old_code = workdir / "old-code"
+    return DataLayout(workdir).run("memory").plan
+
+
+def _checkout(commit: str, folder: Path) -> Path:
     subprocess.run(
-        ["git", "-C", str(ROOT), "worktree", "add", "--detach", str(old_code), BASELINE],
+        ["git", "-C", str(ROOT), "worktree", "add", "--detach", str(folder), commit],
         check=True,
         capture_output=True,
     )
-    (old_code / "node_modules").symlink_to((ROOT / "node_modules").resolve())  # Data Docs' assets
+    (folder / "node_modules").symlink_to((ROOT / "node_modules").resolve())  # Data Docs' assets
+    return folder
+
+
+def bench_memory(size: int, workdir: Path) -> dict[str, object]:
+    """Validate + pseudonymise of the largest source (sign-ins): 21fd49d (whole source) vs
+    HEAD (record batches), each in its own process, on the same landed file."""
+    from islandbridge.run_layout import DataLayout
+
+    plan = _prepare(workdir, size)
+    layout = DataLayout(workdir).run("memory")
+    codes = {"old": workdir / "old-code", "new": workdir / "new-code"}
     try:
-        old = _child(old_code, plan, SOURCE)
+        old = _child(_checkout(BASELINE, codes["old"]), plan, SOURCE)
+        kept = workdir / "old-outputs"
+        kept.mkdir()
+        old_files = {}
+        for name, path in _outputs(layout, SOURCE).items():
+            old_files[name] = kept / path.name
+            shutil.move(path, old_files[name])
+        new = _child(_checkout("HEAD", codes["new"]), plan, SOURCE)
     finally:
-        subprocess.run(
-            ["git", "-C", str(ROOT), "worktree", "remove", "--force", str(old_code)],
-            check=False,
-            capture_output=True,
-        )
-    kept = workdir / "old-outputs"
-    kept.mkdir()
-    old_files = {}
-    for name, path in _outputs(layout, SOURCE).items():
-        old_files[name] = kept / path.name
-        shutil.move(path, old_files[name])
-    new = _child(ROOT, plan, SOURCE)
+        for code in codes.values():
+            subprocess.run(
+                ["git", "-C", str(ROOT), "worktree", "remove", "--force", str(code)],
+                check=False,
+                capture_output=True,
+            )
     _same(old_files, _outputs(layout, SOURCE))
     rows = json.loads(layout.result("validate", SOURCE).read_text(encoding="utf-8"))["rows_in"]
     return {
