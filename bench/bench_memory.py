@@ -122,7 +122,9 @@ def _checkout(commit: str, folder: Path) -> Path:
         check=True,
         capture_output=True,
     )
-    (folder / "node_modules").symlink_to((ROOT / "node_modules").resolve())  # Data Docs' assets
+    assets = folder / "node_modules"  # Data Docs' offline assets, installed beside the code
+    if not assets.exists():
+        assets.symlink_to((ROOT / "node_modules").resolve())
     return folder
 
 
