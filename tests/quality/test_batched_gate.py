@@ -149,3 +149,78 @@ def test_merging_refuses_results_that_cannot_be_summed():
     item = SimpleNamespace(result={"observed_value": 3.2}, expectation_config=config)
     with pytest.raises(ResultMergeError, match="not a map expectation"):
         MergedValidation().add(SimpleNamespace(results=[item]))
+
+
+def test_batched_pseudonymisation_gives_the_whole_frames_tokens(small_installation, tmp_path):
+    from anonymize import (
+        Keyring,
+        Vault,
+        generate_keyring,
+        pseudonymise_batches,
+        pseudonymise_frame,
+    )
+    from islandbridge.settings import privacy_policy
+
+    base, ctx = _context(small_installation)
+    policy, keyring = privacy_policy(ctx), Keyring(generate_keyring())
+    for spec in ctx.config.sources:
+        accepted = base.accepted(spec.name)
+        frame = pd.read_parquet(accepted)
+        folder = tmp_path / spec.name
+        with Vault(folder / "whole" / "vault.sqlite", keyring) as vault:
+            tokens, report = pseudonymise_frame(
+                frame, entity=spec.entity, policy=policy, keyring=keyring, vault=vault
+            )
+            whole_vault = vault.count()
+        with (
+            Vault(folder / "batched" / "vault.sqlite", keyring) as vault,
+            ParquetSink(folder / "tokens.parquet") as sink,
+        ):
+            batched = pseudonymise_batches(
+                parquet_batches(accepted, len(frame) // 3 + 1),
+                entity=spec.entity,
+                policy=policy,
+                keyring=keyring,
+                vault=vault,
+                write=sink.write,
+            )
+            assert vault.count() == whole_vault
+        _files_equal(tokens, pd.read_parquet(sink.path), folder / "whole.parquet")
+        assert batched.as_dict() == report.as_dict()
+        assert sink.rows == len(frame)
+
+
+def test_a_sink_that_fails_leaves_no_file(tmp_path):
+    target = tmp_path / "accepted.parquet"
+    with pytest.raises(ZeroDivisionError), ParquetSink(target) as sink:
+        sink.write(pd.DataFrame({"record_key": pd.array(["a"], dtype="string")}))
+        _ = 1 / 0
+    assert not target.exists() and list(tmp_path.iterdir()) == []
+    with pytest.raises(RuntimeError, match="nothing was written"), ParquetSink(target):
+        pass
+    assert not target.exists()
+
+
+def test_a_batch_without_coarse_dates_gets_their_precision_column(small_installation, tmp_path):
+    """A precision companion standardise adds only where some date is coarser than a day:
+    a batch with none of those rows is given it (``day``), as the whole source has it."""
+    from connectors import standardise
+    from islandbridge.settings import quality_config
+
+    base, ctx = _context(small_installation)
+    config, as_of = quality_config(ctx), ctx.as_of
+    spec = ctx.config.source("org_members")
+    landed = pd.read_parquet(base.landing(spec.name))
+    coarse = len(landed) // 4  # the last quarter's application dates known to the month
+    landed.loc[len(landed) - coarse :, "sqrq"] = "2019年3月"
+    landing = tmp_path / "landing.parquet"
+    landed.to_parquet(landing, index=False)
+    whole = standardise(landed, spec)
+    assert (whole["applicant_on_precision"] == "month").sum() == coarse
+    first = len(landed) - coarse
+    assert "applicant_on_precision" not in standardise(landed.iloc[:first], spec).columns
+    kept, quarantined, reasons, _ = _whole_source(landed, spec, config, as_of)
+    got_ok, got_bad, outcome = _batched(landing, spec, config, as_of, first, tmp_path / "b")
+    _files_equal(kept, got_ok, tmp_path / "ok.parquet")
+    _files_equal(quarantined, got_bad, tmp_path / "bad.parquet")
+    assert outcome.reasons == reasons
