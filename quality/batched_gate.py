@@ -232,7 +232,12 @@ def gate_batches(
     assert quarantine_template is not None
 
     dropped, exact, target = _duplicates(rejected, accepted)
-    record_keys = pa.chunked_array([*rejected.keys, *accepted.keys], type=pa.string())
+    # one array (64-bit offsets: any size), so each batch's lookups touch only their rows
+    record_keys = (
+        pa.chunked_array([*rejected.keys, *accepted.keys], type=pa.string())
+        .cast(pa.large_string())
+        .combine_chunks()
+    )
     del rejected, accepted
 
     carried = 0
