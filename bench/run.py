@@ -97,6 +97,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     "scale": __import__("bench.bench_scale", fromlist=["x"]).bench_scale,
     "scale_pipeline": __import__("bench.bench_scale", fromlist=["x"]).bench_scale_pipeline,
     "memory": __import__("bench.bench_memory", fromlist=["x"]).bench_memory,
+    "memory_rows": __import__("bench.bench_memory", fromlist=["x"]).bench_memory_rows,
 }
 
 

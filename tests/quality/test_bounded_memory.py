@@ -16,9 +16,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
 import pytest
+
+from bench.bench_memory import signin_landing
 
 pytestmark = [pytest.mark.slow]
 
@@ -58,44 +58,6 @@ with Vault(out / "vault.sqlite", keyring) as vault, ParquetSink(out / "tokens.pa
 assert tok.rows == gated.accepted == ok.rows and ok.rows + bad.rows == gated.rows_in
 print("done", gated.rows_in)
 """
-
-
-def signin_landing(path: Path, rows: int, seed: int = 3) -> None:
-    """A landed sign-in file like ``branch_signins``'s: about ten sign-ins a person, dates
-    in three spellings, 50,000-row row groups (as extraction writes chunks)."""
-    rng = np.random.default_rng(seed)
-    persons = max(rows // 10, 1)
-    given = np.array(list("伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超兰霞平刚桂"))
-    family = np.array(list("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"))
-    names = (
-        pd.Series(family[rng.integers(0, len(family), persons)])
-        + pd.Series(given[rng.integers(0, len(given), persons)])
-        + pd.Series(given[rng.integers(0, len(given), persons)])
-    ).to_numpy()
-    numbers = pd.Series(rng.integers(20200100000, 20250199999, persons)).astype(str).to_numpy()
-    who = rng.integers(0, persons, rows)
-    day = pd.Timestamp("2026-01-01") + pd.to_timedelta(rng.integers(0, 170, rows), unit="D")
-    shape = rng.integers(0, 3, rows)
-    dates = np.where(
-        shape == 0,
-        day.strftime("%Y%m%d"),
-        np.where(shape == 1, day.strftime("%Y/%m/%d"), day.strftime("%Y-%m-%d")),
-    )
-    branch = pd.Series(rng.integers(1, 99, rows)).astype(str).str.zfill(2) + "G0001"
-    line = pd.Series(np.arange(2, rows + 2))
-    frame = pd.DataFrame(
-        {
-            "record_key": "signins/" + branch + ".csv:" + line.astype(str),
-            "会议类型": rng.choice(["支部党员大会", "主题党日", "党小组会", "党课"], rows),
-            "会议日期": dates,
-            "姓名": names[who],
-            "学号/工号": numbers[who],
-            "签到情况": rng.choice(["出席", "缺席", "请假"], rows, p=[0.85, 0.05, 0.10]),
-            "__file_branch_id": branch,
-            "__problems": None,
-        }
-    ).astype("string")
-    frame.to_parquet(path, index=False, row_group_size=50_000)
 
 
 def _own_memory_cgroup() -> Path | None:
