@@ -308,6 +308,7 @@ def bench_memory_rows(size: int, workdir: Path) -> dict[str, object]:
         out["whole_rss_MiB"] = round(whole["rss_mib"])
         out["whole_cpu_s"] = round(whole["cpu"], 1)
         out["rss_ratio"] = round(new["rss_mib"] / whole["rss_mib"], 2)
-    else:
+    else:  # the same columns in every row of the table
         out["whole_rss_MiB"] = "not run (about 1.1 KiB a row)"
+        out["whole_cpu_s"] = out["rss_ratio"] = "-"
     return out

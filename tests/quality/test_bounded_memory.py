@@ -5,8 +5,9 @@ The limit is a cgroup v1 memory cgroup (``memory.limit_in_bytes``), which counts
 resident memory actually used: an address-space limit (RLIMIT_AS) would also count
 what pyarrow's allocator and GX's threads reserve without using (measured: 2.3–2.4 GB of
 address space for 570–860 MiB resident), so it could not tell the two paths apart.
-Measured without a limit (peak RSS, 500,000 rows): about 1,040 MiB whole, 670 MiB in
-batches of 100,000. Slow (about 25 s of CPU): the batched run does both stages in full.
+Measured without a limit (peak RSS, 500,000 rows): about 975–1,040 MiB whole, 610 MiB in
+batches of 50,000; the limit sits near the middle. Slow (about 25–30 s of CPU): the
+batched run does both stages in full.
 """
 
 from __future__ import annotations
@@ -23,8 +24,8 @@ from bench.bench_memory import signin_landing
 pytestmark = [pytest.mark.slow]
 
 ROWS = 500_000
-BATCH = 100_000
-LIMIT_MIB = 840
+BATCH = 50_000
+LIMIT_MIB = 800
 MEMORY_CGROUPS = Path("/sys/fs/cgroup/memory")
 
 #: argv: landing file, batch rows; both stages as the stage functions call them
