@@ -111,14 +111,17 @@ def _prepare(workdir: Path, size: int) -> Path:
         f"stages.extract(run, '{SOURCE}')\n"
     )
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    subprocess.run(
+    done = subprocess.run(
         [sys.executable, "-c", script, str(workdir), str(size)],
-        check=True,
+        check=False,
         env=env,
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
     )
+    if done.returncode != 0:  # synthetic data only: its error text may be shown
+        raise RuntimeError(f"preparing {size:,} members failed:\n{done.stderr[-3000:]}")
     from islandbridge.run_layout import DataLayout
 
     return DataLayout(workdir).run("memory").plan
