@@ -3,6 +3,7 @@
 Imports only ``domain`` of this project (and third-party libraries).
 """
 
+from anonymize.batched import pseudonymise_batches
 from anonymize.errors import (
     AnonymizeError,
     KeyringError,
@@ -77,6 +78,7 @@ __all__ = [
     "load_keyring",
     "load_policy",
     "parse_policy",
+    "pseudonymise_batches",
     "pseudonymise_frame",
     "recode_locally",
     "register_operator",

@@ -90,6 +90,8 @@ BENCHMARKS: dict[str, Benchmark] = {
     "scale_pipeline": __import__("bench.bench_scale", fromlist=["x"]).bench_scale_pipeline,
     "scale_stages": __import__("bench.bench_scale", fromlist=["x"]).bench_scale_stages,
     "stages": __import__("bench.bench_stages", fromlist=["x"]).bench_stages,
+    "memory": __import__("bench.bench_memory", fromlist=["x"]).bench_memory,
+    "memory_rows": __import__("bench.bench_memory", fromlist=["x"]).bench_memory_rows,
 }
 
 

@@ -210,6 +210,12 @@ class PipelineConfig(StrictModel):
     trust_store: TrustStoreConfig = TrustStoreConfig(file=DEFAULT_TRUST_STORE)
     reidentification: ReidentificationConfig = ReidentificationConfig()
     report: ReportConfig = ReportConfig()
+    batch_rows: int = Field(
+        500_000,
+        ge=1,
+        description="rows per record batch in the validate and pseudonymise stages: "
+        "their memory is bounded by a batch, whatever the size of a source",
+    )
     sources: list[SourceConfig]
 
     @model_validator(mode="after")

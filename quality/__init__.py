@@ -5,6 +5,7 @@ Imports only :mod:`domain` and third-party libraries. Great Expectations is impo
 the first validation, not on ``import quality``.
 """
 
+from quality.batched_gate import GateOutcome, gate_batches
 from quality.config import QualityConfig, load_quality_config
 from quality.cross_source import (
     check_meeting_signins,
@@ -28,6 +29,7 @@ quiet_great_expectations()
 
 __all__ = [
     "REASONS",
+    "GateOutcome",
     "QualityConfig",
     "QualityRuleError",
     "ReasonCatalogue",
@@ -38,6 +40,7 @@ __all__ = [
     "collapse_duplicates",
     "describe_reason",
     "feedback_frame",
+    "gate_batches",
     "load_quality_config",
     "neutralise_cell",
     "resolve_birth_date_conflicts",

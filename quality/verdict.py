@@ -28,6 +28,7 @@ __all__ = [
     "PARSE_ERRORS_COLUMN",
     "QualityRuleError",
     "Verdict",
+    "validate_batch",
     "validate_frame",
     "verdict_from_masks",
 ]
@@ -179,11 +180,42 @@ def validate_frame(
     len(frame)``. Rules whose columns are absent are skipped. With ``data_docs_dir``,
     GX Data Docs of this validation are built there and linked from ``data_docs_index``.
     """
+    started = time.perf_counter()
+    verdict, result = validate_batch(frame, entity, config, as_of)
+    docs_index = None
+    if data_docs_dir is not None and result is not None:
+        from quality.data_docs import build_data_docs
+
+        docs_index = build_data_docs(result, Path(data_docs_dir))
+    logger.info(
+        "%s: %d rows validated by %d expectations in %.1fs: %d accepted, %d quarantined",
+        entity,
+        len(frame),
+        len(verdict.expectations),
+        time.perf_counter() - started,
+        len(verdict.accepted),
+        len(verdict.quarantined),
+    )
+    return Verdict(
+        accepted=verdict.accepted,
+        quarantined=verdict.quarantined,
+        counts=verdict.counts,
+        entity=entity,
+        data_docs_index=docs_index,
+        expectations=verdict.expectations,
+    )
+
+
+def validate_batch(
+    frame: pd.DataFrame, entity: str, config: QualityConfig, as_of: date
+) -> tuple[Verdict, Any]:
+    """:func:`validate_frame` without Data Docs: the verdict and GX's validation result
+    (``None`` when no rule ran), for a caller that validates a source batch by batch
+    and merges the results (:mod:`quality.merged_results`)."""
     from quality.expectations._conditions import clear_id_memo
     from quality.gx_context import dataframe_batch
     from quality.suites import build_suite, suite_rules
 
-    started = time.perf_counter()
     rules = suite_rules(entity, config, as_of, list(frame.columns))
     needed = list(dict.fromkeys(c for r in rules for c in _expectation_columns(r)))
     work = frame[needed].reset_index(drop=True)
@@ -222,28 +254,14 @@ def validate_frame(
             )
     parse = frame[PARSE_ERRORS_COLUMN] if PARSE_ERRORS_COLUMN in frame.columns else None
     verdict = verdict_from_masks(frame, errors, warnings, entity=entity, parse_errors=parse)
-    docs_index = None
-    if data_docs_dir is not None and result is not None:
-        from quality.data_docs import build_data_docs
-
-        docs_index = build_data_docs(result, Path(data_docs_dir))
-    logger.info(
-        "%s: %d rows validated by %d expectations in %.1fs: %d accepted, %d quarantined",
-        entity,
-        n,
-        len(rules),
-        time.perf_counter() - started,
-        len(verdict.accepted),
-        len(verdict.quarantined),
-    )
-    return Verdict(
+    verdict = Verdict(
         accepted=verdict.accepted,
         quarantined=verdict.quarantined,
         counts=verdict.counts,
         entity=entity,
-        data_docs_index=docs_index,
         expectations=stats,
     )
+    return verdict, result
 
 
 def _refused(frame: pd.DataFrame, column: str) -> np.ndarray:

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import json
 import logging
+import tempfile
 from dataclasses import asdict
+from pathlib import Path
 
 import pandas as pd
 
 from islandbridge.errors import StageRefused, describe_failure
-from islandbridge.io import read_parquet, write_parquet
+from islandbridge.io import ParquetSink, parquet_batches, write_parquet
 from islandbridge.run_layout import (
     ExtractResult,
     PseudonymiseResult,
@@ -103,57 +105,60 @@ def extract(run: dict, source: str) -> dict:
 
 
 def validate(run: dict, source: str) -> dict:
-    """Standardise to the canonical schema, run the quality gate, quarantine false rows."""
+    """Standardise to the canonical schema, run the quality gate, quarantine false rows
+    (in record batches of ``batch_rows``: :func:`quality.gate_batches`)."""
     from connectors import standardise
     from islandbridge.settings import quality_config
-    from quality import collapse_duplicates, validate_frame
+    from quality import gate_batches
 
     plan, ctx = run_context(run)
     layout = ctx.layout
     if source not in plan.fresh:
         return read_result(ValidateResult, layout.result("validate", source)).to_json()
     spec = ctx.config.source(source)
-    frame = standardise(read_parquet(layout.landing(source)), spec)
-    verdict = validate_frame(
-        frame,
-        entity=spec.entity,
-        config=quality_config(ctx),
-        as_of=ctx.as_of,
-        data_docs_dir=ctx.data.data_docs(layout, source),
-    )
-    kept, merged = collapse_duplicates(
-        verdict.accepted, entity=spec.entity, rejected=verdict.quarantined
-    )
-    kept = kept.drop(columns=["parse_errors", "flags"], errors="ignore")
-    quarantined = pd.concat([verdict.quarantined, merged], ignore_index=True)
-    kept, carried = _with_earlier_rows(plan, source, kept, frame["record_key"])
-    write_parquet(kept, layout.accepted(source))
-    write_parquet(quarantined, layout.quality_quarantine(source))
-    counts = quarantined["reasons"].str.split(";").explode().value_counts().to_dict()
+    rows = ctx.config.batch_rows
+    earlier = _earlier_rows(plan, source)
+    accepted_path = layout.accepted(source)
+    with (
+        tempfile.TemporaryDirectory(prefix=".validate-", dir=accepted_path.parent) as scratch,
+        ParquetSink(accepted_path) as accepted,
+        ParquetSink(layout.quality_quarantine(source)) as quarantined,
+    ):
+        outcome = gate_batches(
+            (standardise(raw, spec) for raw in parquet_batches(layout.landing(source), rows)),
+            entity=spec.entity,
+            config=quality_config(ctx),
+            as_of=ctx.as_of,
+            scratch=Path(scratch),
+            write_accepted=accepted.write,
+            write_quarantined=quarantined.write,
+            data_docs_dir=ctx.data.data_docs(layout, source),
+            earlier=parquet_batches(earlier, rows) if earlier is not None else None,
+        )
+    carried = outcome.carried_rows
     result = ValidateResult(
         source=source,
-        rows_in=len(frame),
-        accepted=len(kept),
-        quarantined=len(quarantined),
-        reasons={str(k): int(v) for k, v in counts.items()},
-        data_docs=str(verdict.data_docs_index or ""),
+        rows_in=outcome.rows_in,
+        accepted=accepted.rows,
+        quarantined=quarantined.rows,
+        reasons=outcome.reasons,
+        data_docs=str(outcome.data_docs_index or ""),
         carried_rows=carried,
         carried_from=plan.previous.run_id if carried and plan.previous else "",
     )
     return write_result(result, layout.result("validate", source))
 
 
-def _with_earlier_rows(
-    plan: RunPlan, source: str, kept: pd.DataFrame, landed_keys: pd.Series
-) -> tuple[pd.DataFrame, int]:
+def _earlier_rows(plan: RunPlan, source: str) -> Path | None:
     """An incremental extraction reads only rows past the watermark: the source's accepted
     rows of the last publication are kept beside them (a row read again replaces its
-    earlier version), so the publication still holds all of the source's data."""
+    earlier version), so the publication still holds all of the source's data. Their
+    file, or ``None`` for a source extracted in full."""
     _, ctx = run_context(plan)
     extracted = read_result(ExtractResult, ctx.layout.result("extract", source))
     incremental = bool(extracted.watermark and extracted.watermark.get("previous") is not None)
     if not incremental:
-        return kept, 0
+        return None
     if plan.previous is None or source not in plan.previous.sources:
         raise StageRefused(
             f"source {source}: extracted from a watermark, but no earlier publication holds "
@@ -165,15 +170,12 @@ def _with_earlier_rows(
             f"source {source}: its rows of run {plan.previous.run_id} are no longer retained; "
             "reset its watermark to extract it in full"
         )
-    earlier = read_parquet(earlier_path)
-    earlier = earlier[~earlier["record_key"].isin(set(landed_keys.astype(str)))]
-    log.info("source %s: %d earlier rows kept beside %d new", source, len(earlier), len(kept))
-    return pd.concat([earlier, kept], ignore_index=True), len(earlier)
+    return earlier_path
 
 
 def retokenise(plan: RunPlan, source: str, *, carried: bool) -> PseudonymiseResult:
     """Pseudonymise a source's accepted rows under the active key (the field policy)."""
-    from anonymize import Vault, pseudonymise_frame
+    from anonymize import Vault, pseudonymise_batches
     from islandbridge.secrets import load_run_keyring, vault_location
     from islandbridge.settings import privacy_policy
 
@@ -185,20 +187,22 @@ def retokenise(plan: RunPlan, source: str, *, carried: bool) -> PseudonymiseResu
             f"the active token key changed during this run ({plan.key_id} → "
             f"{keyring.active_id}); run again so that every source uses one key"
         )
-    frame = read_parquet(layout.accepted(source))
-    with Vault(vault_location(ctx), keyring) as vault:
-        tokens, report = pseudonymise_frame(
-            frame,
+    with (
+        Vault(vault_location(ctx), keyring) as vault,
+        ParquetSink(layout.tokens(source)) as tokens,
+    ):
+        report = pseudonymise_batches(
+            parquet_batches(layout.accepted(source), ctx.config.batch_rows),
             entity=ctx.config.source(source).entity,
             policy=privacy_policy(ctx),
             keyring=keyring,
             vault=vault,
+            write=tokens.write,
         )
-    write_parquet(tokens, layout.tokens(source))
     write_parquet(_rejected_keys(ctx, source, keyring), layout.rejected_keys(source))
     result = PseudonymiseResult(
         source=source,
-        rows=len(tokens),
+        rows=tokens.rows,
         key_id=keyring.active_id,
         operators=report.operators,
         unpoliced=sorted(report.unpoliced),
@@ -214,6 +218,8 @@ def _rejected_keys(ctx, source: str, keyring) -> pd.DataFrame:
     made by the field policy under the active key and never vaulted: linkage tells a
     person whose roster row was rejected from one on no roster by them
     (:mod:`integrate.rejected_persons`)."""
+    import pyarrow.parquet as pq
+
     from anonymize import pseudonymise_frame
     from domain import EntityRole, entity
     from integrate.rejected_persons import REJECTED_KEY_FIELDS, rejected_key_tokens
@@ -223,9 +229,12 @@ def _rejected_keys(ctx, source: str, keyring) -> pd.DataFrame:
     path = ctx.layout.quality_quarantine(source)
     if entity(spec.entity).role != EntityRole.ROSTER or not path.is_file():
         return rejected_key_tokens(pd.DataFrame())
-    rejected = read_parquet(path)
-    fields = [f for f in REJECTED_KEY_FIELDS if f in rejected.columns]
-    if rejected.empty or not fields:
+    present = pq.read_schema(path).names
+    fields = [f for f in REJECTED_KEY_FIELDS if f in present]
+    if not fields:
+        return rejected_key_tokens(pd.DataFrame())
+    rejected = pd.read_parquet(path, columns=fields)  # the key columns only
+    if rejected.empty:
         return rejected_key_tokens(pd.DataFrame())
     keys = rejected[fields].astype("string").reset_index(drop=True)
     tokens, _ = pseudonymise_frame(
