@@ -3,8 +3,7 @@
 Large run files are read in record batches and written as they are made, so a stage's
 memory is bounded by one batch: the per-source stages use :func:`parquet_batches` and
 :class:`ParquetSink`, the run-wide stages :func:`iter_parquet` (row positions as index,
-a projection in the file's order) and :class:`ParquetFrameWriter` (typed from the input
-where a first frame has only missing values).
+a projection in the file's order); both write through :class:`ParquetSink`.
 """
 
 from __future__ import annotations
@@ -19,7 +18,6 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 __all__ = [
-    "ParquetFrameWriter",
     "ParquetSink",
     "empty_frame",
     "iter_parquet",
@@ -73,11 +71,14 @@ class ParquetSink:
 
     The first frame written (empty or not) fixes the schema; later frames are converted
     to it. A sink that was given no frame at all writes nothing and leaves no file.
+    ``types``: the input's schema, whose type a column takes where the first frame has
+    only missing values (no type to infer).
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, types: pa.Schema | None = None) -> None:
         self.path = path
         self.rows = 0
+        self._types = types
         self._tmp = path.with_name(path.name + ".tmp")
         self._writer: pq.ParquetWriter | None = None
         self._schema: pa.Schema | None = None
@@ -85,6 +86,7 @@ class ParquetSink:
     def write(self, frame: pd.DataFrame) -> None:
         table = pa.Table.from_pandas(frame, schema=self._schema, preserve_index=False)
         if self._writer is None:
+            table = table.cast(self._typed(table.schema))
             self._schema = table.schema
             self._tmp.unlink(missing_ok=True)
             self._writer = pq.ParquetWriter(self._tmp, self._schema, compression="zstd")
@@ -92,6 +94,14 @@ class ParquetSink:
         if table.num_rows:
             self._writer.write_table(table)
             self.rows += table.num_rows
+
+    def _typed(self, schema: pa.Schema) -> pa.Schema:
+        if self._types is None:
+            return schema
+        for i, f in enumerate(schema):
+            if pa.types.is_null(f.type) and f.name in self._types.names:
+                schema = schema.set(i, f.with_type(self._types.field(f.name).type))
+        return schema
 
     def close(self) -> Path:
         if self._writer is None:
@@ -171,55 +181,3 @@ def iter_parquet(
             yield _to_pandas(file.schema_arrow.empty_table().select(wanted or names), 0)
     finally:
         file.close()
-
-
-class ParquetFrameWriter:
-    """Frames appended to one Parquet file (the first frame's schema; zstd), written
-    under a temporary name and renamed into place, owner-only, when closed without an
-    error — a failure leaves no half-written file, and so does closing a writer that was
-    given no frame (``ValueError``). ``types``: the input's schema, whose type a column
-    takes where the first frame has only missing values (no type to infer)."""
-
-    def __init__(self, path: Path, types: pa.Schema | None = None) -> None:
-        self.path = path
-        self._types = types
-        self._tmp = path.with_name(path.name + ".tmp")
-        self._writer: pq.ParquetWriter | None = None
-        self.rows = 0
-
-    def write(self, frame: pd.DataFrame) -> None:
-        if self._writer is None:
-            table = pa.Table.from_pandas(frame, preserve_index=False)
-            table = table.cast(self._typed(table.schema))
-            self._writer = pq.ParquetWriter(self._tmp, table.schema, compression="zstd")
-        else:
-            table = pa.Table.from_pandas(frame, schema=self._writer.schema, preserve_index=False)
-        self._writer.write_table(table)
-        self.rows += len(frame)
-
-    def _typed(self, schema: pa.Schema) -> pa.Schema:
-        if self._types is None:
-            return schema
-        for i, f in enumerate(schema):
-            if pa.types.is_null(f.type) and f.name in self._types.names:
-                schema = schema.set(i, f.with_type(self._types.field(f.name).type))
-        return schema
-
-    def __enter__(self) -> ParquetFrameWriter:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if self._writer is not None:
-            self._writer.close()
-        if kind is not None:
-            self._tmp.unlink(missing_ok=True)
-            return
-        if self._writer is None:
-            raise ValueError(f"{self.path.name}: nothing was written")
-        self._tmp.chmod(0o600)
-        self._tmp.replace(self.path)

@@ -18,7 +18,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from islandbridge.io import (
-    ParquetFrameWriter,
+    ParquetSink,
     empty_frame,
     iter_parquet,
     parquet_columns,
@@ -156,7 +156,7 @@ def _roster_columns(path: Path, attributes: tuple[str, ...]) -> list[str]:
     ]
 
 
-def _link_activity(name: str, path: Path, index, rules, calendar, out: ParquetFrameWriter):
+def _link_activity(name: str, path: Path, index, rules, calendar, out: ParquetSink):
     """An activity source linked batch by batch, its linked rows streamed to ``out``;
     its quarantine (in the order of a whole-source run)."""
     from integrate.linkage_plan import (
@@ -182,7 +182,7 @@ def _link_activity(name: str, path: Path, index, rules, calendar, out: ParquetFr
     return activity_quarantine(empty_frame(path), no_events, quarantined)
 
 
-def _link_roster(path: Path, index, out: ParquetFrameWriter):
+def _link_roster(path: Path, index, out: ParquetSink):
     from integrate.linkage_plan import link_roster
 
     quarantined = []
@@ -235,7 +235,7 @@ def link(run: dict) -> dict:
     counts: dict[str, dict] = {}
     for name in present:
         path = layout.tokens(name)
-        with ParquetFrameWriter(layout.linked(name), pq.read_schema(path)) as out:
+        with ParquetSink(layout.linked(name), pq.read_schema(path)) as out:
             if roles[name] == EntityRole.ROSTER:
                 quarantined = _link_roster(path, index, out)
             elif roles[name] == EntityRole.CALENDAR:
