@@ -14,7 +14,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from connectors.specs import SourceConfig, StrictModel
+from connectors.specs import PartitionSettings, SourceConfig, StrictModel
 from islandbridge.located_yaml import LocatedProblem, validate_yaml
 
 __all__ = [
@@ -210,6 +210,9 @@ class PipelineConfig(StrictModel):
     trust_store: TrustStoreConfig = TrustStoreConfig(file=DEFAULT_TRUST_STORE)
     reidentification: ReidentificationConfig = ReidentificationConfig()
     report: ReportConfig = ReportConfig()
+    #: above which size a source is split into partitions (a source's own ``partition``
+    #: replaces it); unset thresholds: never
+    partitions: PartitionSettings = PartitionSettings()
     sources: list[SourceConfig]
 
     @model_validator(mode="after")
@@ -222,6 +225,10 @@ class PipelineConfig(StrictModel):
         if unknown:
             raise ValueError(f"linkage.fallback names unknown sources {unknown}; known: {names}")
         return self
+
+    def partition_settings(self, name: str) -> PartitionSettings:
+        """The partition thresholds of source ``name``: its own, else the installation's."""
+        return self.source(name).partition or self.partitions
 
     def source(self, name: str) -> SourceConfig:
         for s in self.sources:
