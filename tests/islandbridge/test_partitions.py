@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from islandbridge.run_layout import DataLayout, PublishOutcome, read_result
+from islandbridge.run_layout import DataLayout, ExtractResult, PublishOutcome, read_result
 
 pytestmark = [pytest.mark.xdist_group("stages")]
 
@@ -96,3 +96,61 @@ def test_a_split_run_publishes_what_the_whole_run_published(installation, tmp_pa
         pd.testing.assert_frame_equal(
             _quarantine(data.run("split"), source), _quarantine(data.run("base"), source)
         )
+
+
+def test_a_failed_partition_fails_only_its_source(installation, tmp_path, monkeypatch):
+    from islandbridge import stages
+    from islandbridge.run_layout import RunPlan
+    from islandbridge.stages import partitions
+
+    config = split_config(Path(installation["config"]), tmp_path / "split_config")
+    params = {**installation["params"], "config": str(config), "sources": ["branch_signins"]}
+    plan = stages.plan(params, "one_part_fails", None)
+    labels = [x for x in RunPlan.model_validate(plan).labels if x.startswith("branch_signins")]
+    assert labels == [f"branch_signins#{i}" for i in range(3)]
+    real = partitions.validate_part
+
+    def second_fails(run: dict, source: str, index: int) -> dict:
+        if index == 1:
+            raise RuntimeError("a worker lost")
+        return real(run, source, index)
+
+    monkeypatch.setattr(partitions, "validate_part", second_fails)
+    summary = stages.run_planned(plan, isolate=True)
+    assert summary["degraded"] and summary["failed_sources"] == ["branch_signins"]
+    row = next(r for r in summary["sources"] if r["source"] == "branch_signins")
+    assert row["status"] == "failed" and row["carried"]  # the last publication's rows
+    assert "partition 2 of 3 has no validate result" in row["problem"]
+    assert summary["balanced"] and summary["published"]["status"] == "published"
+    layout = DataLayout(installation["data"]).run("one_part_fails")
+    # its partitions' files were never combined into the source's (carried from base)
+    assert read_result(ExtractResult, layout.result("extract", "branch_signins")).mode == "carried"
+
+
+def test_combine_refuses_a_missing_or_foreign_partition(installation, tmp_path):
+    from islandbridge import stages
+    from islandbridge.errors import StageRefused
+    from islandbridge.run_layout import RunPlan
+
+    config = split_config(Path(installation["config"]), tmp_path / "split_config")
+    params = {**installation["params"], "config": str(config), "sources": ["branch_signins"]}
+    run = stages.plan(params, "guards", None)
+    for label in RunPlan.model_validate(run).labels:
+        if label.startswith("branch_signins#"):
+            for stage in ("extract", "validate", "pseudonymise"):
+                stages.source_stage(stage, run, label)
+    layout = DataLayout(installation["data"]).run("guards")
+    done = layout.result("pseudonymise", "branch_signins")
+    # a plan whose partition 3 reads other files: its results are another plan's
+    other = RunPlan.model_validate(run)
+    parts = list(other.partitions["branch_signins"])
+    parts[2] = parts[2].model_copy(update={"files": parts[2].files[:-1]})
+    foreign = other.model_copy(update={"partitions": {"branch_signins": parts}}).to_json()
+    with pytest.raises(StageRefused, match="made for another plan"):
+        stages.combine(foreign, "branch_signins")
+    layout.part("branch_signins", 0).result("pseudonymise").unlink()
+    with pytest.raises(StageRefused, match="partition 1 of 3 has no pseudonymise result"):
+        stages.combine(run, "branch_signins")
+    assert not done.exists()  # never combined: link treats the source as failed
+    with pytest.raises(StageRefused, match="not split"):
+        stages.combine(run, "finance_dues")
