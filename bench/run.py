@@ -96,6 +96,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     "imports": __import__("bench.bench_imports", fromlist=["x"]).bench_imports,
     "scale": __import__("bench.bench_scale", fromlist=["x"]).bench_scale,
     "scale_pipeline": __import__("bench.bench_scale", fromlist=["x"]).bench_scale_pipeline,
+    "partitions": __import__("bench.bench_partitions", fromlist=["x"]).bench_partitions,
 }
 
 

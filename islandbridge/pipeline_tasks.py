@@ -94,13 +94,18 @@ def one_source(run: dict, source: str) -> XComArg:
     return tokenised
 
 
-@task(multiple_outputs=True)
-def partitions(run: dict) -> dict[str, list[str]]:
-    """The chains' labels (a source, or ``source#index`` per partition) and the split sources."""
+@task
+def chains(run: dict) -> list[str]:
+    """The chains' labels: a source, or ``source#index`` for each partition of a split one."""
     from islandbridge.run_layout import RunPlan
 
-    plan = RunPlan.model_validate(run)
-    return {"labels": plan.labels, "split": list(plan.partitions)}
+    return RunPlan.model_validate(run).labels
+
+
+@task
+def split_sources(run: dict) -> list[str]:
+    """The sources the plan split into partitions (each then combined)."""
+    return list(run.get("partitions", {}))
 
 
 @task(outlets=[LANDING], trigger_rule=TriggerRule.ALL_DONE, map_index_template="{{ source }}")
@@ -159,14 +164,14 @@ def intake_run(params: dict, run_id: str, events: object) -> dict:
 def process_sources(run: XComArg, sources: XComArg) -> XComArg:
     """Wire the stages for ``sources`` of ``run``: the chains mapped over the sources and
     the partitions of split ones, which are then combined; returns the outcome task."""
-    split = partitions(run)
-    sources >> split
-    chains = one_source.partial(run=run).expand(source=split["labels"])
-    combined = combine.partial(run=run).expand(source=split["split"])
+    labels = chains(run)
+    sources >> labels
+    chain = one_source.partial(run=run).expand(source=labels)
+    combined = combine.partial(run=run).expand(source=split_sources(run))
     linked = link(run)
     published = publish(run)
     reported = report(run)
     done = outcome(run)
-    chains >> [combined, linked]
+    chain >> [combined, linked]
     combined >> linked >> published >> reported >> done
     return done

@@ -30,11 +30,12 @@ import os
 import re
 import shutil
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from connectors.partitions import SourcePart
+if TYPE_CHECKING:  # connectors' import is heavy: a DAG file's parse must not pay it
+    from connectors.partitions import SourcePart
 
 __all__ = [
     "CARRIED_FILES",
@@ -180,9 +181,10 @@ class PublishOutcome(_Result):
 
 
 class PartResult(_Result):
-    """A per-source stage's result for one partition, with the partition it was made for."""
+    """A per-source stage's result for one partition, with the partition it was made for
+    (a :class:`connectors.SourcePart`'s JSON)."""
 
-    part: SourcePart
+    part: dict[str, Any]
     stage: Literal["extract", "validate", "pseudonymise"]
     result: dict[str, Any]
 
@@ -217,9 +219,10 @@ class RunPlan(_Result):
     allow_shrink: bool = False
     drops: dict[str, list[dict[str, str]]] = Field(default_factory=dict)
     notes: list[str] = Field(default_factory=list)
-    #: fresh sources above their size threshold → their partitions, each extracted,
-    #: validated and tokenised by its own tasks, then combined per source
-    partitions: dict[str, list[SourcePart]] = Field(default_factory=dict)
+    #: fresh sources above their size threshold → their partitions (each a
+    #: :class:`connectors.SourcePart`'s JSON), each extracted, validated and tokenised by
+    #: its own tasks, then combined per source
+    partitions: dict[str, list[dict[str, Any]]] = Field(default_factory=dict)
 
     @property
     def carried(self) -> list[str]:
@@ -231,15 +234,25 @@ class RunPlan(_Result):
         return [
             label
             for s in self.sources
-            for label in ([p.label for p in self.partitions[s]] if s in self.partitions else [s])
+            for label in (
+                [f"{s}#{i}" for i in range(len(self.partitions[s]))]
+                if s in self.partitions
+                else [s]
+            )
         ]
+
+    def parts(self, source: str) -> list[SourcePart]:
+        """The partitions of ``source`` (none: it is read whole)."""
+        from connectors.partitions import SourcePart
+
+        return [SourcePart.model_validate(p) for p in self.partitions.get(source, [])]
 
     def part_of(self, label: str) -> SourcePart | None:
         """The partition a task label names (None: a whole source)."""
         source, _, index = label.rpartition("#")
         parts = self.partitions.get(source, [])
         if index.isdigit() and int(index) < len(parts):
-            return parts[int(index)]
+            return self.parts(source)[int(index)]
         if label not in self.sources:
             raise KeyError(f"no source or partition {label!r} in this run")
         return None

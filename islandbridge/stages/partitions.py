@@ -56,14 +56,14 @@ _VERDICT_COLUMNS = ["parse_errors", "flags"]
 
 
 def _planned(plan: RunPlan, source: str, index: int) -> SourcePart:
-    parts = plan.partitions.get(source, [])
+    parts = plan.parts(source)
     if index >= len(parts):
         raise StageRefused(f"source {source}: this run has no partition {index}")
     return parts[index]
 
 
 def _write(files: PartLayout, part: SourcePart, stage: str, result: Any, rows: int) -> dict:
-    record = PartResult(part=part, stage=stage, result=result.to_json())  # type: ignore[arg-type]
+    record = PartResult(part=part.model_dump(mode="json"), stage=stage, result=result.to_json())  # type: ignore[arg-type]
     write_result(record, files.result(stage))
     return {"source": part.source, "part": part.label, "stage": stage, "rows": rows}
 
@@ -76,7 +76,7 @@ def _read(plan: RunPlan, part: SourcePart, stage: str) -> dict:
     if not path.is_file():
         raise StageRefused(f"{where} has no {stage} result (its tasks did not finish)")
     record = read_result(PartResult, path)
-    if record.part != part:
+    if SourcePart.model_validate(record.part) != part:
         raise StageRefused(f"{where}: its {stage} result was made for another plan")
     return record.result
 
@@ -257,7 +257,7 @@ def combine(run: dict, source: str) -> dict:
     from quality import collapse_duplicates
 
     plan, ctx = run_context(run)
-    parts = plan.partitions.get(source)
+    parts = plan.parts(source)
     if not parts:
         raise StageRefused(f"source {source}: not split into partitions in this run")
     found = {stage: [_read(plan, p, stage) for p in parts] for stage in _STAGES}

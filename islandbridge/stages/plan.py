@@ -99,7 +99,7 @@ def _partitions(ctx: RunContext, fresh: list[str], notes: list[str]) -> dict[str
             notes.append(f"{name}: not split ({exc.problem}); read whole")
             continue
         if parts:
-            out[name] = parts
+            out[name] = [p.model_dump(mode="json") for p in parts]
             notes.append(f"{name}: split into {how}")
     return out
 

@@ -143,8 +143,8 @@ def test_combine_refuses_a_missing_or_foreign_partition(installation, tmp_path):
     done = layout.result("pseudonymise", "branch_signins")
     # a plan whose partition 3 reads other files: its results are another plan's
     other = RunPlan.model_validate(run)
-    parts = list(other.partitions["branch_signins"])
-    parts[2] = parts[2].model_copy(update={"files": parts[2].files[:-1]})
+    parts = [dict(p) for p in other.partitions["branch_signins"]]
+    parts[2]["files"] = parts[2]["files"][:-1]
     foreign = other.model_copy(update={"partitions": {"branch_signins": parts}}).to_json()
     with pytest.raises(StageRefused, match="made for another plan"):
         stages.combine(foreign, "branch_signins")
