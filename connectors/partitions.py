@@ -7,9 +7,12 @@ rows whose key is NULL, the last has no upper bound). Read one after another in 
 order, a source's partitions give exactly the rows of the whole source, in its order, so
 a per-source combine step can reproduce the unpartitioned result.
 
-What is not split (the note says why): a source below its thresholds, an incremental SQL
-source (its watermark is one value for the whole source), a query of a single spreadsheet,
-CSV or JSON file (their rows are only known by reading them), an HTTP API.
+The bounds of key ranges are key values and go into the run's plan (Airflow's XCom): a
+table whose key column is a mapped field (which may be personal data, e.g. a student
+number) is not split by keys. What else is not split (the note says why): a source below
+its thresholds, an incremental SQL source (its watermark is one value for the whole
+source), a single spreadsheet, CSV or JSON file (their rows are only known by reading
+them), an HTTP API.
 """
 
 from __future__ import annotations
@@ -154,6 +157,8 @@ def _sql_parts(
         return [], "an incremental source is read whole (one watermark)"
     if not settings.max_rows:
         return [], "no max_rows for a SQL source"
+    if spec.key_column in source.columns:  # its values would be written into the plan
+        return [], "its key column is a mapped field (it may be personal data)"
     connector = SqlConnector(source, context)
     url, _ = connector._url()
     engine = sa.create_engine(url)

@@ -421,7 +421,9 @@ class PartLayout:
     def create(self) -> PartLayout:
         """The partition's folders, owner-only."""
         for zone in ("landing", "quarantine", "work", "tokens"):
-            _restricted(self._in(zone, "x").parent)
+            folder = self._in(zone, "x").parent
+            _restricted(folder.parent)
+            _restricted(folder)
         return self
 
     def _in(self, zone: str, kind: str) -> Path:

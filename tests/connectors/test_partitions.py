@@ -121,3 +121,25 @@ def test_a_table_splits_by_key_ranges_on_real_servers(server, request, make_sour
         with engine.begin() as conn:
             conn.execute(sa.text(f"DROP TABLE {table}"))
         engine.dispose()
+
+
+def test_a_table_keyed_by_a_data_field_is_not_split(make_source, ctx, tmp_path):
+    url = f"sqlite:///{tmp_path}/dept.sqlite"
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        pd.DataFrame({"xh": [f"S{i}" for i in range(50)], "xm": "张三"}).to_sql("xs", conn)
+    engine.dispose()
+    by_number = make_source(
+        connector="sql",
+        file=None,
+        sql={"url": url, "key_column": "xh", "table": "xs"},
+        entity="member",
+        columns={"xh": "student_no", "xm": "name"},
+        ignore_columns=["index"],
+    )
+    parts, why = plan_partitions(by_number, ctx, PartitionSettings(max_rows=10))
+    assert parts == [] and "mapped field" in why  # student numbers never go into the plan
+    by_row = by_number.model_copy(
+        update={"sql": by_number.sql.model_copy(update={"key_column": "index"})}
+    )
+    assert len(plan_partitions(by_row, ctx, PartitionSettings(max_rows=10))[0]) == 5

@@ -37,9 +37,9 @@ MEMBERS, SEED = 400, 17
 REDIS_DB = int(os.environ.get("ISLANDBRIDGE_TEST_REDIS_DB", "13"))
 TIMEOUT = 8 * 60
 DAGS_FOLDER = Path(__file__).resolve().parents[2] / "dags"
-#: split the branch sign-ins into 3 partitions (by files); the other sources stay whole
-PARTITIONS = "partitions: {max_bytes: 4000, max_parts: 3}\n"
-SPLIT, PARTS = "branch_signins", 3
+#: split the branch sign-ins into 2 partitions (by files); the other sources stay whole
+PARTITIONS = "partitions: {max_bytes: 4000, max_parts: 2}\n"
+SPLIT, PARTS = "branch_signins", 2
 
 
 def _free_port() -> int:

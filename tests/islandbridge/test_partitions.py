@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import stat
 from pathlib import Path
 
 import pandas as pd
@@ -140,6 +141,9 @@ def test_combine_refuses_a_missing_or_foreign_partition(installation, tmp_path):
             for stage in ("extract", "validate", "pseudonymise"):
                 stages.source_stage(stage, run, label)
     layout = DataLayout(installation["data"]).run("guards")
+    for zone in ("landing", "quarantine", "work", "tokens"):  # restricted, like their zones
+        for folder in (layout.zone(zone) / "parts", layout.zone(zone) / "parts" / "branch_signins"):
+            assert stat.S_IMODE(folder.stat().st_mode) == 0o700, folder
     done = layout.result("pseudonymise", "branch_signins")
     # a plan whose partition 3 reads other files: its results are another plan's
     other = RunPlan.model_validate(run)
