@@ -11,7 +11,13 @@ import pyarrow.parquet as pq
 import pytest
 import sqlalchemy as sa
 
-from connectors import PartitionSettings, SourceError, connector_for, plan_partitions
+from connectors import (
+    PartitionSettings,
+    SignatureSpec,
+    SourceError,
+    connector_for,
+    plan_partitions,
+)
 from connectors.partitions import _file_groups
 
 
@@ -71,6 +77,9 @@ def test_a_single_parquet_file_splits_by_row_groups(make_source, ctx, sources_di
     whole = _read(source, ctx)
     pd.testing.assert_frame_equal(_in_parts(source, ctx, parts), whole)
     assert whole["record_key"].iloc[-1] == "dues.parquet:40"
+    signed = source.model_copy(update={"signature": SignatureSpec(required=True)})
+    none, why = plan_partitions(signed, ctx, PartitionSettings(max_rows=15))
+    assert none == [] and "signed" in why  # a range would never match its signed row count
 
 
 def test_single_csv_and_api_sources_are_read_whole(make_source, ctx, sources_dir):

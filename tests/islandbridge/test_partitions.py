@@ -36,6 +36,10 @@ def _without_digests(entry: dict) -> dict:
     return {**entry, "inputs": inputs, "origin": None}
 
 
+def _run_neutral(data: bytes) -> bytes:
+    return data.replace(b"split", b"RUN").replace(b"base", b"RUN")
+
+
 def _counts(row: dict) -> dict:
     return {k: v for k, v in row.items() if k not in ("origin_run", "run_at")}
 
@@ -97,6 +101,13 @@ def test_a_split_run_publishes_what_the_whole_run_published(installation, tmp_pa
         pd.testing.assert_frame_equal(
             _quarantine(data.run("split"), source), _quarantine(data.run("base"), source)
         )
+    # each department's feedback (rejected rows, refused files) is the same, but for the run id
+    feedback = Path(installation["data"]) / "feedback"
+    sent = sorted(p for p in feedback.rglob("*_base_*") if p.suffix in (".csv", ".txt"))
+    assert any("branch" in str(p) for p in sent)
+    for path in sent:
+        again = path.with_name(path.name.replace("_base_", "_split_"))
+        assert _run_neutral(again.read_bytes()) == _run_neutral(path.read_bytes()), path.name
 
 
 def test_a_failed_partition_fails_only_its_source(installation, tmp_path, monkeypatch):
