@@ -162,11 +162,10 @@ def intake_run(params: dict, run_id: str, events: object) -> dict:
 
 
 def process_sources(run: XComArg, sources: XComArg) -> XComArg:
-    """Wire the stages for ``sources`` of ``run``: the chains mapped over the sources and
-    the partitions of split ones, which are then combined; returns the outcome task."""
-    labels = chains(run)
-    sources >> labels
-    chain = one_source.partial(run=run).expand(source=labels)
+    """Wire the stages of ``run``: the chains mapped over its sources and the partitions of
+    split ones (the plan's labels; ``sources``, the DAG's list, is not waited for), which
+    are then combined; returns the outcome task."""
+    chain = one_source.partial(run=run).expand(source=chains(run))
     combined = combine.partial(run=run).expand(source=split_sources(run))
     linked = link(run)
     published = publish(run)
