@@ -92,6 +92,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     "stages": __import__("bench.bench_stages", fromlist=["x"]).bench_stages,
     "memory": __import__("bench.bench_memory", fromlist=["x"]).bench_memory,
     "memory_rows": __import__("bench.bench_memory", fromlist=["x"]).bench_memory_rows,
+    "partitions": __import__("bench.bench_partitions", fromlist=["x"]).bench_partitions,
 }
 
 

@@ -23,8 +23,16 @@ from connectors.landing import (
     restricted_dir,
 )
 from connectors.mapping import check_contract, standardise, to_simplified
+from connectors.partitions import SourcePart, plan_partitions
 from connectors.signatures import SignatureVerdict, sign_file, verify_file
-from connectors.specs import FileSpec, HttpSpec, SignatureSpec, SourceConfig, SqlSpec
+from connectors.specs import (
+    FileSpec,
+    HttpSpec,
+    PartitionSettings,
+    SignatureSpec,
+    SourceConfig,
+    SqlSpec,
+)
 from connectors.trust_store import (
     AirflowConnectionTrustStore,
     FileTrustStore,
@@ -49,11 +57,13 @@ __all__ = [
     "Landing",
     "ManifestCheck",
     "MappingTrustStore",
+    "PartitionSettings",
     "RawChunk",
     "SignatureSpec",
     "SignatureVerdict",
     "SourceConfig",
     "SourceError",
+    "SourcePart",
     "SqlSpec",
     "TrustStore",
     "TrustStoreError",
@@ -68,6 +78,7 @@ __all__ = [
     "connector_for",
     "extract_to_landing",
     "manifest_path",
+    "plan_partitions",
     "restricted_dir",
     "sign_export",
     "sign_file",

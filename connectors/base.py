@@ -20,6 +20,7 @@ from connectors.specs import SourceConfig
 
 if TYPE_CHECKING:
     from connectors.export_sequences import ExportSequenceStore
+    from connectors.partitions import SourcePart
     from connectors.trust_store import TrustStore
     from connectors.watermarks import Watermark, WatermarkStore
 
@@ -146,9 +147,13 @@ class Connector(ABC):
 
     name: str = ""
 
-    def __init__(self, source: SourceConfig, context: ExtractContext) -> None:
+    def __init__(
+        self, source: SourceConfig, context: ExtractContext, part: SourcePart | None = None
+    ) -> None:
         self.source = source
         self.context = context
+        #: read only this partition of the source (:mod:`connectors.partitions`)
+        self.part = part
         #: the high watermark reached by :meth:`read` (incremental sources), not yet committed
         self.watermark: Watermark | None = None
 

@@ -31,6 +31,7 @@ import charset_normalizer
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from connectors.base import (
     READER_PROBLEMS,
@@ -66,6 +67,27 @@ _FAST_CSV_REFUSED = ('"', "\x00", "\r", "\ufeff")
 _STRING_TYPES = {
     pa.string(): pd.StringDtype("pyarrow")
 }  # a header row is looked for among the first records
+#: Parquet columns as pandas' nullable types (an integer column stays integer beside NULLs)
+_NULLABLE = {
+    **{
+        getattr(pa, t)(): getattr(pd, t.capitalize().replace("Ui", "UI") + "Dtype")()
+        for t in (
+            "int8",
+            "int16",
+            "int32",
+            "int64",
+            "uint8",
+            "uint16",
+            "uint32",
+            "uint64",
+        )
+    },
+    pa.bool_(): pd.BooleanDtype(),
+    pa.float32(): pd.Float32Dtype(),
+    pa.float64(): pd.Float64Dtype(),
+    pa.string(): pd.StringDtype(),
+    pa.large_string(): pd.StringDtype(),
+}
 
 
 def detect_encoding(data: bytes) -> str:
@@ -364,7 +386,30 @@ class FileConnector(Connector):
             found.append((path, problem))
         if not found:
             raise SourceError(self.source.name, f"{base}/{spec.path}", "no file matches")
-        return found
+        return found if self.part is None else self._part_paths(found)
+
+    def _part_paths(self, found: list[tuple[Path, str | None]]) -> list[tuple[Path, str | None]]:
+        """The files of this partition; refused when the source's files are no longer the
+        ones the partitions were planned from (a file added or gone would be lost)."""
+        from connectors.partitions import files_digest
+
+        assert self.part is not None
+        locations = [self._location(path) for path, _ in found]
+        if files_digest(locations) != self.part.planned_files:
+            raise SourceError(
+                self.source.name,
+                f"partition {self.part.index + 1} of {self.part.count}",
+                f"its files changed since the run was planned ({len(found)} now); run again",
+            )
+        wanted = set(self.part.files)
+        return [pair for pair, loc in zip(found, locations, strict=True) if loc in wanted]
+
+    def locations(self) -> list[tuple[str, int, Path]]:
+        """Every file of the source (location, size, path), in reading order."""
+        return [
+            (self._location(path), path.stat().st_size if problem is None else 0, path)
+            for path, problem in self._paths()
+        ]
 
     @property
     def _spec(self) -> FileSpec:
@@ -907,8 +952,16 @@ class FileConnector(Connector):
 
     def _read_parquet(self, path: Path, rel: str, info: InputFile) -> Iterator[pd.DataFrame]:
         info.encoding = "parquet"
-        frame = pd.read_parquet(path, dtype_backend="numpy_nullable")  # ints stay ints
-        frame.insert(0, "record_key", [f"{rel}:{i + 1}" for i in range(len(frame))])
+        first = 0
+        if self.part is not None and self.part.kind == "row_groups":
+            start, stop = self.part.row_groups
+            parquet = pq.ParquetFile(path)
+            first = sum(parquet.metadata.row_group(i).num_rows for i in range(start))
+            table = parquet.read_row_groups(range(start, stop))
+        else:
+            table = pq.read_table(path)
+        frame = table.to_pandas(types_mapper=_NULLABLE.get)  # ints stay ints
+        frame.insert(0, "record_key", [f"{rel}:{first + i + 1}" for i in range(len(frame))])
         yield frame
 
 

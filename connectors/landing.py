@@ -35,6 +35,7 @@ from connectors.base import (
 from connectors.files import FileConnector
 from connectors.http import HttpConnector
 from connectors.mapping import check_contract
+from connectors.partitions import SourcePart
 from connectors.specs import SourceConfig
 from connectors.sql import SqlConnector
 
@@ -53,15 +54,18 @@ CONNECTORS: dict[str, type[Connector]] = {
 }
 
 
-def connector_for(source: SourceConfig, context: ExtractContext) -> Connector:
-    """The registered connector for ``source.connector``; unknown names list the known ones."""
+def connector_for(
+    source: SourceConfig, context: ExtractContext, part: SourcePart | None = None
+) -> Connector:
+    """The registered connector for ``source.connector`` (reading only ``part`` when given);
+    unknown names list the known ones."""
     try:
         cls = CONNECTORS[source.connector]
     except KeyError:
         raise KeyError(
             f"unknown connector {source.connector!r}; known: {sorted(CONNECTORS)}"
         ) from None
-    return cls(source, context)
+    return cls(source, context, part)
 
 
 def restricted_dir(path: Path) -> Path:
@@ -158,13 +162,15 @@ def extract_to_landing(
     target: Path,
     provenance: Path,
     refused: Path | None = None,
+    part: SourcePart | None = None,
 ) -> Landing:
     """Read every input of ``source`` and land its rows in ``target`` (Parquet) and their
     provenance in ``provenance`` (JSON); returns the provenance record.
 
     The records of an input refused whole (bad or missing signature) are read by the
     reader that would have read it and written, with their reason, to ``refused`` (a
-    quarantine file; always written when given, empty when nothing was refused).
+    quarantine file; always written when given, empty when nothing was refused). With
+    ``part``, only that partition of the source is read (:mod:`connectors.partitions`).
     """
     restricted_dir(target.parent)
     restricted_dir(provenance.parent)
@@ -177,7 +183,7 @@ def extract_to_landing(
     inputs: dict[str, InputFile] = {}
     rows = 0
     refused_frames: list[pd.DataFrame] = []
-    connector = connector_for(source, context)
+    connector = connector_for(source, context, part)
     writer = pq.ParquetWriter(tmp, schema, compression="zstd")
     try:
         for chunk in connector.read():

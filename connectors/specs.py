@@ -19,6 +19,7 @@ __all__ = [
     "ColumnParse",
     "FileSpec",
     "HttpSpec",
+    "PartitionSettings",
     "SignatureSpec",
     "SourceConfig",
     "SqlSpec",
@@ -173,6 +174,16 @@ class SignatureSpec(StrictModel):
         return self
 
 
+class PartitionSettings(StrictModel):
+    """Above which size a source is extracted and processed as partitions (separate
+    tasks, so several workers share it): ``max_rows`` (a SQL table's rows, a Parquet
+    file's rows) and/or ``max_bytes`` (a file source's bytes); unset: never split."""
+
+    max_rows: int | None = Field(None, gt=0, description="split a source above this many rows")
+    max_bytes: int | None = Field(None, gt=0, description="split a file source above this size")
+    max_parts: int = Field(8, ge=2, le=256, description="at most this many partitions")
+
+
 class SourceConfig(StrictModel):
     name: str
     department: str
@@ -214,6 +225,9 @@ class SourceConfig(StrictModel):
         description="canonical field that decides who receives a rejected row: one feedback "
         "folder per value (e.g. branch_id, so each branch secretary gets only their own); "
         "taken from the file name where the field comes from there",
+    )
+    partition: PartitionSettings | None = Field(
+        None, description="this source's partition thresholds (default: the installation's)"
     )
 
     @model_validator(mode="after")

@@ -130,6 +130,13 @@ class SqlConnector(Connector):
             base = "SELECT * FROM " + ".".join(quote(p) for p in spec.table.split("."))
         else:
             base = (spec.query or "").strip().rstrip(";")
+        if self.part is not None:  # a key range of the source (never an incremental one)
+            from connectors.partitions import key_range_clause
+
+            if spec.watermark_column or self.part.kind != "keys":
+                raise SourceError(self.source.name, "partition", "not a key range of a table")
+            where, params = key_range_clause(f"src.{quote(spec.key_column)}", self.part)
+            return sa.text(f"SELECT * FROM ({base}) src WHERE {where}"), params, None
         if not spec.watermark_column:
             return sa.text(base), {}, None
         previous = self._previous()

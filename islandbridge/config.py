@@ -14,7 +14,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from connectors.specs import SourceConfig, StrictModel
+from connectors.specs import PartitionSettings, SourceConfig, StrictModel
 from islandbridge.located_yaml import LocatedProblem, validate_yaml
 
 __all__ = [
@@ -216,6 +216,9 @@ class PipelineConfig(StrictModel):
         description="rows per record batch in the validate and pseudonymise stages: "
         "their memory is bounded by a batch, whatever the size of a source",
     )
+    #: above which size a source is split into partitions (a source's own ``partition``
+    #: replaces it); unset thresholds: never
+    partitions: PartitionSettings = PartitionSettings()
     sources: list[SourceConfig]
 
     @model_validator(mode="after")
@@ -228,6 +231,10 @@ class PipelineConfig(StrictModel):
         if unknown:
             raise ValueError(f"linkage.fallback names unknown sources {unknown}; known: {names}")
         return self
+
+    def partition_settings(self, name: str) -> PartitionSettings:
+        """The partition thresholds of source ``name``: its own, else the installation's."""
+        return self.source(name).partition or self.partitions
 
     def source(self, name: str) -> SourceConfig:
         for s in self.sources:

@@ -2,10 +2,12 @@
 
 ``process_sources`` wires the per-source chain (extract → validate → pseudonymise, in
 a task group mapped over the sources, so one source's failure stops only its own
-chain) and the run-wide tail (link → publish → report → outcome). Link and report run
-whatever the sources did; outcome fails the DAG run when it was degraded. A failure a
-retry cannot fix (configuration, keys, a broken contract, a refused publication)
-fails at once, without retries.
+chain; a source the plan split runs one chain per partition, ``source#index``, and a
+``combine`` task per split source then makes its files) and the run-wide tail
+(link → publish → report → outcome). Link and report run whatever the sources did;
+outcome fails the DAG run when it was degraded. A failure a retry cannot fix
+(configuration, keys, a broken contract, a refused publication) fails at once,
+without retries.
 """
 
 from __future__ import annotations
@@ -48,17 +50,20 @@ def _call(stage: Callable[..., Any], *args: Any) -> Any:
         raise
 
 
-def _source_stage(name: str, run: dict, source: str) -> dict:
-    """One per-source stage, its task labelled with the source; failures are noted."""
+def _source_stage(name: str, run: dict, label: str) -> dict:
+    """One per-source stage of a source or of one of its partitions (``source#index``),
+    its task labelled so; failures are noted against the source."""
     from airflow.sdk import get_current_context
 
     from islandbridge import stages
 
-    get_current_context()["source"] = source  # type: ignore[index] - map_index_template
+    get_current_context()["source"] = label  # type: ignore[index] - map_index_template
     try:
-        return _call(getattr(stages, name), run, source)
+        return _call(stages.source_stage, name, run, label)
     except Exception as exc:
-        stages.record_failure(run, source, name, exc.__cause__ or exc)
+        source = stages.label_source(run, label)
+        stage = name if source == label else f"{name} {label}"
+        stages.record_failure(run, source, stage, exc.__cause__ or exc)
         raise
 
 
@@ -87,6 +92,28 @@ def one_source(run: dict, source: str) -> XComArg:
     tokenised = pseudonymise(run=run, source=source)
     extracted >> validated >> tokenised
     return tokenised
+
+
+@task
+def chains(run: dict) -> list[str]:
+    """The chains' labels: a source, or ``source#index`` for each partition of a split one."""
+    from islandbridge.run_layout import RunPlan
+
+    return RunPlan.model_validate(run).labels
+
+
+@task
+def split_sources(run: dict) -> list[str]:
+    """The sources the plan split into partitions (each then combined)."""
+    return list(run.get("partitions", {}))
+
+
+@task(outlets=[LANDING], trigger_rule=TriggerRule.ALL_DONE, map_index_template="{{ source }}")
+def combine(run: dict, source: str, outlet_events: Any = None) -> dict:
+    """A split source's partitions combined (a missing one fails the source)."""
+    from islandbridge.assets import landing_event
+
+    return landing_event(outlet_events, _source_stage("combine", run, source), run["run_id"])
 
 
 @task(trigger_rule=TriggerRule.ALL_DONE_MIN_ONE_SUCCESS)
@@ -135,11 +162,15 @@ def intake_run(params: dict, run_id: str, events: object) -> dict:
 
 
 def process_sources(run: XComArg, sources: XComArg) -> XComArg:
-    """Wire the stages for ``sources`` (mapped) of ``run``; returns the outcome task."""
-    chains = one_source.partial(run=run).expand(source=sources)
+    """Wire the stages of ``run``: the chains mapped over its sources and the partitions of
+    split ones (the plan's labels; ``sources``, the DAG's list, is not waited for), which
+    are then combined; returns the outcome task."""
+    chain = one_source.partial(run=run).expand(source=chains(run))
+    combined = combine.partial(run=run).expand(source=split_sources(run))
     linked = link(run)
     published = publish(run)
     reported = report(run)
     done = outcome(run)
-    chains >> linked >> published >> reported >> done
+    chain >> [combined, linked]
+    combined >> linked >> published >> reported >> done
     return done

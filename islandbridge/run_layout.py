@@ -30,9 +30,12 @@ import os
 import re
 import shutil
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
+
+if TYPE_CHECKING:  # connectors' import is heavy: a DAG file's parse must not pay it
+    from connectors.partitions import SourcePart
 
 __all__ = [
     "CARRIED_FILES",
@@ -41,6 +44,8 @@ __all__ = [
     "DataLayout",
     "ExtractResult",
     "LinkResult",
+    "PartLayout",
+    "PartResult",
     "PseudonymiseResult",
     "PublicationRecord",
     "PublishOutcome",
@@ -175,6 +180,15 @@ class PublishOutcome(_Result):
     key_id: str = ""
 
 
+class PartResult(_Result):
+    """A per-source stage's result for one partition, with the partition it was made for
+    (a :class:`connectors.SourcePart`'s JSON)."""
+
+    part: dict[str, Any]
+    stage: Literal["extract", "validate", "pseudonymise"]
+    result: dict[str, Any]
+
+
 class PublicationRecord(_Result):
     """Restricted record of a published version: the run folder holding every source's
     files (for carrying them into later runs) and each source's origin."""
@@ -205,10 +219,43 @@ class RunPlan(_Result):
     allow_shrink: bool = False
     drops: dict[str, list[dict[str, str]]] = Field(default_factory=dict)
     notes: list[str] = Field(default_factory=list)
+    #: fresh sources above their size threshold → their partitions (each a
+    #: :class:`connectors.SourcePart`'s JSON), each extracted, validated and tokenised by
+    #: its own tasks, then combined per source
+    partitions: dict[str, list[dict[str, Any]]] = Field(default_factory=dict)
 
     @property
     def carried(self) -> list[str]:
         return [s for s in self.sources if s not in self.fresh]
+
+    @property
+    def labels(self) -> list[str]:
+        """The per-source chains' task labels: a source, or ``source#index`` per partition."""
+        return [
+            label
+            for s in self.sources
+            for label in (
+                [f"{s}#{i}" for i in range(len(self.partitions[s]))]
+                if s in self.partitions
+                else [s]
+            )
+        ]
+
+    def parts(self, source: str) -> list[SourcePart]:
+        """The partitions of ``source`` (none: it is read whole)."""
+        from connectors.partitions import SourcePart
+
+        return [SourcePart.model_validate(p) for p in self.partitions.get(source, [])]
+
+    def part_of(self, label: str) -> SourcePart | None:
+        """The partition a task label names (None: a whole source)."""
+        source, _, index = label.rpartition("#")
+        parts = self.partitions.get(source, [])
+        if index.isdigit() and int(index) < len(parts):
+            return self.parts(source)[int(index)]
+        if label not in self.sources:
+            raise KeyError(f"no source or partition {label!r} in this run")
+        return None
 
 
 _R = TypeVar("_R", bound=_Result)
@@ -342,6 +389,10 @@ class RunLayout:
     def quarantine_files(self, source: str) -> list[Path]:
         return [self.quality_quarantine(source), self.link_quarantine(source)]
 
+    def part(self, source: str, index: int) -> PartLayout:
+        """The files of one partition of ``source``."""
+        return PartLayout(self, source, index)
+
     def carry_from(self, previous: RunLayout, source: str) -> None:
         """Link a source's finished files from ``previous`` into this run (copy across
         file systems). Raises ``FileNotFoundError`` naming the first missing kind."""
@@ -358,6 +409,57 @@ class RunLayout:
                 os.link(old, new)
             except OSError:
                 shutil.copy2(old, new)
+
+
+class PartLayout:
+    """Every file of one partition of a source (in the zone its whole-source file is in,
+    under ``parts/<source>/``); the combine step turns them into the source's files."""
+
+    def __init__(self, run: RunLayout, source: str, index: int) -> None:
+        self.run, self.source, self.index = run, source, index
+
+    def create(self) -> PartLayout:
+        """The partition's folders, owner-only."""
+        for zone in ("landing", "quarantine", "work", "tokens"):
+            folder = self._in(zone, "x").parent
+            _restricted(folder.parent)
+            _restricted(folder)
+        return self
+
+    def _in(self, zone: str, kind: str) -> Path:
+        return self.run.zone(zone) / "parts" / safe_name(self.source) / f"{self.index}.{kind}"
+
+    @property
+    def landing(self) -> Path:
+        return self._in("landing", "parquet")
+
+    @property
+    def provenance(self) -> Path:
+        return self._in("landing", "provenance.json")
+
+    @property
+    def refused_quarantine(self) -> Path:
+        return self._in("quarantine", "refused.parquet")
+
+    @property
+    def quality_quarantine(self) -> Path:
+        return self._in("quarantine", "quality.parquet")
+
+    @property
+    def accepted(self) -> Path:
+        """The partition's rows the quality gate accepted, before duplicates across the
+        whole source are collapsed (by the combine step)."""
+        return self._in("work", "accepted.parquet")
+
+    @property
+    def tokens(self) -> Path:
+        return self._in("tokens", "parquet")
+
+    def result(self, stage: str) -> Path:
+        if stage not in _STAGES:
+            raise KeyError(f"no per-source stage {stage!r}; known: {_STAGES}")
+        folder = self.run.root / "results" / "parts" / safe_name(self.source)
+        return folder / f"{self.index}.{stage}.json"
 
 
 class DataLayout:
@@ -394,6 +496,9 @@ class DataLayout:
     def data_docs(self, run: RunLayout, source: str | None = None) -> Path:
         root = self.reports / "data_docs" / run.run_name
         return root / safe_name(source) if source else root
+
+    def part_data_docs(self, run: RunLayout, source: str, index: int) -> Path:
+        return self.data_docs(run, source) / f"part-{index}"
 
     @property
     def logs(self) -> Path:

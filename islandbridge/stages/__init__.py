@@ -12,14 +12,18 @@ from datetime import date, datetime
 from pathlib import Path
 
 from islandbridge.io import read_json
+from islandbridge.run_layout import RunPlan
 from islandbridge.stages.link import link
+from islandbridge.stages.partitions import combine, label_source, source_stage
 from islandbridge.stages.plan import plan
 from islandbridge.stages.publish import publish
 from islandbridge.stages.report import outcome, report
 from islandbridge.stages.sources import extract, pseudonymise, record_failure, validate
 
 __all__ = [
+    "combine",
     "extract",
+    "label_source",
     "link",
     "outcome",
     "plan",
@@ -29,25 +33,35 @@ __all__ = [
     "report",
     "run_inline",
     "run_planned",
+    "source_stage",
     "validate",
 ]
 
 
 def run_planned(run: dict, *, isolate: bool = False) -> dict:
-    """Every stage after the plan, in DAG order, in this process; the run summary.
+    """Every stage after the plan, in DAG order (a split source's partitions, then their
+    combination), in this process; the run summary.
 
     With ``isolate``, a source whose stages fail is recorded as failed and the others go
     on, as in the DAG; without it (benchmarks, checks) the first failure is raised.
     """
-    for source in run["sources"]:
-        for stage in (extract, validate, pseudonymise):
+    for label in RunPlan.model_validate(run).labels:
+        for stage in ("extract", "validate", "pseudonymise"):
             try:
-                stage(run, source)
+                source_stage(stage, run, label)
             except Exception as exc:
-                record_failure(run, source, stage.__name__, exc)
+                source = label_source(run, label)
+                record_failure(run, source, stage if source == label else f"{stage} {label}", exc)
                 if not isolate:
                     raise
                 break
+    for source in run.get("partitions", {}):
+        try:
+            combine(run, source)
+        except Exception as exc:
+            record_failure(run, source, "combine", exc)
+            if not isolate:
+                raise
     link(run)
     try:
         publish(run)

@@ -81,6 +81,29 @@ def _carriable(ctx: RunContext, previous: PublicationRecord, source: str) -> boo
     return all(run.source_file(kind, source).is_file() for kind in CARRIED_FILES)
 
 
+def _partitions(ctx: RunContext, fresh: list[str], notes: list[str]) -> dict[str, list]:
+    """The fresh sources above their size threshold, split (:mod:`connectors.partitions`);
+    a source whose size cannot be found is read whole (its extraction reports why)."""
+    from connectors import SourceError, plan_partitions
+
+    out = {}
+    extract = None
+    for name in fresh:
+        settings = ctx.config.partition_settings(name)
+        if not (settings.max_rows or settings.max_bytes):
+            continue
+        extract = extract or ctx.extract_context()
+        try:
+            parts, how = plan_partitions(ctx.config.source(name), extract, settings)
+        except SourceError as exc:
+            notes.append(f"{name}: not split ({exc.problem}); read whole")
+            continue
+        if parts:
+            out[name] = [p.model_dump(mode="json") for p in parts]
+            notes.append(f"{name}: split into {how}")
+    return out
+
+
 def _started_at(ctx: RunContext, logical: datetime | None) -> str:
     """The run's start: its logical time, else that of an earlier plan of the same run (a
     retried plan keeps it), else now."""
@@ -128,6 +151,7 @@ def plan(
             )
             fresh.append(name)
     fresh = [n for n in names if n in fresh]
+    partitions = _partitions(ctx, fresh, notes)
     run = RunPlan(
         run_id=run_id,
         data_dir=str(ctx.data_dir),
@@ -142,6 +166,7 @@ def plan(
         allow_shrink=bool(params.get("allow_shrink")),
         drops=drops or {},
         notes=notes,
+        partitions=partitions,
     )
     for note in notes:
         log.info("plan: %s", note)

@@ -130,3 +130,18 @@ def test_a_broken_config_does_not_break_parsing(monkeypatch, tmp_path):
     bad.write_text("sources: [", encoding="utf-8")
     monkeypatch.setenv("ISLANDBRIDGE_CONFIG", str(bad))
     assert configured_sources() == {} and intake_assets() == []
+
+
+@pytest.mark.parametrize("dag_id", ["campus_integration", "department_intake"])
+def test_split_sources_are_combined_after_all_chains_before_link(dagbag, dag_id):
+    from islandbridge.assets import LANDING
+
+    dag = dagbag.dags[dag_id]
+    combine = dag.get_task("combine")
+    # mapped over the split sources; runs when every chain is done, whatever they did
+    assert combine.trigger_rule.value == "all_done" and combine.map_index_template
+    assert "one_source.pseudonymise" in combine.upstream_task_ids
+    assert {"combine", "one_source.pseudonymise"} <= dag.get_task("link").upstream_task_ids
+    assert LANDING in combine.outlets  # the split source's landing event, once
+    assert "chains" in dag.get_task("one_source.extract").upstream_task_ids
+    assert "split_sources" in combine.upstream_task_ids

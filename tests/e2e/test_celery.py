@@ -42,6 +42,9 @@ MEMBERS, SEED = 400, 17
 REDIS_DB = int(os.environ.get("ISLANDBRIDGE_TEST_REDIS_DB", "13"))
 TIMEOUT = 8 * 60
 DAGS_FOLDER = Path(__file__).resolve().parents[2] / "dags"
+#: split the branch sign-ins into 2 partitions (by files); the other sources stay whole
+PARTITIONS = "partitions: {max_bytes: 4000, max_parts: 2}\n"
+SPLIT, PARTS = "branch_signins", 2
 
 
 def _free_port() -> int:
@@ -85,6 +88,11 @@ def university(tmp_path: Path) -> Iterator[dict[str, str]]:
         .replace("max_suppression_rate: 0.05", "max_suppression_rate: 0.5")
         .replace("max_singled_out: 0.5", "max_singled_out: 1.0")
     )
+    # the branch sign-ins (many small files) are above this: split into partitions
+    main = config_dir / "islandbridge.yaml"
+    text = main.read_text("utf-8")
+    assert "\nsources:\n" in text
+    main.write_text(text.replace("\nsources:\n", f"\n{PARTITIONS}sources:\n", 1), "utf-8")
     token = secrets.token_urlsafe(16)
     records = data / "university" / "sources" / "volunteer_records.json"
     with serve_volunteer_api(records, token=token) as api:
@@ -178,12 +186,24 @@ def _stop(proc: subprocess.Popen) -> None:
         proc.wait(10)
 
 
+def _named_worker(n: int) -> dict[str, str]:
+    """A worker's environment: its task instances carry the hostname ``ib-worker-<n>``."""
+    here = str(Path(__file__).resolve().parent)
+    path = os.pathsep.join(p for p in (os.environ.get("PYTHONPATH", ""), here) if p)
+    return {
+        "PYTHONPATH": path,
+        "AIRFLOW__CORE__HOSTNAME_CALLABLE": "worker_hostname.hostname",
+        "IB_WORKER_HOSTNAME": f"ib-worker-{n}",
+    }
+
+
 def _task_instances(db_url: str, run_id: str) -> list[tuple]:
     import psycopg
 
     with psycopg.connect(db_url.replace("postgresql+psycopg", "postgresql")) as con:
         return con.execute(
-            "SELECT task_id, map_index, state, queue, external_executor_id"
+            "SELECT task_id, map_index, state, queue, external_executor_id, rendered_map_index,"
+            " hostname"
             " FROM task_instance WHERE dag_id = 'campus_integration' AND run_id = %s",
             (run_id,),
         ).fetchall()
@@ -238,7 +258,7 @@ def test_campus_integration_runs_on_celery_workers(
         _start(stack, env, logs, "scheduler", "scheduler")
         for n in (1, 2):
             _start(
-                stack, env, logs, f"worker{n}", "celery", "worker",
+                stack, {**env, **_named_worker(n)}, logs, f"worker{n}", "celery", "worker",
                 "--celery-hostname", f"ib-worker-{n}@%h", "--concurrency", "2",
             )  # fmt: skip
         for tenant in side_by_side:  # on its queue only, as its own OS account
@@ -281,14 +301,22 @@ def test_campus_integration_runs_on_celery_workers(
     )
     assert state == "success", [t for t in instances if t[2] != "success"]
     extracts = [t for t in instances if t[0] == "one_source.extract"]
-    assert len(extracts) == 8 and all(t[1] >= 0 for t in extracts)  # mapped, one per source
+    # mapped: one per source, and one per partition of the split source
+    labels = {t[5] for t in extracts}
+    parts = {f"{SPLIT}#{i}" for i in range(PARTS)}
+    assert labels == (set(configured_sources()) - {SPLIT}) | parts
+    assert len(extracts) == 7 + PARTS and all(t[1] >= 0 for t in extracts)
     assert all(t[2] == "success" for t in instances)
     # executed through Celery: each carries its Celery task id, and the workers ran every one
     assert all(t[4] for t in extracts)
     ran = re.findall(
         r"Executing workload.*?task_id='one_source\.extract'.*?map_index=(\d+)", worker_logs
     )
-    assert {int(i) for i in ran} == set(range(8))
+    assert {int(i) for i in ran} == set(range(7 + PARTS))
+    # the split source's partitions were shared by both workers, then combined once
+    hosts = {t[6] for t in instances if t[5] in parts}
+    assert hosts == {"ib-worker-1", "ib-worker-2"}, hosts
+    assert [t[5] for t in instances if t[0] == "combine"] == [SPLIT]
     assert analyst == "success"  # scheduled on the published dataset's Asset
     # one landing event per extracted source (through the alias), one for the publication
     landing = {n.removeprefix("landing_"): c for n, c in events.items() if n.startswith("landing_")}
