@@ -116,6 +116,12 @@ def combine(run: dict, source: str, outlet_events: Any = None) -> dict:
     return landing_event(outlet_events, _source_stage("combine", run, source), run["run_id"])
 
 
+@task(trigger_rule=TriggerRule.ALL_DONE)
+def combined() -> None:
+    """Every combine done, or none to do: link's trigger rule skips link when an upstream
+    task is skipped, and ``combine`` mapped over no split source is skipped."""
+
+
 @task(trigger_rule=TriggerRule.ALL_DONE_MIN_ONE_SUCCESS)
 def link(run: dict) -> dict:
     from islandbridge import stages
@@ -166,11 +172,11 @@ def process_sources(run: XComArg, sources: XComArg) -> XComArg:
     split ones (the plan's labels; ``sources``, the DAG's list, is not waited for), which
     are then combined; returns the outcome task."""
     chain = one_source.partial(run=run).expand(source=chains(run))
-    combined = combine.partial(run=run).expand(source=split_sources(run))
+    combining = combine.partial(run=run).expand(source=split_sources(run))
     linked = link(run)
     published = publish(run)
     reported = report(run)
     done = outcome(run)
-    chain >> [combined, linked]
-    combined >> linked >> published >> reported >> done
+    chain >> [combining, linked]
+    combining >> combined() >> linked >> published >> reported >> done
     return done
