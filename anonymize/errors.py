@@ -22,6 +22,12 @@ __all__ = [
 class AnonymizeError(Exception):
     """Base of every error this package raises."""
 
+    @property
+    def problem(self) -> str:
+        """The message in this package's own words (it never quotes a cell or another
+        library's error text), for a caller that passes it on."""
+        return str(self.args[0]) if self.args else type(self).__name__
+
 
 class KeyringError(AnonymizeError):
     """No keyring, an unreadable or weak one, or a key file others can read."""

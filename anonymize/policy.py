@@ -66,7 +66,7 @@ class OperatorSpec(_Strict):
         try:
             self._built = build_operator(self.operator, self.params)
         except PolicyError as exc:  # let pydantic name where in the file it happened
-            raise ValueError(str(exc)) from None
+            raise ValueError(exc.problem) from None
         return self
 
     def build(self) -> Operator:
@@ -338,6 +338,10 @@ def load_policy(path: Path) -> PrivacyPolicy:
         document = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise PolicyError(f"policy {path} cannot be read ({exc.strerror})") from None
-    except yaml.YAMLError as exc:
-        raise PolicyError(f"policy {path} is not valid YAML: {exc}") from None
+    except yaml.YAMLError as exc:  # its text may quote the file: name the place only
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise PolicyError(
+            f"policy {path} is not valid YAML{where} ({type(exc).__name__})"
+        ) from None
     return parse_policy(document, source=str(path))

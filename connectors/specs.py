@@ -66,7 +66,10 @@ class FileSpec(StrictModel):
             try:
                 re.compile(value)
             except re.error as exc:
-                raise ValueError(f"name_pattern is not a regular expression: {exc}") from None
+                where = f" at position {exc.pos}" if exc.pos is not None else ""
+                raise ValueError(
+                    f"name_pattern is not a regular expression ({type(exc).__name__}{where})"
+                ) from None
         return value
 
 

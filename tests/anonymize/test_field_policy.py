@@ -115,6 +115,12 @@ def test_unreadable_policy_file(tmp_path):
     bad.write_text("entities: [unclosed")
     with pytest.raises(PolicyError, match="not valid YAML"):
         load_policy(bad)
+    # the parser's text would quote the file: the message names the place only
+    quoted = tmp_path / "quoted.yaml"
+    quoted.write_text("defaults:\n  name: {operator: hmac_token\n  planted: 'Zz-private-9'\n")
+    with pytest.raises(PolicyError, match=r"not valid YAML at line \d+, column \d+") as caught:
+        load_policy(quoted)
+    assert "Zz-private-9" not in str(caught.value)
 
 
 def test_also_publishes_more_columns_of_one_field_but_never_the_same_twice():

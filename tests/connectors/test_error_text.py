@@ -322,3 +322,15 @@ def test_landing_errors_are_reduced_to_their_type(
     message = _outcome(_csv_source(make_source), ctx, tmp_path)
     assert "cannot be landed (ValueError)" in message
     _assert_clean(message, logs)
+
+
+def test_a_bad_name_pattern_is_refused_naming_the_place_not_quoting_it():
+    from pydantic import ValidationError
+
+    from connectors.specs import FileSpec
+
+    with pytest.raises(ValidationError) as caught:
+        FileSpec(path="x/*.csv", format="csv", name_pattern=f"({PLANTED}")
+    message = str(caught.value)
+    assert "name_pattern is not a regular expression (error at position 0)" in message
+    assert TELLTALE not in message.replace(f"input_value='({PLANTED}'", "")
