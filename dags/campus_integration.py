@@ -9,9 +9,9 @@ version holds every source. One source's failure stops only its own chain.
 from __future__ import annotations
 
 import pendulum
-from airflow.sdk import Param, dag, task
+from airflow.sdk import Param, dag
 
-from islandbridge.pipeline_tasks import process_sources, retry_defaults
+from islandbridge.pipeline_tasks import plan, process_sources, retry_defaults
 
 
 @dag(
@@ -33,18 +33,7 @@ from islandbridge.pipeline_tasks import process_sources, retry_defaults
     doc_md=__doc__,
 )
 def campus_integration() -> None:
-    @task
-    def plan(params: dict, run_id: str, logical_date: pendulum.DateTime | None = None) -> dict:
-        from islandbridge.pipeline_tasks import plan_run
-
-        return plan_run(params, run_id, logical_date)
-
-    @task
-    def sources(run: dict) -> list[str]:
-        return run["sources"]
-
-    run = plan()
-    process_sources(run, sources(run))
+    process_sources(plan())
 
 
 campus_integration()

@@ -42,12 +42,7 @@ def department_intake() -> None:
 
         return intake_run(params, run_id, triggering_asset_events)
 
-    @task
-    def sources(run: dict) -> list[str]:
-        return run["sources"]
-
-    run = receive()
-    process_sources(run, sources(run))
+    process_sources(receive())
 
 
 department_intake()

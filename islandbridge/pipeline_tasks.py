@@ -21,7 +21,7 @@ from airflow.sdk import TriggerRule, XComArg, task, task_group
 
 from islandbridge.assets import LANDING, PUBLISHED
 
-__all__ = ["intake_run", "plan_run", "process_sources", "retry_defaults"]
+__all__ = ["intake_run", "plan", "plan_run", "process_sources", "retry_defaults"]
 
 
 def retry_defaults() -> dict[str, Any]:
@@ -167,10 +167,23 @@ def intake_run(params: dict, run_id: str, events: object) -> dict:
     return _call(prepare_intake_run, params, run_id, None, triggered_sources(events))
 
 
-def process_sources(run: XComArg, sources: XComArg) -> XComArg:
-    """Wire the stages of ``run``: the chains mapped over its sources and the partitions of
-    split ones (the plan's labels; ``sources``, the DAG's list, is not waited for), which
-    are then combined; returns the outcome task."""
+@task
+def plan(params: dict, run_id: str, logical_date: datetime | None = None) -> dict:
+    """A scheduled or triggered run's plan (see :func:`plan_run`)."""
+    return plan_run(params, run_id, logical_date)
+
+
+@task
+def sources(run: dict) -> list[str]:
+    """The sources the run extracts afresh or carries, as the run's own list."""
+    return run["sources"]
+
+
+def process_sources(run: XComArg) -> XComArg:
+    """Wire the stages of ``run``: its source list, the chains mapped over its sources
+    and the partitions of split ones (the plan's labels), which are then combined;
+    returns the outcome task."""
+    sources(run)
     chain = one_source.partial(run=run).expand(source=chains(run))
     combining = combine.partial(run=run).expand(source=split_sources(run))
     linked = link(run)

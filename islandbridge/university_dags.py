@@ -20,7 +20,7 @@ import pendulum
 from airflow.sdk import DAG, Asset, Param, dag, task
 
 from islandbridge.assets import PUBLISHED
-from islandbridge.pipeline_tasks import process_sources, retry_defaults
+from islandbridge.pipeline_tasks import plan, process_sources, retry_defaults
 from islandbridge.universities import University, UniversityFolder, load_universities
 
 __all__ = [
@@ -83,18 +83,7 @@ def integration_dag(university: University) -> DAG:
         **_dag_args(university, "campus_integration", retry_defaults()),
     )
     def campus_integration() -> None:
-        @task
-        def plan(params: dict, run_id: str, logical_date: pendulum.DateTime | None = None) -> dict:
-            from islandbridge.pipeline_tasks import plan_run
-
-            return plan_run(params, run_id, logical_date)
-
-        @task
-        def sources(run: dict) -> list[str]:
-            return run["sources"]
-
-        run = plan()
-        process_sources(run, sources(run))
+        process_sources(plan())
 
     built = campus_integration()
     own = published_asset(university)
