@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pandas as pd
+import pyarrow as pa
 
 from connectors.specs import SourceConfig
 
@@ -38,6 +39,9 @@ __all__ = [
 #: ``<department column>:<problem>`` (a cell) or a row-level reason code. The
 #: standardiser turns them into ``parse_errors`` so the quality gate quarantines the row.
 READER_PROBLEMS = "__problems"
+
+#: Arrow strings as pandas' Arrow-backed string dtype (what the CSV readers' frames hold)
+_STRING_TYPES = {pa.string(): pd.StringDtype("pyarrow")}
 
 
 class SourceError(RuntimeError):
@@ -115,10 +119,34 @@ class InputFile:
     merged_ranges: list[str] = field(default_factory=list)
 
 
-@dataclass
 class RawChunk:
-    frame: pd.DataFrame  # department columns (strings or native values) + "record_key"
-    input: InputFile
+    """A chunk of raw rows of one input: department columns (strings or native values)
+    and ``record_key``, as a pandas ``frame`` or, from a columnar reader, an Arrow
+    ``table`` of string columns (empty fields null) whose frame is made when first asked
+    for (the landing writes the table as it is)."""
+
+    def __init__(
+        self, frame: pd.DataFrame | None, input: InputFile, *, table: pa.Table | None = None
+    ) -> None:
+        if frame is None and table is None:
+            raise ValueError("a chunk needs a frame or a table")
+        self._frame, self.input, self.table = frame, input, table
+
+    @property
+    def frame(self) -> pd.DataFrame:
+        """The rows as a pandas frame (Arrow-backed strings for a table's columns)."""
+        if self._frame is None:
+            assert self.table is not None
+            self._frame = self.table.to_pandas(types_mapper=_STRING_TYPES.get)
+        return self._frame
+
+    @property
+    def rows(self) -> int:
+        """The number of rows (without making a frame)."""
+        return self.table.num_rows if self.table is not None else len(self.frame)
+
+    def __repr__(self) -> str:
+        return f"RawChunk({self.input.location!r}, rows={self.rows})"
 
 
 @dataclass

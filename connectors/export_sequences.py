@@ -48,21 +48,35 @@ class ExportSequenceStore:
     def accept(self, source: str, manifest: ExportManifest) -> str | None:
         """Record ``manifest`` as the last accepted export of its file, unless it is not
         newer than the one accepted before; returns why it was refused, or None."""
+        return self.accept_many(source, [manifest])[0]
+
+    def accept_many(self, source: str, manifests: list[ExportManifest]) -> list[str | None]:
+        """:meth:`accept` for each of ``manifests`` in turn (a later one is checked against
+        what an earlier one recorded), under one lock with one read and one write of the
+        state: a source of many signed files costs its number of files, not its square."""
+        if not manifests:
+            return []
         path = self._path_for(source)
         with self._locked(path):
             state = self._read(path)
-            last = state.get(manifest.file)
-            problem = _replay_problem(manifest, last)
-            if problem is not None or (last and last["manifest_sha256"] == manifest.digest):
-                return problem
-            state[manifest.file] = {
-                "sequence": manifest.sequence,
-                "exported_at": manifest.exported_at,
-                "manifest_sha256": manifest.digest,
-                "accepted_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            }
-            self._write(path, state)
-        return None
+            problems: list[str | None] = []
+            changed = False
+            for manifest in manifests:
+                last = state.get(manifest.file)
+                problem = _replay_problem(manifest, last)
+                problems.append(problem)
+                if problem is not None or (last and last["manifest_sha256"] == manifest.digest):
+                    continue
+                state[manifest.file] = {
+                    "sequence": manifest.sequence,
+                    "exported_at": manifest.exported_at,
+                    "manifest_sha256": manifest.digest,
+                    "accepted_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                }
+                changed = True
+            if changed:
+                self._write(path, state)
+        return problems
 
     @contextmanager
     def _locked(self, path: Path) -> Iterator[None]:
@@ -98,8 +112,7 @@ class ExportSequenceStore:
         tmp.unlink(missing_ok=True)
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            # one line: json's C encoder (indent would use the pure-Python one, and this
-            # file is rewritten once per accepted export)
+            # one line: json's C encoder (indent would use the pure-Python one)
             handle.write(json.dumps({"exports": exports}, sort_keys=True))
         tmp.replace(path)
 

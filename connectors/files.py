@@ -422,33 +422,18 @@ class FileConnector(Connector):
 
     def read(self) -> Iterator[RawChunk]:
         empty = pd.DataFrame({"record_key": pd.Series([], dtype="string")})
-        for path, problem in self._paths():
-            rel = self._location(path)
-            if problem is not None:
-                info = InputFile(location=rel, rejected_reason=problem, signature="not_checked")
-                log.warning("source %s: a file refused unread: %s", self.source.name, problem)
+        for path, rel, info, check in self._checked(self._paths()):
+            if info.rejected_reason:
                 yield RawChunk(empty, info)
                 continue
-            info = InputFile(location=rel, sha256=_sha256(path), size_bytes=path.stat().st_size)
-            check = self._signature(path)
-            info.signature = check.verdict.value
-            if check.verdict.refused:
-                info.rejected_reason = check.verdict.value
-                log.warning(
-                    "source %s: %s refused: %s (%s)",
-                    self.source.name,
-                    rel,
-                    check.verdict.value,
-                    check.detail,
-                )
-                yield RawChunk(empty, info)
-                continue
-            for frame in self._read_one(path, rel, info):
-                for name, how in self._spec.filename_fields.items():
-                    frame[f"__file_{name}"] = path.stem if how == "stem" else path.name
-                info.rows += len(frame)
-                yield RawChunk(frame, info)
-            if check.manifest is not None and info.rows != check.manifest.rows:
+            for chunk in self._read_chunks(path, rel, info):
+                info.rows += chunk.rows
+                yield chunk
+            if (
+                check is not None
+                and check.manifest is not None
+                and info.rows != check.manifest.rows
+            ):
                 raise SourceError(
                     self.source.name,
                     rel,
@@ -466,8 +451,71 @@ class FileConnector(Connector):
             raise SourceError(self.source.name, location, f"not read ({problem})")
         yield from self._read_one(path, location, InputFile(location=location))
 
+    def _checked(
+        self, paths: list[tuple[Path, str | None]]
+    ) -> list[tuple[Path, str, InputFile, ManifestCheck | None]]:
+        """Each file's provenance and signature verdict, before any file is read; a refused
+        file has its ``rejected_reason`` set (and is logged). The valid manifests are
+        recorded as accepted together (:meth:`ExportSequenceStore.accept_many`): one read
+        and one write of the record of accepted exports for the whole source."""
+        out: list[tuple[Path, str, InputFile, ManifestCheck | None]] = []
+        for path, problem in paths:
+            rel = self._location(path)
+            if problem is not None:
+                info = InputFile(location=rel, rejected_reason=problem, signature="not_checked")
+                log.warning("source %s: a file refused unread: %s", self.source.name, problem)
+                out.append((path, rel, info, None))
+                continue
+            info = InputFile(location=rel, sha256=_sha256(path), size_bytes=path.stat().st_size)
+            out.append((path, rel, info, self._signature(path)))
+        self._accept_sequences(out)
+        for _, rel, info, check in out:
+            if check is None:
+                continue
+            info.signature = check.verdict.value
+            if check.verdict.refused:
+                info.rejected_reason = check.verdict.value
+                log.warning(
+                    "source %s: %s refused: %s (%s)",
+                    self.source.name,
+                    rel,
+                    check.verdict.value,
+                    check.detail,
+                )
+        return out
+
+    def _accept_sequences(
+        self, checked: list[tuple[Path, str, InputFile, ManifestCheck | None]]
+    ) -> None:
+        """Record the valid manifests as accepted, in reading order; a manifest not newer
+        than the last accepted export of its file turns its verdict into ``replayed``."""
+        sequences = self.context.export_sequences
+        if sequences is None:
+            return
+        valid = [
+            i
+            for i, (_, _, _, check) in enumerate(checked)
+            if check is not None and check.ok and check.manifest is not None
+        ]
+        if not valid:
+            return
+        manifests = [checked[i][3].manifest for i in valid]  # type: ignore[union-attr]
+        try:
+            replays = sequences.accept_many(self.source.name, manifests)  # type: ignore[arg-type]
+        except ExportSequenceError as exc:
+            raise SourceError(self.source.name, checked[valid[0]][0].name, exc.problem) from None
+        for i, replayed in zip(valid, replays, strict=True):
+            if replayed is not None:
+                path, rel, info, check = checked[i]
+                checked[i] = (
+                    path,
+                    rel,
+                    info,
+                    ManifestCheck(SignatureVerdict.REPLAYED, check.manifest, replayed),  # type: ignore[union-attr]
+                )
+
     def _signature(self, path: Path) -> ManifestCheck:
-        """The verdict on ``path``'s signed manifest, and its sequence recorded when valid."""
+        """The verdict on ``path``'s signed manifest (its sequence not yet recorded)."""
         if not self.source.signature.required:
             return ManifestCheck(SignatureVerdict.NOT_REQUIRED)
         trust = self.context.trust_store
@@ -475,27 +523,46 @@ class FileConnector(Connector):
             raise SourceError(
                 self.source.name, path.name, "signature required but no trust store configured"
             )
-        check = check_export(
+        return check_export(
             path,
             source=self.source.name,
             department=self.source.department,
             trust=trust,
             branch=self.source.signed_branch(path.name),
         )
-        sequences = self.context.export_sequences
-        if check.ok and check.manifest is not None and sequences is not None:
-            try:
-                replayed = sequences.accept(self.source.name, check.manifest)
-            except ExportSequenceError as exc:
-                raise SourceError(self.source.name, path.name, exc.problem) from None
-            if replayed is not None:
-                return ManifestCheck(SignatureVerdict.REPLAYED, check.manifest, replayed)
-        return check
 
-    def _read_one(self, path: Path, rel: str, info: InputFile) -> Iterator[pd.DataFrame]:
+    def _read_chunks(self, path: Path, rel: str, info: InputFile) -> Iterator[RawChunk]:
+        """``path``'s rows with the file-name columns: a plain CSV file as the Arrow
+        tables of the fast reader (no pandas frame made), anything else as frames."""
+        named = {
+            f"__file_{name}": path.stem if how == "stem" else path.name
+            for name, how in self._spec.filename_fields.items()
+        }
+        fast = None
+        if self._spec.format == "csv" and _FAST_CSV:
+            try:
+                fast = self._csv_fast(path, rel, info)
+            except Exception as exc:  # where and its type, never its text
+                raise reduced_error(self.source.name, rel, "cannot be read as csv", exc) from None
+        if fast is None:
+            for frame in self._read_one(path, rel, info, exact=self._spec.format == "csv"):
+                for column, value in named.items():
+                    frame[column] = value
+                yield RawChunk(frame, info)
+            return
+        for table in fast:
+            for column, value in named.items():
+                table = table.append_column(column, pa.array([value] * table.num_rows, pa.string()))
+            yield RawChunk(None, info, table=table)
+
+    def _read_one(
+        self, path: Path, rel: str, info: InputFile, *, exact: bool = False
+    ) -> Iterator[pd.DataFrame]:
+        """``path``'s rows as frames (``exact``: a CSV file by the exact reader only, the
+        fast one having declined it)."""
         fmt = self._spec.format
         reader = {
-            "csv": self._read_csv,
+            "csv": self._csv_exact if exact else self._read_csv,
             "xlsx": self._read_xlsx,
             "json": self._read_json,
             "jsonl": self._read_jsonl,
@@ -547,12 +614,14 @@ class FileConnector(Connector):
     def _read_csv(self, path: Path, rel: str, info: InputFile) -> Iterator[pd.DataFrame]:
         fast = self._csv_fast(path, rel, info) if _FAST_CSV else None
         if fast is not None:
-            yield from fast
+            for table in fast:
+                yield table.to_pandas(types_mapper=_STRING_TYPES.get)
             return
         yield from self._csv_exact(path, rel, info)
 
-    def _csv_fast(self, path: Path, rel: str, info: InputFile) -> list[pd.DataFrame] | None:
-        """The frames :meth:`_csv_exact` would give, parsed by pyarrow — or None when the
+    def _csv_fast(self, path: Path, rel: str, info: InputFile) -> list[pa.Table] | None:
+        """The frames :meth:`_csv_exact` would give, as Arrow tables of string columns
+        (empty fields null) parsed by pyarrow — or None when the
         file's shape does not let this be shown, and the exact reader must read it.
 
         Only a plain file qualifies: decodes whole in its encoding; no quote, NUL, lone
@@ -629,8 +698,7 @@ class FileConnector(Connector):
                 text_column = column.combine_chunks()
                 empty = pc.equal(text_column, "")
                 arrays.append(pc.if_else(empty, pa.scalar(None, pa.string()), text_column))
-            frame = pa.Table.from_arrays(arrays, names=["record_key", *names])
-            frames.append(frame.to_pandas(types_mapper=_STRING_TYPES.get))
+            frames.append(pa.Table.from_arrays(arrays, names=["record_key", *names]))
         return frames
 
     def _csv_exact(self, path: Path, rel: str, info: InputFile) -> Iterator[pd.DataFrame]:

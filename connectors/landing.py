@@ -29,6 +29,7 @@ from connectors.base import (
     Connector,
     ExtractContext,
     InputFile,
+    RawChunk,
     SourceError,
     reduced_error,
 )
@@ -141,6 +142,55 @@ def _write_refused(path: Path, frames: list[pd.DataFrame], schema: pa.Schema) ->
     tmp.replace(path)
 
 
+#: landed rows are written in row groups of about this many rows (a source of many small
+#: files would otherwise land as many tiny row groups)
+_LANDING_ROWS = 65_536
+
+
+class _Pending:
+    """Landed tables held until about :data:`_LANDING_ROWS` rows, then written as one."""
+
+    def __init__(self, writer: pq.ParquetWriter) -> None:
+        self.writer, self.tables, self.rows = writer, [], 0
+
+    def add(self, table: pa.Table) -> None:
+        self.tables.append(table)
+        self.rows += table.num_rows
+        if self.rows >= _LANDING_ROWS:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.tables:
+            self.writer.write_table(pa.concat_tables(self.tables))
+        self.tables, self.rows = [], 0
+
+
+def _landed(chunk: RawChunk, source: SourceConfig, schema: pa.Schema) -> pa.Table:
+    """A chunk's columns of ``schema`` as text (a column it lacks is null), its columns
+    checked against the source's contract first."""
+    where = chunk.input.location
+    try:
+        if chunk.table is not None:
+            table = chunk.table
+            check_contract(table.column_names, source, where)
+            present = set(table.column_names)
+            if all(table.schema.field(c).type == pa.string() for c in present & set(schema.names)):
+                return pa.Table.from_arrays(
+                    [
+                        table.column(f.name) if f.name in present else pa.nulls(len(table), f.type)
+                        for f in schema
+                    ],
+                    schema=schema,
+                )
+        check_contract(list(chunk.frame.columns), source, where)
+        frame = chunk.frame.reindex(columns=schema.names).astype("string")
+        return pa.Table.from_pandas(frame, schema=schema, preserve_index=False)
+    except SourceError:
+        raise
+    except Exception as exc:  # pyarrow's text quotes the value it cannot convert
+        raise reduced_error(source.name, where, "cannot be landed", exc) from None
+
+
 def _watermark(source: SourceConfig, context: ExtractContext, connector: Connector) -> dict | None:
     column = source.sql.watermark_column if source.sql else None
     if not column:
@@ -185,22 +235,17 @@ def extract_to_landing(
     refused_frames: list[pd.DataFrame] = []
     connector = connector_for(source, context, part)
     writer = pq.ParquetWriter(tmp, schema, compression="zstd")
+    pending = _Pending(writer)
     try:
         for chunk in connector.read():
             inputs[chunk.input.location] = chunk.input
             if chunk.input.rejected_reason:
                 refused_frames += _refused_frames(connector, chunk.input, keep)
                 continue
-            check_contract(list(chunk.frame.columns), source, chunk.input.location)
-            frame = chunk.frame.reindex(columns=keep).astype("string")
-            try:
-                table = pa.Table.from_pandas(frame, schema=schema, preserve_index=False)
-            except Exception as exc:  # pyarrow's text quotes the value it cannot convert
-                raise reduced_error(
-                    source.name, chunk.input.location, "cannot be landed", exc
-                ) from None
-            writer.write_table(table)
-            rows += len(frame)
+            table = _landed(chunk, source, schema)
+            pending.add(table)
+            rows += table.num_rows
+        pending.flush()
     except BaseException:
         writer.close()
         tmp.unlink(missing_ok=True)

@@ -80,7 +80,7 @@ def _fast_frames(make_source, ctx, sources_dir, data: bytes):
 def test_plain_file_takes_the_pyarrow_path(make_source, sources_dir, ctx):
     frames = _fast_frames(make_source, ctx, sources_dir, PLAIN.encode("gbk"))
     assert frames is not None
-    assert list(frames[0]["record_key"])[:2] == ["dues.csv:2", "dues.csv:3"]
+    assert frames[0].column("record_key").to_pylist()[:2] == ["dues.csv:2", "dues.csv:3"]
 
 
 @pytest.mark.parametrize(

@@ -315,8 +315,11 @@ def test_landing_errors_are_reduced_to_their_type(
     import types
 
     real = landing.pa
-    shim = types.SimpleNamespace(
-        schema=real.schema, string=real.string, Table=types.SimpleNamespace(from_pandas=failing)
+    shim = types.SimpleNamespace(  # a frame (exact reader) or an Arrow table (fast reader)
+        schema=real.schema,
+        string=real.string,
+        nulls=real.nulls,
+        Table=types.SimpleNamespace(from_pandas=failing, from_arrays=failing),
     )
     monkeypatch.setattr(landing, "pa", shim)
     message = _outcome(_csv_source(make_source), ctx, tmp_path)
