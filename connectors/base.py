@@ -118,6 +118,14 @@ class InputFile:
     hidden_rows: int = 0
     merged_ranges: list[str] = field(default_factory=list)
 
+    def to_json(self) -> dict:
+        """Its fields as JSON (what ``dataclasses.asdict`` gives, without its deep copy:
+        a source of thousands of files has thousands of inputs)."""
+        return {
+            name: list(value) if isinstance(value, list) else value
+            for name, value in vars(self).items()
+        }
+
 
 class RawChunk:
     """A chunk of raw rows of one input: department columns (strings or native values)

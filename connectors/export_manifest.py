@@ -26,7 +26,7 @@ import binascii
 import hashlib
 import json
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -87,9 +87,8 @@ class ExportManifest:
 
     def body(self) -> dict[str, Any]:
         """Every signed field (all but the signature), with the format tag."""
-        body = asdict(self)
-        body.pop("signature")
-        return {"format": MANIFEST_FORMAT, **body}
+        # its fields are scalars: read directly (``asdict`` deep-copies, per file of a source)
+        return {"format": MANIFEST_FORMAT, **{f: getattr(self, f) for f in _SIGNED_FIELDS}}
 
     def payload(self) -> bytes:
         """The bytes the signature covers: canonical JSON of :meth:`body`."""
@@ -105,6 +104,10 @@ class ExportManifest:
     @property
     def exported(self) -> datetime:
         return datetime.fromisoformat(self.exported_at)
+
+
+#: the fields the signature covers (all but the signature itself)
+_SIGNED_FIELDS = tuple(f.name for f in fields(ExportManifest) if f.name != "signature")
 
 
 @dataclass(frozen=True, slots=True)

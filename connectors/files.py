@@ -669,23 +669,27 @@ class FileConnector(Connector):
         try:
             table = pacsv.read_csv(
                 pa.py_buffer(data),
-                read_options=pacsv.ReadOptions(column_names=positional, block_size=1 << 24),
+                read_options=pacsv.ReadOptions(
+                    column_names=positional, block_size=1 << 24, use_threads=False
+                ),
                 parse_options=pacsv.ParseOptions(
                     delimiter=sep, quote_char=False, escape_char=False, newlines_in_values=False
                 ),
-                convert_options=pacsv.ConvertOptions(
+                convert_options=pacsv.ConvertOptions(  # an empty field is null, as below
                     column_types=dict.fromkeys(positional, pa.string()),
-                    null_values=[],
-                    strings_can_be_null=False,
+                    null_values=[""],
+                    strings_can_be_null=True,
                     quoted_strings_can_be_null=False,
                 ),
             )
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             return None  # a ragged row, say: the exact reader names its line
-        for column in table.columns:
-            longest = pc.max(pc.utf8_length(column)).as_py()
-            if longest is not None and longest > limit:
-                return None
+        # a field is no longer than its line: only a file with a line over the limit is measured
+        if len(body) > limit and max(map(len, body.split("\n"))) > limit:
+            for column in table.columns:
+                longest = pc.max(pc.utf8_length(column)).as_py()
+                if longest is not None and longest > limit:
+                    return None
         self._csv_names = names
         frames = []
         n = table.num_rows
@@ -693,11 +697,7 @@ class FileConnector(Connector):
             part = table.slice(start, spec.chunk_rows)
             lines = pa.array(range(start + 2, start + 2 + part.num_rows), pa.int64())
             keys = pc.binary_join_element_wise(rel, pc.cast(lines, pa.string()), ":")
-            arrays = [keys]
-            for column in part.columns:
-                text_column = column.combine_chunks()
-                empty = pc.equal(text_column, "")
-                arrays.append(pc.if_else(empty, pa.scalar(None, pa.string()), text_column))
+            arrays = [keys, *(column.combine_chunks() for column in part.columns)]
             frames.append(pa.Table.from_arrays(arrays, names=["record_key", *names]))
         return frames
 

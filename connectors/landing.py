@@ -14,9 +14,10 @@ landing. The landing zone is restricted: owner-only folder and files.
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -94,7 +95,10 @@ class Landing:
         return [i for i in self.inputs if i.rejected_reason]
 
     def to_json(self) -> dict:
-        return asdict(self)
+        out = {f.name: getattr(self, f.name) for f in fields(self)}
+        out["inputs"] = [i.to_json() for i in self.inputs]
+        out["watermark"] = copy.deepcopy(self.watermark)
+        return out
 
     @classmethod
     def from_json(cls, data: dict) -> Landing:

@@ -27,6 +27,7 @@ import os
 import re
 import stat
 from abc import ABC, abstractmethod
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -142,8 +143,8 @@ def _parse_keys(
         raise TrustStoreError(f"{where}: 'keys' must be a list")
     keys = [_parse_entry(e, where, default_sources) for e in entries]
     for attr in ("name", "key_id"):
-        values = [getattr(k, attr) for k in keys]
-        dupes = sorted({v for v in values if values.count(v) > 1})
+        counts = Counter(getattr(k, attr) for k in keys)  # one key per branch: thousands
+        dupes = sorted(v for v, n in counts.items() if n > 1)
         if dupes:
             raise TrustStoreError(f"{where}: {attr} listed twice: {dupes}")
     return keys
@@ -176,12 +177,19 @@ class MappingTrustStore(TrustStore):
         self._keys = list(keys)
         self._where = where
         self._by_source: dict[str, list[TrustedKey]] = {}
+        self._by_id: dict[tuple[str, str], TrustedKey] = {}
         for key in self._keys:
             for source in key.sources:
                 self._by_source.setdefault(source, []).append(key)
+                self._by_id.setdefault((source, key.key_id), key)
 
     def keys_for(self, source: str) -> list[TrustedKey]:
         return list(self._by_source.get(source, []))
+
+    def key(self, source: str, key_id: str) -> TrustedKey | None:
+        """The key with fingerprint ``key_id`` if it may sign for ``source`` (looked up,
+        not searched: a source signed per branch has a key per branch)."""
+        return self._by_id.get((source, key_id))
 
     def describe(self) -> str:
         return self._where

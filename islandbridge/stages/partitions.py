@@ -18,7 +18,6 @@ import hashlib
 import json
 import logging
 from collections.abc import Callable
-from dataclasses import asdict
 from typing import Any
 
 import pandas as pd
@@ -110,7 +109,7 @@ def extract_part(run: dict, source: str, index: int) -> dict:
         mode="fresh",
         rows=landing.rows,
         refused=_refused(landing),
-        inputs=[asdict(i) for i in landing.inputs],
+        inputs=[i.to_json() for i in landing.inputs],
         origin=SourceOrigin(run_id=plan.run_id, run_at=plan.started_at),
     )
     return _write(files, part, "extract", result, result.rows)

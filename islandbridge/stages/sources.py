@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import logging
 import tempfile
-from dataclasses import asdict
 from pathlib import Path
 
 import pandas as pd
@@ -83,7 +82,7 @@ def extract(run: dict, source: str) -> dict:
         layout.provenance(source),
         layout.refused_quarantine(source),
     )
-    inputs = [asdict(i) for i in landing.inputs]
+    inputs = [i.to_json() for i in landing.inputs]
     result = ExtractResult(
         source=source,
         mode="fresh",
