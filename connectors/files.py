@@ -216,6 +216,26 @@ class _Formula(str):
     """A formula cell's text (refused: its value is not in the file as data)."""
 
 
+_MAIN_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+_INLINE, _TEXT = f"{_MAIN_NS}is", f"{_MAIN_NS}t"
+
+
+def _plain_inline_string(element: object) -> str | None:
+    """The text of a cell that is one plain inline string — ``<c r=.. t="inlineStr"><is>
+    <t>text</t></is></c>`` with a reference, nothing else inside — as openpyxl reads it
+    (``Text.content``: the ``<t>``'s text, ``""`` when empty); None for any other cell,
+    which openpyxl's own parser reads (rich text, formulas, numbers, shared strings)."""
+    if element.get("t") != "inlineStr" or not element.get("r") or len(element) != 1:  # type: ignore[attr-defined]
+        return None
+    inline = element[0]  # type: ignore[index]
+    if inline.tag != _INLINE or len(inline) != 1 or inline.attrib:
+        return None
+    text = inline[0]
+    if text.tag != _TEXT or len(text):
+        return None
+    return text.text or ""
+
+
 class _XlsxSheet:
     """One worksheet read cell by cell with openpyxl's streaming parser.
 
@@ -250,6 +270,18 @@ class _XlsxSheet:
         class CellParser(WorkSheetParser):
             def parse_cell(self, element):  # type: ignore[no-untyped-def]
                 try:
+                    plain = _plain_inline_string(element)
+                    if plain is not None:  # what openpyxl gives, without its object model
+                        row, column = coordinate_to_tuple(element.get("r"))
+                        self.col_counter = column
+                        style = element.get("s", 0)
+                        return {
+                            "row": row,
+                            "column": column,
+                            "value": plain,
+                            "data_type": "s",
+                            "style_id": int(style) if style else style,
+                        }
                     return super().parse_cell(element)
                 except Exception as exc:  # the text may quote the value: keep its type only
                     try:

@@ -148,3 +148,44 @@ def test_an_older_export_after_a_newer_one_in_the_same_read_is_a_replay(
         "b/dues.csv": "signature_replayed"
     }
     assert landing.rows == 40
+
+
+_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+
+
+@pytest.mark.parametrize(
+    ("inner", "attrs"),
+    [
+        ("<is><t>张三</t></is>", ""),
+        ('<is><t xml:space="preserve"> 1998.10 </t></is>', ' s="3"'),
+        ("<is><t/></is>", ""),
+    ],
+    ids=["text", "spaces_and_style", "empty"],
+)
+def test_a_plain_inline_string_reads_as_openpyxl_reads_it(inner, attrs):
+    import xml.etree.ElementTree as ET
+
+    from openpyxl.worksheet._reader import WorkSheetParser
+
+    cell = ET.fromstring(f'<c xmlns="{_NS}" r="B7" t="inlineStr"{attrs}>{inner}</c>')
+    expected = WorkSheetParser(None, [], data_only=False).parse_cell(cell)
+    assert expected["data_type"] == "s"
+    assert files._plain_inline_string(cell) == expected["value"]
+
+
+@pytest.mark.parametrize(
+    "xml",
+    [
+        '<c r="B7" t="inlineStr"><is><r><t>张</t></r><r><t>三</t></r></is></c>',  # rich text
+        '<c r="B7" t="inlineStr"><is><t>张三</t><rPh sb="0" eb="1"><t>ZS</t></rPh></is></c>',
+        '<c r="B7" t="inlineStr"><f>A1</f><is><t>x</t></is></c>',  # a formula
+        '<c t="inlineStr"><is><t>x</t></is></c>',  # no reference: the next column
+        '<c r="B7" t="s"><v>0</v></c>',  # a shared string
+    ],
+    ids=["rich", "phonetic", "formula", "no_reference", "shared"],
+)
+def test_any_other_cell_is_left_to_openpyxl(xml):
+    import xml.etree.ElementTree as ET
+
+    cell = ET.fromstring(xml.replace("<c ", f'<c xmlns="{_NS}" ', 1))
+    assert files._plain_inline_string(cell) is None
