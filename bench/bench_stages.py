@@ -3,6 +3,9 @@ also at the commit before the run-wide stages' rework (issue 13), in the same ru
 
     python -m bench.run --only stages --sizes 10000,100000[,1000000]
 
+``BENCH_STAGES_COMPARE_AT`` (environment) sets the size at which the code before runs
+too (default 100000; ``0``: at none).
+
 Every stage runs once, inline, in a child process (:func:`bench.bench_scale.pipeline_once`:
 per-source stages summed over the sources; a stage's peak RSS is the highest over its
 calls, the high-water mark reset before each). At 100k the code at :data:`BEFORE` runs
@@ -11,6 +14,7 @@ the same generated university first, and the published rows must be equal.
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -22,7 +26,7 @@ __all__ = ["BEFORE", "STAGES", "bench_stages"]
 BEFORE = "21fd49d"
 STAGES = ("plan", "extract", "validate", "pseudonymise", "link", "publish", "report")
 #: the size at which the code before is run too
-COMPARED_AT = 100_000
+COMPARED_AT = int(os.environ.get("BENCH_STAGES_COMPARE_AT", "100000"))
 
 
 def _checkout(commit: str, folder: Path) -> Path:
@@ -79,8 +83,9 @@ def bench_stages(size: int, workdir: Path) -> dict[str, object]:
     out: dict[str, object] = {"rows": new["rows"], **_cells(new, "new")}
     old = runs.get("old")
     if old is not None:
-        if old["rows"] != new["rows"]:
-            raise AssertionError(f"published rows differ: old {old['rows']}, new {new['rows']}")
+        # not asserted equal: since 21fd49d the gate (issue 14) suppresses fewer persons,
+        # so more of their facts are published; both counts are in the table
+        out["old rows"] = old["rows"]
         out.update(_cells(old, "old"))
         out["cpu new/old"] = round(new["cpu"] / old["cpu"], 2)
         out["rss new/old"] = round(new["rss_mib"] / old["rss_mib"], 2)
