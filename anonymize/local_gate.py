@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from anonymize.cover import cover_classes, cover_pair
 from anonymize.errors import PolicyError, PrivacyThresholdError
 from anonymize.hierarchy import TOP, QiHierarchy, build_hierarchies, interval_label
 from anonymize.information_loss import combined_key, coverage, information_loss
@@ -170,8 +171,18 @@ def recode_locally(
         "metric": metric,
         "level_loss": overrides,
     }
-    result = mondrian(hierarchies, **search)
     wanted = _targets(hierarchies, targets)
+    cover = None
+    for name, spec in (targets or {}).items():
+        if spec.get("within"):
+            pair = cover_pair(hierarchies, wanted, name, str(spec["within"]))
+            # the other interval target (the birth decade) is kept in the classes where it can
+            also = [q for q in wanted if q not in pair and hierarchies[q].max_width is not None]
+            cover = cover_classes(hierarchies, wanted, pair, k=k, also=also[0] if also else None)
+    if cover is None:
+        result = mondrian(hierarchies, **search)
+    else:  # the chosen classes are refined, not broken up by suppressing their rows
+        result = mondrian(hierarchies, **{**search, "suppression_budget": 0}, start=cover.groups)
     if wanted:
         result = regroup_for_targets(
             hierarchies,

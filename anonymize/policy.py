@@ -127,6 +127,9 @@ class UtilityTarget(_Strict):
 
     level: str
     share: float = Field(ge=0.0, le=1.0)
+    #: a nested QI targeted at its value (``branch_id``): the classes keeping both targets
+    #: are chosen together and exactly (:mod:`anonymize.cover`); needs an interval step
+    within: str | None = None
 
 
 class GateConfig(_Strict):
