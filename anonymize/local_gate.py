@@ -130,7 +130,8 @@ def recode_locally(
     ladders and budget is computed too and its loss reported beside. ``targets``: QI →
     ``{"level": <level name>, "share": <0..1>}``, the utility to reach where the search
     can (rows missing one are regrouped, :mod:`anonymize.utility_targets`); reported
-    as met or not, never a reason to publish less safely.
+    as met or not, never a reason to publish less safely. A target with ``"within":
+    <nested QI>`` has its classes chosen exactly first (:mod:`anonymize.cover`).
     """
     qis = list(quasi_identifiers)
     sens = list(sensitive)

@@ -92,7 +92,7 @@ def test_the_room_buys_college_classes_and_every_class_is_valid():
 
 
 def test_gate_with_within_keeps_k_and_more_join_intervals():
-    table = _members(seed=11, branches=18)
+    table = _members(seed=11)
     targets = {
         "branch_id": {"level": "value", "share": 0.9},
         "joined_year": {"level": "band 10", "share": 0.8},
