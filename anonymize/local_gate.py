@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from anonymize.cover import cover_classes, cover_pair
 from anonymize.errors import PolicyError, PrivacyThresholdError
 from anonymize.hierarchy import TOP, QiHierarchy, build_hierarchies, interval_label
 from anonymize.information_loss import combined_key, coverage, information_loss
@@ -129,7 +130,8 @@ def recode_locally(
     ladders and budget is computed too and its loss reported beside. ``targets``: QI →
     ``{"level": <level name>, "share": <0..1>}``, the utility to reach where the search
     can (rows missing one are regrouped, :mod:`anonymize.utility_targets`); reported
-    as met or not, never a reason to publish less safely.
+    as met or not, never a reason to publish less safely. A target with ``"within":
+    <nested QI>`` has its classes chosen exactly first (:mod:`anonymize.cover`).
     """
     qis = list(quasi_identifiers)
     sens = list(sensitive)
@@ -170,8 +172,18 @@ def recode_locally(
         "metric": metric,
         "level_loss": overrides,
     }
-    result = mondrian(hierarchies, **search)
     wanted = _targets(hierarchies, targets)
+    cover = None
+    for name, spec in (targets or {}).items():
+        if spec.get("within"):
+            pair = cover_pair(hierarchies, wanted, name, str(spec["within"]))
+            # the other interval target (the birth decade) is kept in the classes where it can
+            also = [q for q in wanted if q not in pair and hierarchies[q].max_width is not None]
+            cover = cover_classes(hierarchies, wanted, pair, k=k, also=also[0] if also else None)
+    if cover is None:
+        result = mondrian(hierarchies, **search)
+    else:  # the chosen classes are refined, not broken up by suppressing their rows
+        result = mondrian(hierarchies, **{**search, "suppression_budget": 0}, start=cover.groups)
     if wanted:
         result = regroup_for_targets(
             hierarchies,

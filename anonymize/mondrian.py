@@ -242,6 +242,36 @@ def _split_interval(
     return _settle(rows, inv, ok, counts, gain_per, k, l, sens, budget, suppress_cost_per_row)
 
 
+def _starts(
+    start: Sequence[tuple[np.ndarray, np.ndarray]],
+    n: int,
+    tops: np.ndarray,
+    k: int,
+    l: int,  # noqa: E741
+    sens: list[np.ndarray],
+) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """The start partitions and the rest at the top, or none when one of them is not
+    valid or they overlap."""
+    if not start:
+        return []
+    seen = np.zeros(n, dtype=np.int64)
+    out = []
+    for rows, lv in start:
+        rows = np.asarray(rows, dtype=np.int64)
+        if not _group_valid(rows, k, l, sens) or (np.asarray(lv) > tops).any():
+            return []
+        seen[rows] += 1
+        out.append((rows, np.asarray(lv, dtype=np.int64).copy(), np.zeros(len(tops), np.int64)))
+    if (seen > 1).any():
+        return []
+    rest = np.flatnonzero(seen == 0)
+    if len(rest):
+        if not _group_valid(rest, k, l, sens):
+            return []
+        out.append((rest, tops.copy(), np.zeros(len(tops), np.int64)))
+    return out
+
+
 def mondrian(
     hierarchies: Sequence[QiHierarchy],
     *,
@@ -252,10 +282,15 @@ def mondrian(
     suppression_budget: int = 0,
     metric: str = "ncp",
     level_loss: Sequence[Sequence[float] | None] | None = None,
+    start: Sequence[tuple[np.ndarray, np.ndarray]] = (),
 ) -> MondrianResult:
     """Levels per row and QI that make the table k-anonymous (l-diverse on ``sensitive``,
     coded per row) with little weighted loss; rows suppressed within ``suppression_budget``.
 
+    ``start``: partitions to begin with instead of the whole table — row positions and
+    their levels (e.g. :func:`anonymize.cover.cover_classes`); the rows in none form one
+    more, at the top. They are only split further. Used when each of them, and the rest,
+    is valid; else the search starts from the whole table.
     If the whole table is not valid, every row is suppressed (the caller refuses).
     """
     q_count = len(hierarchies)
@@ -296,7 +331,7 @@ def mondrian(
 
     floors = np.zeros(q_count, dtype=np.int64)
     queue: deque[tuple[np.ndarray, np.ndarray, np.ndarray]] = deque(
-        [(all_rows, tops.copy(), floors)]
+        _starts(start, n, tops, k, l, sens) or [(all_rows, tops.copy(), floors)]
     )
     finished = 0
     while queue:

@@ -127,6 +127,9 @@ class UtilityTarget(_Strict):
 
     level: str
     share: float = Field(ge=0.0, le=1.0)
+    #: a nested QI targeted at its value (``branch_id``): the classes keeping both targets
+    #: are chosen together and exactly (:mod:`anonymize.cover`); needs an interval step
+    within: str | None = None
 
 
 class GateConfig(_Strict):
@@ -280,9 +283,16 @@ class PrivacyPolicy(_Strict):
                 raise ValueError(
                     f"{where}.level_loss.{name}: from 0 (the value) rising to 1 (*) expected"
                 )
-        for name in gate.utility_targets:
+        for name, target in gate.utility_targets.items():
             if name not in gate.quasi_identifiers:
                 raise ValueError(f"{where}.utility_targets.{name}: needs a quasi-identifier")
+            if target.within is not None and (
+                target.within not in gate.nested or target.within not in gate.utility_targets
+            ):
+                raise ValueError(
+                    f"{where}.utility_targets.{name}.within: needs a nested quasi-identifier "
+                    "with a utility target"
+                )
         for name in gate.ladders:
             if name not in gate.quasi_identifiers and name not in gate.nested.values():
                 raise ValueError(f"{where}.ladders.{name}: a ladder needs a quasi-identifier")

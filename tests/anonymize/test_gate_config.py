@@ -36,6 +36,14 @@ def test_demo_gate_is_local_with_attack_and_statistics():
         ({"metric": "entropy"}, "metric"),
         ({"utility_targets": {"status": {"level": "value", "share": 0.9}}}, "quasi-identifier"),
         ({"utility_targets": {"branch_id": {"level": "value", "share": 1.5}}}, "share"),
+        (
+            {
+                "utility_targets": {
+                    "joined_year": {"level": "band 5", "share": 0.8, "within": "gender"}
+                }
+            },
+            "within",
+        ),
     ],
 )
 def test_bad_gate_settings_fail_on_load(changes, message):
@@ -59,3 +67,12 @@ def test_a_level_loss_of_the_wrong_length_is_refused_by_the_gate():
     band = {"operator": "generalise", "params": {"to": "band", "width": 5}}
     with pytest.raises(PolicyError, match="levels"):
         recode_locally(table, ["y"], ladders={"y": [band]}, level_loss={"y": [0, 1]})
+
+
+def test_a_join_target_within_the_branch_loads():
+    targets = {
+        "branch_id": {"level": "value", "share": 0.95},
+        "joined_year": {"level": "band 5", "share": 0.8, "within": "branch_id"},
+    }
+    gate = parse_policy(_with_gate(utility_targets=targets), source="test").gate("member")
+    assert gate.kwargs()["targets"]["joined_year"]["within"] == "branch_id"
