@@ -93,6 +93,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     "memory": __import__("bench.bench_memory", fromlist=["x"]).bench_memory,
     "memory_rows": __import__("bench.bench_memory", fromlist=["x"]).bench_memory_rows,
     "partitions": __import__("bench.bench_partitions", fromlist=["x"]).bench_partitions,
+    "gx_one_pass": __import__("bench.bench_gx_one_pass", fromlist=["x"]).bench_gx_one_pass,
 }
 
 
