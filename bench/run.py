@@ -94,6 +94,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     "memory_rows": __import__("bench.bench_memory", fromlist=["x"]).bench_memory_rows,
     "partitions": __import__("bench.bench_partitions", fromlist=["x"]).bench_partitions,
     "extract": __import__("bench.bench_extract", fromlist=["x"]).bench_extract,
+    "gx_one_pass": __import__("bench.bench_gx_one_pass", fromlist=["x"]).bench_gx_one_pass,
 }
 
 

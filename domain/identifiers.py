@@ -42,6 +42,7 @@ __all__ = [
     "is_cn_mobile",
     "mask_mobile",
     "mobile_problems",
+    "mobile_shaped",
     "parse_resident_id",
     "recover_identifiers",
     "region_codes_ok",
@@ -275,9 +276,10 @@ def check_digits_ok(well_formed: pd.Series) -> np.ndarray:
 
 def check_digits_ok_digits(raw: np.ndarray) -> np.ndarray:
     """:func:`check_digits_ok` of an ``(n, 18)`` array of ASCII bytes."""
-    # a float matrix product is exact here (totals < 2**11) and runs in BLAS
-    weights = np.array(ID_WEIGHTS, dtype=np.float64)
-    totals = ((raw[:, :17].astype(np.float64) - ord("0")) @ weights).astype(np.int64)
+    # one column at a time in int32 (totals < 2**11): no copy of the whole matrix, no BLAS
+    totals = np.zeros(len(raw), dtype=np.int32)
+    for column, weight in enumerate(ID_WEIGHTS):
+        totals += (raw[:, column].astype(np.int32) - ord("0")) * weight
     return _CHECK_BYTES[totals % 11] == raw[:, 17]
 
 
@@ -302,9 +304,35 @@ def cn_mobile_allocated(mobiles: pd.Series) -> pd.Series:
     meeting this rule (they fail ``mobile_format``), so a defect is reported once.
     """
     text = mobiles.astype("string")
-    shaped = text.str.fullmatch(MOBILE_PATTERN.pattern.strip("^$")).fillna(False).astype(bool)
-    allocated = text.str.fullmatch(_cn_mobile_pattern()).fillna(False).astype(bool)
-    return (~shaped | allocated).astype(bool)
+    shaped = mobile_shaped(text)
+    out = ~shaped
+    if shaped.any():  # the allocation pattern is read on the well-formed numbers only
+        judged = text[shaped].str.fullmatch(_cn_mobile_pattern()).fillna(False)
+        out[shaped] = judged.to_numpy(dtype=bool)
+    return pd.Series(out, index=mobiles.index)
+
+
+def mobile_shaped(mobiles: pd.Series) -> np.ndarray:
+    """Where a value matches :data:`MOBILE_PATTERN` (11 ASCII digits starting ``1[3-9]``),
+    read from its UTF-8 bytes (any other character makes it longer or not a digit)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    text = mobiles.astype("string")
+    array = getattr(text.array, "_pa_array", None)
+    if array is None:  # a string column not stored in Arrow
+        array = pa.array(text.to_numpy(dtype=object, na_value=None), pa.string())
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    sized = pc.fill_null(pc.equal(pc.binary_length(array), 11), False)
+    fixed = pc.cast(array.filter(sized), pa.binary(11))
+    raw = np.frombuffer(fixed.buffers()[1], dtype=np.uint8) if len(fixed) else np.zeros(0, np.uint8)
+    raw = raw[fixed.offset * 11 : (fixed.offset + len(fixed)) * 11].reshape(-1, 11)
+    ok = ((raw >= ord("0")) & (raw <= ord("9"))).all(axis=1)
+    ok &= (raw[:, 0] == ord("1")) & (raw[:, 1] >= ord("3"))
+    out = np.zeros(len(array), dtype=bool)
+    out[np.flatnonzero(sized.to_numpy(zero_copy_only=False))[ok]] = True
+    return out
 
 
 def mobile_problems(value: object) -> list[str]:

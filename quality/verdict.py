@@ -38,7 +38,7 @@ logger = logging.getLogger(__name__)
 PARSE_ERRORS_COLUMN = "parse_errors"
 #: codes of their own that say a field's value was there but could not be read
 _REFUSED_CODES = {"id_number": "id_precision_lost", "mobile": "mobile_precision_lost"}
-_RESULT_FORMAT: dict[str, Any] = {
+RESULT_FORMAT: dict[str, Any] = {
     "result_format": "COMPLETE",
     "exclude_unexpected_values": True,
     "return_unexpected_index_query": False,
@@ -214,7 +214,8 @@ def validate_batch(
     and merges the results (:mod:`quality.merged_results`)."""
     from quality.expectations._conditions import clear_id_memo
     from quality.gx_context import dataframe_batch
-    from quality.suites import build_suite, suite_rules
+    from quality.rule_results import executed_suite, expand_result
+    from quality.suites import suite_rules
 
     rules = suite_rules(entity, config, as_of, list(frame.columns))
     needed = list(dict.fromkeys(c for r in rules for c in _expectation_columns(r)))
@@ -225,11 +226,12 @@ def validate_batch(
     stats: list[dict[str, Any]] = []
     result = None
     if rules and n:
-        suite = build_suite(entity, rules)
+        suite = executed_suite(entity, rules)
         try:
-            result = dataframe_batch(work).validate(suite, result_format=_RESULT_FORMAT)
+            result = dataframe_batch(work).validate(suite, result_format=RESULT_FORMAT)
         finally:
             clear_id_memo()
+        result = expand_result(result, rules, n)
         by_index = {i: r for i, r in enumerate(rules)}
         for item in result.results:
             meta = item.expectation_config.meta or {}

@@ -26,9 +26,9 @@ import pyarrow.compute as pc
 from domain.canonical import PRECISION_SUFFIX
 from domain.dates import period_end
 from domain.identifiers import (
-    MOBILE_PATTERN,
     check_digits_ok_digits,
     cn_mobile_allocated,
+    mobile_shaped,
     region_codes_ok_digits,
 )
 
@@ -51,7 +51,6 @@ __all__ = [
 ]
 
 RESIDENT_ID_CHECKS: tuple[str, ...] = ("format", "region", "birth_date", "check_digit")
-_ID_REGEX = r"[0-9]{17}[0-9X]"  # ASCII only: \d would admit full-width digits
 _NO_BYTES = np.zeros(0, dtype=np.uint8)
 
 
@@ -90,10 +89,14 @@ def _embedded_birth(text: pd.Series) -> pd.Series:
 def _yyyymmdd(raw: np.ndarray) -> np.ndarray:
     """``(n, 8)`` ASCII digits ``YYYYMMDD`` → ``datetime64[us]``, NaT where no such day
     (as ``pd.to_datetime(format="%Y%m%d", errors="coerce")`` reads them)."""
-    v = raw.astype(np.int64) - ord("0")
-    year = v[:, 0] * 1000 + v[:, 1] * 100 + v[:, 2] * 10 + v[:, 3]
-    month = v[:, 4] * 10 + v[:, 5]
-    day = v[:, 6] * 10 + v[:, 7]
+
+    def number(first: int, last: int) -> np.ndarray:
+        out = np.zeros(len(raw), dtype=np.int64)
+        for column in range(first, last):
+            out = out * 10 + (raw[:, column].astype(np.int64) - ord("0"))
+        return out
+
+    year, month, day = number(0, 4), number(4, 6), number(6, 8)
     month_ok = (month >= 1) & (month <= 12)
     first = ((year - 1970) * 12 + np.where(month_ok, month, 1) - 1).astype("M8[M]")
     start = first.astype("M8[D]")
@@ -104,12 +107,38 @@ def _yyyymmdd(raw: np.ndarray) -> np.ndarray:
     return out
 
 
+def _shape(text: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Which values are well-formed ID numbers (``[0-9]{17}[0-9X]`` once upper-cased: 18
+    bytes, 17 ASCII digits then a digit, ``X`` or ``x``), and those numbers as an
+    ``(n, 18)`` array of ASCII bytes with ``x`` upper-cased. Read from the UTF-8 bytes:
+    any other character (a full-width digit) makes the value longer or not a digit."""
+    array = getattr(text.array, "_pa_array", None)
+    if array is None:  # a string column not stored in Arrow
+        array = pa.array(text.to_numpy(dtype=object, na_value=None), pa.string())
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    sized = pc.fill_null(pc.equal(pc.binary_length(array), 18), False)
+    fixed = pc.cast(array.filter(sized), pa.binary(18))
+    raw = np.frombuffer(fixed.buffers()[1], dtype=np.uint8) if len(fixed) else _NO_BYTES
+    raw = raw[fixed.offset * 18 : (fixed.offset + len(fixed)) * 18].reshape(-1, 18)
+    first = raw[:, :17]
+    last = raw[:, 17]
+    digit_last = (last >= ord("0")) & (last <= ord("9"))
+    ok = ((first >= ord("0")) & (first <= ord("9"))).all(axis=1)
+    ok &= digit_last | (last == ord("X")) | (last == ord("x"))
+    shape_ok = np.zeros(len(array), dtype=bool)
+    shape_ok[np.flatnonzero(sized.to_numpy(zero_copy_only=False))[ok]] = True
+    digits = raw[ok].copy()
+    digits[digits[:, 17] == ord("x"), 17] = ord("X")
+    return shape_ok, digits
+
+
 @dataclass(eq=False, slots=True)
 class _IdFacts:
     """What several rules read from one ID column, each computed once (positional:
     re-indexed to the caller's rows on the way out)."""
 
-    text: pd.Series  # upper case, RangeIndex
+    text: pd.Series  # as given, RangeIndex
     shape_ok: pd.Series  # bool, RangeIndex
     _born: pd.Series | None = None
     _digits: np.ndarray | None = None
@@ -130,15 +159,9 @@ class _IdFacts:
         return self._born
 
     def digits(self) -> np.ndarray:
-        """The well-formed numbers as an ``(n, 18)`` array of ASCII bytes."""
+        """The well-formed numbers as an ``(n, 18)`` array of ASCII bytes (``x`` read as ``X``)."""
         if self._digits is None:
-            text = getattr(self.text.array, "_pa_array", None)
-            if text is None:  # a string column not stored in Arrow
-                text = pa.array(self.text.to_numpy(dtype=object, na_value=None), pa.string())
-            good = text.filter(pa.array(self.shape_ok.to_numpy(dtype=bool)))
-            fixed = pc.cast(good, pa.binary(18)).combine_chunks()
-            raw = np.frombuffer(fixed.buffers()[1], dtype=np.uint8) if len(fixed) else _NO_BYTES
-            self._digits = raw[fixed.offset * 18 : (fixed.offset + len(fixed)) * 18].reshape(-1, 18)
+            self._digits = _shape(self.text)[1]
         return self._digits
 
     def region_ok(self) -> np.ndarray:
@@ -185,8 +208,9 @@ def _id_facts(ids: pd.Series) -> _IdFacts:
         held, facts = cached
         if held is key or (len(held) == len(key) and held.equals(key)):  # type: ignore[attr-defined]
             return facts
-    upper = text.str.upper().reset_index(drop=True)
-    facts = _IdFacts(upper, upper.str.fullmatch(_ID_REGEX).fillna(False).astype(bool))
+    text = text.reset_index(drop=True)
+    shape_ok, digits = _shape(text)
+    facts = _IdFacts(text, pd.Series(shape_ok), _digits=digits)
     if key is not None:
         with _memo_lock:
             _memo = (key, facts)
@@ -213,9 +237,9 @@ def resident_id_ok(ids: pd.Series, checks: list[str], as_of: date | None = None)
     if "region" in checks:
         sub &= facts.region_ok()
     if "birth_date" in checks:
-        born = facts.born()[shape_ok]
+        born = facts.born().to_numpy()[shape_ok]  # NaT compares False
         limit = pd.Timestamp(as_of) if as_of else pd.Timestamp.today().normalize()
-        sub &= (born.notna() & (born.dt.year >= 1900) & (born <= limit)).to_numpy(dtype=bool)
+        sub &= (born >= np.datetime64("1900-01-01")) & (born <= limit.to_datetime64())
     if "check_digit" in checks:
         sub &= facts.check_ok()
     ok[shape_ok] &= sub
@@ -229,7 +253,7 @@ def id_birth_date_matches(
     (equals it at day precision)."""
     born = _id_facts(ids).born().set_axis(ids.index)
     stated = _start(birth_dates).dt.normalize()
-    last = _end(birth_dates, precision).dt.normalize()
+    last = _end(birth_dates, precision).dt.normalize() if precision is not None else stated
     judged = born.notna() & stated.notna()
     return (~judged | ((born >= stated) & (born <= last))).astype(bool)
 
@@ -240,17 +264,17 @@ def id_gender_matches(ids: pd.Series, genders: pd.Series) -> pd.Series:
     shape_ok = facts.shape_ok
     digit = facts.digit17()
     male = np.fmod(digit, 2) == 1
-    stated = genders.astype("string").to_numpy(dtype=object, na_value=None)
-    judged = shape_ok.to_numpy() & ~np.isnan(digit) & np.isin(stated, ["M", "F"])
-    agrees = np.where(male, "M", "F") == stated
-    return pd.Series(~judged | agrees, index=ids.index)
+    stated = genders.astype("string")
+    says_m = (stated == "M").fillna(False).to_numpy(dtype=bool)
+    says_f = (stated == "F").fillna(False).to_numpy(dtype=bool)
+    judged = shape_ok.to_numpy() & ~np.isnan(digit) & (says_m | says_f)
+    return pd.Series(~judged | (male == says_m), index=ids.index)
 
 
 def mobile_ok(mobiles: pd.Series) -> pd.Series:
-    """Mainland mobile: 11 digits with a ``1[3-9]`` prefix."""
-    # domain.MOBILE_PATTERN, with ASCII digits only (\d would admit full-width ones)
-    pattern = MOBILE_PATTERN.pattern.strip("^$").replace("\\d", "[0-9]")
-    return mobiles.astype("string").str.fullmatch(pattern).fillna(False).astype(bool)
+    """Mainland mobile: 11 digits with a ``1[3-9]`` prefix (domain.MOBILE_PATTERN, ASCII
+    digits only: a full-width digit is not one)."""
+    return pd.Series(mobile_shaped(mobiles), index=mobiles.index)
 
 
 def mobile_allocated(mobiles: pd.Series) -> pd.Series:
@@ -274,9 +298,15 @@ def ladder_in_order(steps: pd.DataFrame) -> pd.Series:
     when its whole period ends before an earlier step's period begins.
     """
     columns, precisions = split_precision(steps)
-    starts = np.column_stack([_start(steps[c]).to_numpy(dtype="datetime64[ns]") for c in columns])
+    first = {c: _start(steps[c]).to_numpy(dtype="datetime64[ns]") for c in columns}
+    starts = np.column_stack([first[c] for c in columns])
     ends = np.column_stack(
-        [_end(steps[c], precisions.get(c)).to_numpy(dtype="datetime64[ns]") for c in columns]
+        [
+            _end(steps[c], precisions[c]).to_numpy(dtype="datetime64[ns]")
+            if c in precisions
+            else first[c]
+            for c in columns
+        ]
     )
     # NaT is the smallest int64, so it never raises the running maximum of the starts
     running = np.maximum.accumulate(starts.view(np.int64), axis=1)
@@ -284,12 +314,25 @@ def ladder_in_order(steps: pd.DataFrame) -> pd.Series:
     return pd.Series(~backwards.any(axis=1), index=steps.index)
 
 
-def _age(born: pd.Series, event: pd.Series) -> pd.Series:
-    age = event.dt.year - born.dt.year
-    before_birthday = (event.dt.month < born.dt.month) | (
-        (event.dt.month == born.dt.month) & (event.dt.day < born.dt.day)
-    )
-    return age - before_birthday.astype("Int64")
+def _ymd(values: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Year, month, day (int64; 0 where missing) of datetimes, and where they are missing."""
+    stamps = pa.array(values.to_numpy(dtype="datetime64[us]"))  # NaT → null
+    missing = stamps.is_null().to_numpy(zero_copy_only=False)
+    fields = [
+        pc.fill_null(f(stamps), 0).to_numpy(zero_copy_only=False).astype(np.int64)
+        for f in (pc.year, pc.month, pc.day)
+    ]
+    return fields[0], fields[1], fields[2], missing
+
+
+def _at_least(born: pd.Series, event: pd.Series, years: int) -> pd.Series:
+    """Age on ``event`` from ``born`` (birthday counted as reached) ≥ ``years``; a missing
+    date meets the rule."""
+    by, bm, bd, b_missing = _ymd(born)
+    ey, em, ed, e_missing = _ymd(event)
+    before_birthday = (em < bm) | ((em == bm) & (ed < bd))
+    age = ey - by - before_birthday
+    return pd.Series(b_missing | e_missing | (age >= years), index=born.index)
 
 
 def min_age_at(
@@ -307,7 +350,7 @@ def min_age_at(
     born = _start(birth_dates)
     event = _end(event_dates, event_precision)
     del birth_precision  # the earliest possible birth is the stored first day
-    return _bool(_age(born, event) >= years)
+    return _at_least(born, event, years)
 
 
 def min_age_on_id(columns: pd.DataFrame, years: int) -> pd.Series:
