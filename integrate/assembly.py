@@ -33,6 +33,7 @@ from integrate.fact_files import (
     read_conformed,
     write_fact_table,
 )
+from integrate.fact_summaries import attendance_per_person, summarise_attendance_file
 from integrate.indicators import compute_indicators
 from integrate.person_table import branch_status, build_person_table, published_person
 from integrate.unified_dataset import TABLE_COLUMNS, build_unified_dataset
@@ -155,6 +156,7 @@ def assemble_dataset(
     suppressed: dict[str, int] = {}
     lineage: dict[str, Lineage] = {}
     parts: dict[str, list[FactPart]] = {}
+    paths: dict[str, Path] = {}  # a fact source's linked file
     for name, source in sources.items():
         if roles[name] == EntityRole.ROSTER:
             frame = rosters[name]
@@ -165,7 +167,7 @@ def assemble_dataset(
         table = entity(source.entity).table
         if table is None:
             raise ValueError(f"source {name}: entity {source.entity} names no published table")
-        path = _linked_file(name, source, workdir)
+        path = paths[name] = _linked_file(name, source, workdir)
         suppressed[name] = _left_out(con, path)
         parts.setdefault(table, []).append(FactPart(name, path))
         lineage[name] = Lineage.of_rows(table, name)
@@ -191,15 +193,23 @@ def assemble_dataset(
     members = persons.loc[persons["status"].isin(PARTY_MEMBER_STATUSES), "person_key"]
     derived = {n: t for n, t in tables.items() if isinstance(t, pd.DataFrame)}
     derived.update({t: facts(t, _INDICATOR_INPUTS[t]) for t in parts if t in _INDICATOR_INPUTS})
+    attendance = tables.get("fact_attendance")
     tables.update(
         compute_indicators(
-            derived, as_of=as_of, inactive_months=inactive_months, party_members=members
+            derived,
+            as_of=as_of,
+            inactive_months=inactive_months,
+            party_members=members,
+            attendance=summarise_attendance_file(con, attendance.path)
+            if isinstance(attendance, PublishedFile)
+            else None,
         )
     )
     del derived
     stats_facts = None
     if statistics is not None:
-        tier = _statistics(con, sources, persons, statistics, as_of)
+        attending = [paths[n] for n, s in sources.items() if s.entity == "attendance"]
+        tier = _statistics(con, attending, persons, statistics, as_of)
         tables.update(tier.tables)
         stats_facts = tier.protection
     attack_facts = None
@@ -220,15 +230,8 @@ def assemble_dataset(
     )
 
 
-#: what the indicators read of each fact table
+#: what the indicators read of each fact table (attendance: its summary, by a query)
 _INDICATOR_INPUTS = {
-    "fact_attendance": (
-        "person_key",
-        "branch_id",
-        "meeting_date",
-        "meeting_date_precision",
-        "attendance",
-    ),
     "fact_study": ("person_key", "studied_on", "studied_on_precision"),
     "fact_volunteer": ("person_key", "hours", "served_on", "served_on_precision"),
     "fact_dues": ("person_key", "dues_month", "paid_on", "paid_on_precision"),
@@ -282,15 +285,12 @@ def _source_rows(con, sources, entity_name: str, columns: Sequence[str]) -> pd.D
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
-def _statistics(con, sources, persons: pd.DataFrame, config: Any, as_of: date | None):
+def _statistics(con, paths: list[Path], persons: pd.DataFrame, config: Any, as_of: date | None):
     from integrate.statistics import statistics_tier
 
-    attendance = _source_rows(con, sources, "attendance", ("person_key", "attendance"))
-    if attendance.empty:
-        attendance = pd.DataFrame({"person_key": [], "attendance": []})
     return statistics_tier(
         persons,
-        attendance,
+        per_person=attendance_per_person(con, paths),
         as_of=as_of or date.today(),  # noqa: DTZ011 - a calendar date, as the run's as_of
         threshold=config.threshold,
         epsilon=config.epsilon,
