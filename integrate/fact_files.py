@@ -62,10 +62,12 @@ def arrow_schema(table: str) -> pa.Schema:
 
 def duckdb_connection(memory_limit: str = "1GB", temp_directory: Path | None = None):
     """A DuckDB connection for publish's queries: bounded memory, spilling to
-    ``temp_directory``, insertion order kept, one thread per core."""
+    ``temp_directory``, insertion order kept, no statistics propagation."""
     con = duckdb.connect()
     con.execute(f"SET memory_limit='{memory_limit}'")
     con.execute("SET preserve_insertion_order=true")
+    # a Parquet file's min/max leave NaN out: with them DuckDB folds isnan() to false
+    con.execute("SET disabled_optimizers='statistics_propagation'")
     if temp_directory is not None:
         folder = temp_directory.as_posix().replace("'", "''")
         con.execute(f"SET temp_directory='{folder}'")
