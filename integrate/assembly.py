@@ -214,7 +214,7 @@ def assemble_dataset(
         stats_facts = tier.protection
     attack_facts = None
     if attack is not None:
-        attack_facts = _attack(con, sources, persons, gated, facts, attack, gate)
+        attack_facts = _attack(con, sources, paths, parts, persons, gated, attack, gate)
     con.close()
     tables["data_dictionary"] = data_dictionary(
         {n: empty_frame(n) if isinstance(t, PublishedFile) else t for n, t in tables.items()}
@@ -269,22 +269,6 @@ def _left_out(con, path: Path) -> int:
     return int(con.execute(query).fetchall()[0][0])
 
 
-def _source_rows(con, sources, entity_name: str, columns: Sequence[str]) -> pd.DataFrame:
-    """``columns`` of every source of ``entity_name`` (all rows, before the gate), in
-    source and file order, as read from the linked files."""
-    frames = []
-    for source in sources.values():
-        if source.entity != entity_name:
-            continue
-        path = source.path
-        if path is None:
-            frames.append(source.frame[[c for c in columns if c in source.frame.columns]])
-            continue
-        present = [c for c in columns if c in pq.read_schema(path).names]
-        frames.append(pq.read_table(path, columns=present).to_pandas())
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-
-
 def _statistics(con, paths: list[Path], persons: pd.DataFrame, config: Any, as_of: date | None):
     from integrate.statistics import statistics_tier
 
@@ -298,74 +282,31 @@ def _statistics(con, paths: list[Path], persons: pd.DataFrame, config: Any, as_o
     )
 
 
-def _facts(frames: Mapping[str, pd.DataFrame], kinds: Sequence[str]) -> pd.DataFrame:
-    """(person_key, fact) pairs an adversary may know, from fact frames by kind."""
-    parts = []
-    att = frames.get("attendance")
-    if "attendance" in kinds and att is not None and not att.empty:
-        att = att[att["attendance"] == "present"]
-        day = pd.to_datetime(att["meeting_date"]).dt.strftime("%Y-%m-%d")
-        parts.append(
-            pd.DataFrame(
-                {
-                    "person_key": att["person_key"],
-                    "fact": "attendance|" + att["branch_id"].astype("string") + "|" + day,
-                }
-            )
-        )
-    dues = frames.get("dues")
-    if "dues" in kinds and dues is not None and not dues.empty:
-        parts.append(
-            pd.DataFrame(
-                {
-                    "person_key": dues["person_key"],
-                    "fact": "dues|" + dues["dues_month"].astype("string"),
-                }
-            )
-        )
-    study = frames.get("course")
-    if "course" in kinds and study is not None and not study.empty:
-        parts.append(
-            pd.DataFrame(
-                {
-                    "person_key": study["person_key"],
-                    "fact": "course|" + study["course_id"].astype("string"),
-                }
-            )
-        )
-    if not parts:
-        return pd.DataFrame(
-            {"person_key": pd.Series(dtype="string"), "fact": pd.Series(dtype="string")}
-        )
-    return pd.concat(parts, ignore_index=True).dropna()
-
-
-def _attack(con, sources, persons, gated, facts, config: Any, gate: Mapping[str, Any]):
+def _attack(con, sources, paths, parts, persons, gated, config: Any, gate: Mapping[str, Any]):
     from anonymize import PrivacyThresholdError
     from anonymize.attack import simulate_attack
+    from integrate.attack_facts import DuckFacts, fact_relation
 
-    published = _facts(
-        {
-            "attendance": facts(
-                "fact_attendance", ("person_key", "branch_id", "meeting_date", "attendance")
-            ),
-            "dues": facts("fact_dues", ("person_key", "dues_month")),
-            "course": facts("fact_study", ("person_key", "course_id")),
-        },
-        config.facts,
+    tables = {"attendance": "fact_attendance", "dues": "fact_dues", "course": "fact_study"}
+    entities = {"attendance": "attendance", "dues": "dues", "course": "study"}
+    published = DuckFacts(
+        con,
+        fact_relation(
+            {k: parts.get(t, []) for k, t in tables.items()}, config.facts, "kept_persons"
+        ),
+        "published_facts",
     )
-    population = _facts(
-        {
-            "attendance": _source_rows(
-                con,
-                sources,
-                "attendance",
-                ("person_key", "branch_id", "meeting_date", "attendance"),
-            ),
-            "dues": _source_rows(con, sources, "dues", ("person_key", "dues_month")),
-            "course": _source_rows(con, sources, "study", ("person_key", "course_id")),
-        },
-        config.facts,
+    population = DuckFacts(
+        con,
+        fact_relation(
+            {
+                k: [FactPart(n, paths[n]) for n, s in sources.items() if s.entity == e]
+                for k, e in entities.items()
+            },
+            config.facts,
+            None,
+        ),
+        "population_facts",
     )
     ladders = dict(gate.get("ladders", {}))
     report = simulate_attack(

@@ -29,6 +29,7 @@ __all__ = [
     "FactPart",
     "PublishedFile",
     "arrow_schema",
+    "conformed_column",
     "duckdb_connection",
     "empty_frame",
     "fact_query",
@@ -60,7 +61,7 @@ def arrow_schema(table: str) -> pa.Schema:
     return pa.schema([(c, _ARROW_TYPES[t]) for c, t in TABLE_COLUMNS[table].items()])
 
 
-def duckdb_connection(memory_limit: str = "1GB", temp_directory: Path | None = None):
+def duckdb_connection(memory_limit: str = "256MB", temp_directory: Path | None = None):
     """A DuckDB connection for publish's queries: bounded memory, spilling to
     ``temp_directory``, insertion order kept, no statistics propagation."""
     con = duckdb.connect()
@@ -106,6 +107,11 @@ def _conformed(table: str, column: str, kind: str, available: pa.Schema) -> str:
     raise TypeError(
         f"{table}.{column}: a linked column of type {field} cannot be published as {kind}"
     )
+
+
+def conformed_column(table: str, column: str, schema: pa.Schema) -> str:
+    """SQL of ``column`` of the published ``table`` from a linked file of ``schema``."""
+    return _conformed(table, column, TABLE_COLUMNS[table][column], schema)
 
 
 def fact_query(table: str, parts: Sequence[FactPart], kept: str | None) -> str:
