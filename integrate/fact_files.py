@@ -26,6 +26,7 @@ from integrate.parquet_bytes import PARQUET_WRITE_OPTIONS
 from integrate.unified_dataset import TABLE_COLUMNS
 
 __all__ = [
+    "MEMORY_LIMIT",
     "FactPart",
     "PublishedFile",
     "arrow_schema",
@@ -61,11 +62,16 @@ def arrow_schema(table: str) -> pa.Schema:
     return pa.schema([(c, _ARROW_TYPES[t]) for c, t in TABLE_COLUMNS[table].items()])
 
 
-def duckdb_connection(memory_limit: str = "256MB", temp_directory: Path | None = None):
-    """A DuckDB connection for publish's queries: bounded memory, spilling to
-    ``temp_directory``, insertion order kept, no statistics propagation."""
+#: DuckDB's memory limit in publish (beyond it, its sorts spill to disk)
+MEMORY_LIMIT = "256MB"
+
+
+def duckdb_connection(memory_limit: str | None = None, temp_directory: Path | None = None):
+    """A DuckDB connection for publish's queries: bounded memory (default
+    :data:`MEMORY_LIMIT`), spilling to ``temp_directory``, insertion order kept, no
+    statistics propagation."""
     con = duckdb.connect()
-    con.execute(f"SET memory_limit='{memory_limit}'")
+    con.execute(f"SET memory_limit='{memory_limit or MEMORY_LIMIT}'")
     con.execute("SET preserve_insertion_order=true")
     # a Parquet file's min/max leave NaN out: with them DuckDB folds isnan() to false
     con.execute("SET disabled_optimizers='statistics_propagation'")

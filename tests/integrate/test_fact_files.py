@@ -138,3 +138,29 @@ def test_attendance_per_person_by_query_equals_the_frames_counts(tmp_path):
     by_query = attendance_per_person(duckdb_connection(), paths)
     expected = attendance_counts(pd.concat(frames.values(), ignore_index=True))
     pd.testing.assert_frame_equal(by_query, expected, check_index_type=False)
+
+
+def test_the_attacks_fact_lookup_in_files_equals_the_frames(tmp_path):
+    from anonymize.attack import FrameFacts
+    from integrate.attack_facts import DuckFacts, fact_relation
+
+    frames = {"signins": _attendance(2_000, 8), "more": _attendance(400, 9)}
+    con, _, _ = _written(tmp_path, "fact_attendance", frames, batch_rows=97)
+    parts = [FactPart(n, tmp_path / f"{n}.parquet") for n in frames]
+    rows = _in_memory("fact_attendance", frames)  # kept persons, in source and file order
+    rows = rows[rows["attendance"] == "present"]
+    day = rows["meeting_date"].dt.strftime("%Y-%m-%d")
+    fact = "attendance|" + rows["branch_id"] + "|" + day
+    expected = FrameFacts(pd.DataFrame({"person_key": rows["person_key"], "fact": fact}))
+    looked_up = DuckFacts(con, fact_relation({"attendance": parts}, ["attendance"], "kept"), "f")
+    targets = ["P1", "中", "P 4"]
+    mine = looked_up.facts_of(targets)
+    theirs = expected.facts_of(targets)
+    for key in targets:  # each target's facts in the same order
+        assert list(mine.loc[mine["person_key"] == key, "fact"]) == list(
+            theirs.loc[theirs["person_key"] == key, "fact"]
+        )
+    wanted = sorted(set(theirs["fact"]))[:20]
+    pairs = {tuple(r) for r in looked_up.holders(wanted)[["person_key", "fact"]].to_numpy()}
+    assert pairs == {tuple(r) for r in expected.holders(wanted)[["person_key", "fact"]].to_numpy()}
+    assert len(pairs) > len(wanted)
