@@ -93,6 +93,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     "memory": __import__("bench.bench_memory", fromlist=["x"]).bench_memory,
     "memory_rows": __import__("bench.bench_memory", fromlist=["x"]).bench_memory_rows,
     "partitions": __import__("bench.bench_partitions", fromlist=["x"]).bench_partitions,
+    "publish_stream": __import__("bench.bench_publish_stream", fromlist=["x"]).bench_publish_stream,
 }
 
 
