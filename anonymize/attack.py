@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -32,7 +32,7 @@ from anonymize.hierarchy import TOP, ladder_operator
 from anonymize.operators import OperatorContext
 from domain import FieldKind
 
-__all__ = ["AttackReport", "simulate_attack"]
+__all__ = ["AttackReport", "FactLookup", "FrameFacts", "simulate_attack"]
 
 _NONE = "\x00none"
 
@@ -104,24 +104,50 @@ def _spans(published: pd.Series, truth: pd.Series) -> tuple[np.ndarray, np.ndarr
     )
 
 
-def _fact_index(
-    facts: pd.DataFrame, persons: pd.Index
-) -> tuple[dict[str, np.ndarray], pd.DataFrame]:
-    """fact → sorted positions of the persons carrying it (each once); and the distinct
-    (position ``p``, ``fact``) rows in the order of ``facts``."""
+class FactLookup(Protocol):
+    """(person_key, fact) pairs an adversary may know, looked up rather than held: only
+    the targets' facts and the persons holding those facts are ever needed."""
+
+    def facts_of(self, person_keys: Sequence[str]) -> pd.DataFrame:
+        """``person_key``, ``fact`` of these persons, each pair once, in the order of
+        the pairs' first occurrence."""
+        ...
+
+    def holders(self, facts: Sequence[str]) -> pd.DataFrame:
+        """``person_key``, ``fact``: every person holding one of ``facts``."""
+        ...
+
+
+class FrameFacts:
+    """A :class:`FactLookup` over a frame of (``person_key``, ``fact``) rows."""
+
+    def __init__(self, facts: pd.DataFrame) -> None:
+        self._facts = facts[["person_key", "fact"]].dropna()
+
+    def facts_of(self, person_keys: Sequence[str]) -> pd.DataFrame:
+        mine = self._facts[self._facts["person_key"].isin(set(person_keys))]
+        return mine.drop_duplicates(["person_key", "fact"])
+
+    def holders(self, facts: Sequence[str]) -> pd.DataFrame:
+        return self._facts[self._facts["fact"].isin(set(facts))]
+
+
+def _fact_index(holders: pd.DataFrame, persons: pd.Index) -> dict[str, np.ndarray]:
+    """fact → sorted positions of the persons carrying it (each once)."""
     pos = pd.Series(np.arange(len(persons)), index=persons)
-    frame = facts.assign(p=facts["person_key"].map(pos)).dropna(subset=["p"])
-    frame = frame.drop_duplicates(["p", "fact"])
+    frame = holders.assign(p=holders["person_key"].map(pos)).dropna(subset=["p"])
     frame["p"] = frame["p"].astype(np.int64)
-    index = {f: np.sort(g.to_numpy()) for f, g in frame.groupby("fact", sort=False)["p"]}
-    return index, frame[["p", "fact"]]
+    return {f: np.unique(g.to_numpy()) for f, g in frame.groupby("fact", sort=False)["p"]}
 
 
-def _facts_of(pairs: pd.DataFrame, wanted: np.ndarray) -> dict[int, list[str]]:
-    """Each wanted position's facts, in the order of ``pairs`` (only targets need them)."""
-    mine = pairs[np.isin(pairs["p"].to_numpy(), wanted)]
-    out: dict[int, list[str]] = {int(p): [] for p in wanted}
-    for p, f in zip(mine["p"].to_numpy(), mine["fact"].to_numpy(), strict=True):
+def _targets_facts(
+    lookup: FactLookup, pub: pd.DataFrame, chosen: np.ndarray
+) -> dict[int, list[str]]:
+    """Each chosen position's published facts, in the order of their first occurrence."""
+    pairs = lookup.facts_of(pub["person_key"].to_numpy()[chosen].tolist())
+    pos = pd.Series(np.arange(len(pub)), index=pub["person_key"])
+    out: dict[int, list[str]] = {int(p): [] for p in chosen}
+    for p, f in zip(pairs["person_key"].map(pos).to_numpy(), pairs["fact"].to_numpy(), strict=True):
         out[int(p)].append(f)
     return out
 
@@ -137,8 +163,8 @@ def simulate_attack(
     population: pd.DataFrame,
     *,
     known: Sequence[str],
-    published_facts: pd.DataFrame,
-    population_facts: pd.DataFrame,
+    published_facts: pd.DataFrame | FactLookup,
+    population_facts: pd.DataFrame | FactLookup,
     ladders: Mapping[str, Sequence[Any]] | None = None,
     max_facts: int = 3,
     targets: int = 2000,
@@ -149,7 +175,8 @@ def simulate_attack(
 ) -> AttackReport:
     """Simulate the attack; ``published``/``population``: ``person_key`` and the ``known``
     columns (published labels / true values); ``*_facts``: ``person_key`` and ``fact`` (a
-    string naming one fact, e.g. ``attendance|<branch>|<date>``)."""
+    string naming one fact, e.g. ``attendance|<branch>|<date>``) — a frame, or a
+    :class:`FactLookup` that finds them (only the targets' facts are looked up)."""
     ladders = ladders or {}
     pub = published.drop_duplicates("person_key").reset_index(drop=True)
     popu = population.drop_duplicates("person_key").reset_index(drop=True)
@@ -176,14 +203,19 @@ def simulate_attack(
         for c in known
         if _interval_step(ladders.get(c, [])) is not None
     }
-    pub_index, pub_pairs = _fact_index(published_facts, pd.Index(pub["person_key"]))
-    pop_index, _ = _fact_index(population_facts, pd.Index(popu["person_key"]))
+    if isinstance(published_facts, pd.DataFrame):
+        published_facts = FrameFacts(published_facts)
+    if isinstance(population_facts, pd.DataFrame):
+        population_facts = FrameFacts(population_facts)
     pop_pos = pd.Series(np.arange(len(popu)), index=popu["person_key"])
     in_pop = pub["person_key"].isin(pop_pos.index).to_numpy()
     rng = np.random.default_rng(seed)
     eligible = np.flatnonzero(in_pop)
     chosen = rng.choice(eligible, size=min(targets, len(eligible)), replace=False)
-    pub_per_person = _facts_of(pub_pairs, chosen)
+    pub_per_person = _targets_facts(published_facts, pub, chosen)
+    wanted = sorted({f for facts in pub_per_person.values() for f in facts})
+    pub_index = _fact_index(published_facts.holders(wanted), pd.Index(pub["person_key"]))
+    pop_index = _fact_index(population_facts.holders(wanted), pd.Index(popu["person_key"]))
     report = AttackReport(
         known=list(known),
         fact_kinds=list(fact_kinds),

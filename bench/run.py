@@ -95,6 +95,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     "partitions": __import__("bench.bench_partitions", fromlist=["x"]).bench_partitions,
     "extract": __import__("bench.bench_extract", fromlist=["x"]).bench_extract,
     "gx_one_pass": __import__("bench.bench_gx_one_pass", fromlist=["x"]).bench_gx_one_pass,
+    "publish_stream": __import__("bench.bench_publish_stream", fromlist=["x"]).bench_publish_stream,
 }
 
 

@@ -10,17 +10,30 @@ row accounting counts what was written (:mod:`integrate.accounting`).
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from anonymize.hierarchy import TOP as GENERALISED_AWAY
 from domain import EntityRole, Status, entity
 from integrate.accounting import Lineage
 from integrate.data_dictionary import data_dictionary
+from integrate.fact_files import (
+    FactPart,
+    PublishedFile,
+    duckdb_connection,
+    empty_frame,
+    read_conformed,
+    write_fact_table,
+)
+from integrate.fact_summaries import attendance_per_person, summarise_attendance_file
 from integrate.indicators import compute_indicators
 from integrate.person_table import branch_status, build_person_table, published_person
 from integrate.unified_dataset import TABLE_COLUMNS, build_unified_dataset
@@ -51,16 +64,20 @@ PARTY_MEMBER_STATUSES = (Status.PROBATIONARY.value, Status.FULL.value)
 
 @dataclass(frozen=True)
 class LinkedSource:
-    """One source's linked rows (``person_key`` set where its entity has persons)."""
+    """One source's linked rows (``person_key`` set where its entity has persons): a
+    roster's as a frame; a fact source's as a frame or, read by streaming, its linked
+    Parquet file (``path``)."""
 
     entity: str
     department: str
-    frame: pd.DataFrame
+    frame: pd.DataFrame | None = None
+    path: Path | None = None
 
 
 @dataclass(frozen=True)
 class AssembledDataset:
-    tables: dict[str, pd.DataFrame]
+    #: table → frame, or the file a fact table was written to
+    tables: dict[str, pd.DataFrame | PublishedFile]
     #: what the privacy gate did (anonymize.PrivacyReport)
     privacy: Any
     #: source → rows left out because the gate suppressed their person
@@ -100,6 +117,8 @@ def assemble_dataset(
     attack: Any = None,
     statistics: Any = None,
     inactive_months: int = 3,
+    workdir: Path | None = None,
+    batch_rows: int = 100_000,
 ) -> AssembledDataset:
     """Gate, conform and derive the tables of a publication from linked sources.
 
@@ -110,12 +129,17 @@ def assemble_dataset(
     ``StatisticsConfig``) adds the statistics tier, computed before any generalisation.
     Sources are taken in the given order (it decides attribute precedence).
     ``inactive_months``: the window of ``inactive_members`` (party members only).
+    The fact tables are written by streaming (:mod:`integrate.fact_files`) into
+    ``workdir`` (default: a new temporary folder), ``batch_rows`` rows at a time, and
+    are :class:`~integrate.fact_files.PublishedFile` in the result.
     """
     from anonymize import enforce_k_anonymity
     from anonymize.local_gate import recode_locally
 
+    workdir = Path(tempfile.mkdtemp(prefix="islandbridge-facts-")) if workdir is None else workdir
+    workdir.mkdir(parents=True, exist_ok=True)
     roles = {name: entity(s.entity).role for name, s in sources.items()}
-    rosters = {n: s.frame for n, s in sources.items() if roles[n] == EntityRole.ROSTER}
+    rosters = {n: _frame(s) for n, s in sources.items() if roles[n] == EntityRole.ROSTER}
     persons, conflicts = build_person_table(
         rosters, {n: s.department for n, s in sources.items()}, source_priority
     )
@@ -125,53 +149,76 @@ def assemble_dataset(
         gated, privacy = recode_locally(persons.drop(columns="status"), **gate)
     else:
         gated, privacy = enforce_k_anonymity(persons.drop(columns="status"), **gate)
-    kept = set(gated["person_key"])
+    kept = gated["person_key"].dropna().astype(str).unique()
 
+    con = duckdb_connection(temp_directory=workdir / ".spill")
+    con.register("kept_persons", pa.table({"person_key": pa.array(kept, pa.string())}))
     suppressed: dict[str, int] = {}
     lineage: dict[str, Lineage] = {}
-    facts: dict[str, list[pd.DataFrame]] = {}
+    parts: dict[str, list[FactPart]] = {}
+    paths: dict[str, Path] = {}  # a fact source's linked file
     for name, source in sources.items():
-        frame = source.frame
-        if "person_key" in frame.columns:
-            gone = ~frame["person_key"].isin(kept)
-            suppressed[name] = int(gone.sum())
-            frame = frame[~gone]
-        else:
-            suppressed[name] = 0
         if roles[name] == EntityRole.ROSTER:
-            lineage[name] = Lineage.of_persons(frame["person_key"])
+            frame = rosters[name]
+            gone = ~frame["person_key"].isin(set(kept))
+            suppressed[name] = int(gone.sum())
+            lineage[name] = Lineage.of_persons(frame.loc[~gone, "person_key"])
             continue
         table = entity(source.entity).table
         if table is None:
             raise ValueError(f"source {name}: entity {source.entity} names no published table")
-        facts.setdefault(table, []).append(frame.assign(source=name))
+        path = paths[name] = _linked_file(name, source, workdir)
+        suppressed[name] = _left_out(con, path)
+        parts.setdefault(table, []).append(FactPart(name, path))
         lineage[name] = Lineage.of_rows(table, name)
     dim_person = published_person(
         gated, joined_gated=local and "joined_year" in gate["quasi_identifiers"]
     )
-    tables = build_unified_dataset(
-        {
-            "dim_person": dim_person,
-            "branch_status": branch_status(persons),
-            **{t: pd.concat(f, ignore_index=True) for t, f in facts.items()},
-        },
-        branches=_branches(dim_person, persons),
-    )
-    members = persons.loc[persons["status"].isin(PARTY_MEMBER_STATUSES), "person_key"]
-    tables.update(
-        compute_indicators(
-            tables, as_of=as_of, inactive_months=inactive_months, party_members=members
+    tables: dict[str, pd.DataFrame | PublishedFile] = dict(
+        build_unified_dataset(
+            {"dim_person": dim_person, "branch_status": branch_status(persons)},
+            branches=_branches(dim_person, persons),
         )
     )
+    for table, table_parts in sorted(parts.items()):
+        path = workdir / f"{table}.parquet"
+        rows = write_fact_table(
+            con, table, table_parts, path, kept="kept_persons", batch_rows=batch_rows
+        )
+        tables[table] = PublishedFile(path, rows)
+
+    def facts(table: str, columns: Sequence[str]) -> pd.DataFrame:
+        return read_conformed(con, table, parts.get(table, []), columns, "kept_persons")
+
+    members = persons.loc[persons["status"].isin(PARTY_MEMBER_STATUSES), "person_key"]
+    derived = {n: t for n, t in tables.items() if isinstance(t, pd.DataFrame)}
+    derived.update({t: facts(t, _INDICATOR_INPUTS[t]) for t in parts if t in _INDICATOR_INPUTS})
+    attendance = tables.get("fact_attendance")
+    tables.update(
+        compute_indicators(
+            derived,
+            as_of=as_of,
+            inactive_months=inactive_months,
+            party_members=members,
+            attendance=summarise_attendance_file(con, attendance.path)
+            if isinstance(attendance, PublishedFile)
+            else None,
+        )
+    )
+    del derived
     stats_facts = None
     if statistics is not None:
-        tier = _statistics(sources, roles, persons, statistics, as_of)
+        attending = [paths[n] for n, s in sources.items() if s.entity == "attendance"]
+        tier = _statistics(con, attending, persons, statistics, as_of)
         tables.update(tier.tables)
         stats_facts = tier.protection
     attack_facts = None
     if attack is not None:
-        attack_facts = _attack(sources, roles, persons, gated, tables, attack, gate)
-    tables["data_dictionary"] = data_dictionary(tables)
+        attack_facts = _attack(con, sources, paths, parts, persons, gated, attack, gate)
+    con.close()
+    tables["data_dictionary"] = data_dictionary(
+        {n: empty_frame(n) if isinstance(t, PublishedFile) else t for n, t in tables.items()}
+    )
     return AssembledDataset(
         tables=tables,
         privacy=privacy,
@@ -183,20 +230,51 @@ def assemble_dataset(
     )
 
 
-def _frames_of(sources: Mapping[str, LinkedSource], roles, entity_name: str) -> pd.DataFrame:
-    frames = [s.frame for n, s in sources.items() if s.entity == entity_name]
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+#: what the indicators read of each fact table (attendance: its summary, by a query)
+_INDICATOR_INPUTS = {
+    "fact_study": ("person_key", "studied_on", "studied_on_precision"),
+    "fact_volunteer": ("person_key", "hours", "served_on", "served_on_precision"),
+    "fact_dues": ("person_key", "dues_month", "paid_on", "paid_on_precision"),
+}
 
 
-def _statistics(sources, roles, persons: pd.DataFrame, config: Any, as_of: date | None):
+def _frame(source: LinkedSource) -> pd.DataFrame:
+    if source.frame is not None:
+        return source.frame
+    if source.path is None:
+        raise ValueError("a linked source needs its rows: a frame or a file")
+    return pd.read_parquet(source.path)
+
+
+def _linked_file(name: str, source: LinkedSource, workdir: Path) -> Path:
+    """The source's linked rows as a Parquet file (a frame given is written first)."""
+    if source.path is not None:
+        return source.path
+    if source.frame is None:
+        raise ValueError(f"source {name}: no linked rows (neither a frame nor a file)")
+    path = workdir / f"{name}.linked.parquet"
+    source.frame.reset_index(drop=True).to_parquet(path, index=False)
+    return path
+
+
+def _left_out(con, path: Path) -> int:
+    """Rows of a linked file whose person is not published (none without persons)."""
+    if "person_key" not in pq.read_schema(path).names:
+        return 0
+    file = path.as_posix().replace("'", "''")
+    query = (
+        f"SELECT count(*) FROM read_parquet('{file}') WHERE person_key IS NULL "
+        "OR person_key NOT IN (SELECT person_key FROM kept_persons)"
+    )
+    return int(con.execute(query).fetchall()[0][0])
+
+
+def _statistics(con, paths: list[Path], persons: pd.DataFrame, config: Any, as_of: date | None):
     from integrate.statistics import statistics_tier
 
-    attendance = _frames_of(sources, roles, "attendance")
-    if attendance.empty:
-        attendance = pd.DataFrame({"person_key": [], "attendance": []})
     return statistics_tier(
         persons,
-        attendance,
+        per_person=attendance_per_person(con, paths),
         as_of=as_of or date.today(),  # noqa: DTZ011 - a calendar date, as the run's as_of
         threshold=config.threshold,
         epsilon=config.epsilon,
@@ -204,67 +282,31 @@ def _statistics(sources, roles, persons: pd.DataFrame, config: Any, as_of: date 
     )
 
 
-def _facts(frames: Mapping[str, pd.DataFrame], kinds: Sequence[str]) -> pd.DataFrame:
-    """(person_key, fact) pairs an adversary may know, from fact frames by kind."""
-    parts = []
-    att = frames.get("attendance")
-    if "attendance" in kinds and att is not None and not att.empty:
-        att = att[att["attendance"] == "present"]
-        day = pd.to_datetime(att["meeting_date"]).dt.strftime("%Y-%m-%d")
-        parts.append(
-            pd.DataFrame(
-                {
-                    "person_key": att["person_key"],
-                    "fact": "attendance|" + att["branch_id"].astype("string") + "|" + day,
-                }
-            )
-        )
-    dues = frames.get("dues")
-    if "dues" in kinds and dues is not None and not dues.empty:
-        parts.append(
-            pd.DataFrame(
-                {
-                    "person_key": dues["person_key"],
-                    "fact": "dues|" + dues["dues_month"].astype("string"),
-                }
-            )
-        )
-    study = frames.get("course")
-    if "course" in kinds and study is not None and not study.empty:
-        parts.append(
-            pd.DataFrame(
-                {
-                    "person_key": study["person_key"],
-                    "fact": "course|" + study["course_id"].astype("string"),
-                }
-            )
-        )
-    if not parts:
-        return pd.DataFrame(
-            {"person_key": pd.Series(dtype="string"), "fact": pd.Series(dtype="string")}
-        )
-    return pd.concat(parts, ignore_index=True).dropna()
-
-
-def _attack(sources, roles, persons, gated, tables, config: Any, gate: Mapping[str, Any]):
+def _attack(con, sources, paths, parts, persons, gated, config: Any, gate: Mapping[str, Any]):
     from anonymize import PrivacyThresholdError
     from anonymize.attack import simulate_attack
+    from integrate.attack_facts import DuckFacts, fact_relation
 
-    published = _facts(
-        {
-            "attendance": tables.get("fact_attendance"),
-            "dues": tables.get("fact_dues"),
-            "course": tables.get("fact_study"),
-        },
-        config.facts,
+    tables = {"attendance": "fact_attendance", "dues": "fact_dues", "course": "fact_study"}
+    entities = {"attendance": "attendance", "dues": "dues", "course": "study"}
+    published = DuckFacts(
+        con,
+        fact_relation(
+            {k: parts.get(t, []) for k, t in tables.items()}, config.facts, "kept_persons"
+        ),
+        "published_facts",
     )
-    population = _facts(
-        {
-            "attendance": _frames_of(sources, roles, "attendance"),
-            "dues": _frames_of(sources, roles, "dues"),
-            "course": _frames_of(sources, roles, "study"),
-        },
-        config.facts,
+    population = DuckFacts(
+        con,
+        fact_relation(
+            {
+                k: [FactPart(n, paths[n]) for n, s in sources.items() if s.entity == e]
+                for k, e in entities.items()
+            },
+            config.facts,
+            None,
+        ),
+        "population_facts",
     )
     ladders = dict(gate.get("ladders", {}))
     report = simulate_attack(

@@ -27,13 +27,14 @@ enough: its month is known).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import date
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["INDICATOR_COLUMNS", "compute_indicators"]
+__all__ = ["INDICATOR_COLUMNS", "AttendanceSummary", "compute_indicators", "summarise_attendance"]
 
 INDICATOR_COLUMNS = (
     "branch_id",
@@ -74,6 +75,43 @@ def _empty(columns: list[str]) -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype="object") for c in columns})
 
 
+@dataclass(frozen=True)
+class AttendanceSummary:
+    """What the indicators read of the attendance facts (those placed in a month): all
+    that needs the rows themselves, so an aggregating query can stand in for them."""
+
+    #: the earliest and latest meeting date (None: no dated row)
+    first: pd.Timestamp | None
+    last: pd.Timestamp | None
+    #: index (branch_id, month): org_life_records (present or absent), org_life_present
+    org: pd.DataFrame
+    #: the month of every present or absent record (repeats allowed)
+    months: pd.Series
+    #: given the last month of the window, (person_key, month) of attendance marked
+    #: present up to it (at least each person's latest such month)
+    present_until: Callable[[str], pd.DataFrame]
+
+
+def summarise_attendance(attendance: pd.DataFrame) -> AttendanceSummary:
+    """The summary of attendance rows (``person_key``, ``branch_id``, ``meeting_date``,
+    ``attendance``) already placed in a month."""
+    dates = pd.to_datetime(attendance["meeting_date"]).dropna()
+    att = attendance.assign(month=_month(attendance["meeting_date"]))
+    att = att[att["attendance"].isin(["present", "absent"])]
+    org = att.groupby(["branch_id", "month"]).agg(
+        org_life_records=("attendance", "size"),
+        org_life_present=("attendance", lambda s: int((s == "present").sum())),
+    )
+    present = att.loc[att["attendance"] == "present", ["person_key", "month"]]
+    return AttendanceSummary(
+        first=dates.min() if not dates.empty else None,
+        last=dates.max() if not dates.empty else None,
+        org=org,
+        months=att["month"],
+        present_until=lambda end: present[present["month"] <= end],
+    )
+
+
 def compute_indicators(
     tables: Mapping[str, pd.DataFrame],
     *,
@@ -81,6 +119,7 @@ def compute_indicators(
     months: int | None = None,
     inactive_months: int = 3,
     party_members: pd.Series | None = None,
+    attendance: AttendanceSummary | None = None,
 ) -> dict[str, pd.DataFrame]:
     """Indicators from the unified tables (``dim_person`` and the ``fact_*`` tables).
 
@@ -90,19 +129,25 @@ def compute_indicators(
     latest activity date) and covers ``months`` months (default: back to the first
     activity). ``party_members``: the person keys of party members (probationary and
     full), the only ones ``inactive_members`` may list (default: everyone in dim_person).
+    ``attendance``: the attendance facts as summarised (default: summarised here from
+    ``tables["fact_attendance"]``, which is then not read).
     """
     person = tables["dim_person"][["person_key", "branch_id"]].drop_duplicates("person_key")
     tables = {name: _monthly(name, frame) for name, frame in tables.items()}
-    attendance = tables.get(
-        "fact_attendance", _empty(["person_key", "branch_id", "meeting_date", "attendance"])
-    )
+    if attendance is None:
+        attendance = summarise_attendance(
+            tables.get(
+                "fact_attendance",
+                _empty(["person_key", "branch_id", "meeting_date", "attendance"]),
+            )
+        )
     study = tables.get("fact_study", _empty(["person_key", "studied_on"]))
     volunteer = tables.get("fact_volunteer", _empty(["person_key", "hours", "served_on"]))
     dues = tables.get("fact_dues", _empty(["person_key", "dues_month", "paid_on"]))
 
     dates = pd.concat(
         [
-            pd.to_datetime(attendance["meeting_date"]),
+            pd.Series([d for d in (attendance.first, attendance.last) if d is not None]),
             pd.to_datetime(study["studied_on"]),
             pd.to_datetime(volunteer["served_on"]),
             pd.to_datetime(dues["paid_on"]),
@@ -126,12 +171,7 @@ def compute_indicators(
     ).to_frame(index=False)
     grid["members"] = grid["branch_id"].map(members).astype("int64")
 
-    att = attendance.assign(month=_month(attendance["meeting_date"]))
-    att = att[att["attendance"].isin(["present", "absent"])]
-    org = att.groupby(["branch_id", "month"]).agg(
-        org_life_records=("attendance", "size"),
-        org_life_present=("attendance", lambda s: int((s == "present").sum())),
-    )
+    org = attendance.org
 
     def per_member(frame: pd.DataFrame, date_column: str) -> pd.DataFrame:
         out = frame.assign(month=_month(frame[date_column]))[["person_key", "month"]]
@@ -162,7 +202,7 @@ def compute_indicators(
         filled = pd.to_numeric(counts.reindex(out.index), errors="coerce").fillna(0).astype(dtype)
         return filled.where(pd.Series(months_of.isin(have), index=out.index))
 
-    att_months = att["month"]
+    att_months = attendance.months
     out["org_life_records"] = covered(att_months, out["org_life_records"], "Int64")
     out["org_life_present"] = covered(att_months, out["org_life_present"], "Int64")
     out["study_members"] = covered(_month(study["studied_on"]), st, "Int64")
@@ -186,7 +226,7 @@ def compute_indicators(
     window = {str(p) for p in pd.period_range(end - (inactive_months - 1), end, freq="M")}
     active = pd.concat(
         [
-            att.loc[att["attendance"] == "present", ["person_key", "month"]],
+            attendance.present_until(str(end)),
             per_member(study, "studied_on")[["person_key", "month"]],
             vol[["person_key", "month"]],
         ],

@@ -11,14 +11,17 @@ in it is a timestamp, so the same inputs give the same bytes.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 __all__ = [
     "MANIFEST_FORMAT",
     "RESERVED_KEYS",
     "build_manifest",
+    "file_entry",
     "publication_facts",
     "table_entry",
 ]
@@ -88,6 +91,18 @@ def table_entry(name: str, table: pa.Table, data: bytes, sha256: str) -> dict[st
         "bytes": len(data),
         "sha256": sha256,
         "columns": [{"name": f.name, "type": str(f.type)} for f in table.schema],
+    }
+
+
+def file_entry(name: str, path: Path, sha256: str) -> dict[str, Any]:
+    """:func:`table_entry` of a table already written to ``path`` (read from its footer)."""
+    meta = pq.ParquetFile(path)
+    return {
+        "file": f"{name}.parquet",
+        "rows": meta.metadata.num_rows,
+        "bytes": path.stat().st_size,
+        "sha256": sha256,
+        "columns": [{"name": f.name, "type": str(f.type)} for f in meta.schema_arrow],
     }
 
 

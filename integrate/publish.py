@@ -39,6 +39,7 @@ from anonymize.anchor import AnchorState, ChainAnchor
 from connectors.signatures import sign_bytes
 from integrate.accounting import row_accounting_problems
 from integrate.canonical_json import canonical_json_bytes
+from integrate.fact_files import PublishedFile, file_sha256
 from integrate.ledger import (
     PUBLICATION_CHAIN,
     LedgerError,
@@ -49,7 +50,7 @@ from integrate.ledger import (
     read_entries,
     sync_anchor,
 )
-from integrate.manifest import build_manifest, table_entry
+from integrate.manifest import build_manifest, file_entry, table_entry
 from integrate.parquet_bytes import parquet_bytes, sha256_hex
 from integrate.unified_dataset import identifying_columns
 
@@ -94,11 +95,20 @@ class PublishResult:
     switched: bool = True  # False when current already pointed at it
 
 
-def _write_synced(path: Path, data: bytes) -> None:
+def _write_synced(path: Path, data: bytes | Path) -> None:
+    """Write ``data`` (bytes, or a file's contents copied) to ``path`` and sync it."""
     with open(path, "wb") as handle:
-        handle.write(data)
+        if isinstance(data, Path):
+            with open(data, "rb") as source:
+                shutil.copyfileobj(source, handle, 1 << 20)
+        else:
+            handle.write(data)
         handle.flush()
         os.fsync(handle.fileno())
+
+
+def _sha256(data: bytes | Path) -> str:
+    return file_sha256(data) if isinstance(data, Path) else sha256_hex(data)
 
 
 def _fsync_dir(path: Path) -> None:
@@ -157,42 +167,61 @@ def _clear_crash_leftovers(root: Path) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def _existing_matches(version_dir: Path, files: Mapping[str, bytes]) -> list[str]:
+def _existing_matches(version_dir: Path, files: Mapping[str, bytes | Path]) -> list[str]:
     problems = []
     for name, data in files.items():
         path = version_dir / name
-        if not path.is_file() or sha256_hex(path.read_bytes()) != sha256_hex(data):
+        if not path.is_file() or file_sha256(path) != _sha256(data):
             problems.append(name)
     return problems
 
 
 @dataclass(frozen=True)
 class PreparedTables:
-    """Tables turned into the exact bytes a version will hold (and their Arrow form, to
-    count what is written)."""
+    """Tables turned into the exact bytes a version will hold — in memory, or a file
+    already written (a streamed fact table) — and the Arrow columns that count what is
+    written (a file's: its ``source`` column only)."""
 
     names: list[str]
-    files: dict[str, bytes]
+    files: dict[str, bytes | Path]
     entries: dict[str, dict[str, Any]]
     arrow: dict[str, pa.Table]
 
 
-def prepare_tables(tables: Mapping[str, pd.DataFrame]) -> PreparedTables:
-    """Check table names and columns and produce each table's byte-stable Parquet."""
+def _columns(table: pd.DataFrame | PublishedFile) -> pd.DataFrame:
+    if isinstance(table, PublishedFile):
+        return pd.DataFrame(columns=table.schema.names)
+    return table
+
+
+def prepare_tables(tables: Mapping[str, pd.DataFrame | PublishedFile]) -> PreparedTables:
+    """Check table names and columns and produce each table's byte-stable Parquet (a
+    :class:`~integrate.fact_files.PublishedFile` is that file already)."""
     if not tables:
         raise PublishError("nothing to publish: no tables")
     bad_names = sorted(n for n in tables if not _TABLE_NAME.match(n))
     if bad_names:
         raise PublishError(f"table names must match {_TABLE_NAME.pattern}: {bad_names}")
-    leaking = {n: identifying_columns(t) for n, t in tables.items() if identifying_columns(t)}
+    leaking = {
+        n: identifying_columns(_columns(t))
+        for n, t in tables.items()
+        if identifying_columns(_columns(t))
+    }
     if leaking:
         raise PublishError(f"identifying columns may not be published (shared zone): {leaking}")
     names = sorted(tables)
-    files: dict[str, bytes] = {}
+    files: dict[str, bytes | Path] = {}
     entries: dict[str, dict[str, Any]] = {}
     arrow: dict[str, pa.Table] = {}
     for name in names:
-        data, table = parquet_bytes(tables[name])
+        given = tables[name]
+        if isinstance(given, PublishedFile):
+            digest = file_sha256(given.path)
+            files[f"{name}.parquet"] = given.path
+            entries[name] = file_entry(name, given.path, digest)
+            arrow[name] = given.counted()
+            continue
+        data, table = parquet_bytes(given)
         digest = sha256_hex(data)
         files[f"{name}.parquet"] = data
         entries[name] = table_entry(name, table, data, digest)
@@ -201,7 +230,7 @@ def prepare_tables(tables: Mapping[str, pd.DataFrame]) -> PreparedTables:
 
 
 def publish_dataset(
-    tables: Mapping[str, pd.DataFrame] | PreparedTables,
+    tables: Mapping[str, pd.DataFrame | PublishedFile] | PreparedTables,
     *,
     root: Path,
     manifest: dict[str, Any],

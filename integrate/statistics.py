@@ -27,7 +27,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["AGE_BANDS", "ALL", "JOINED_BANDS", "StatisticsTier", "statistics_tier"]
+__all__ = [
+    "AGE_BANDS",
+    "ALL",
+    "JOINED_BANDS",
+    "StatisticsTier",
+    "attendance_counts",
+    "statistics_tier",
+]
 
 ALL = "all"
 AGE_BANDS = ("<25", "25-34", "35-44", "45-54", "55-64", "65+", "unknown")
@@ -75,17 +82,20 @@ def _protect(
 
 def statistics_tier(
     persons: pd.DataFrame,
-    attendance: pd.DataFrame,
+    attendance: pd.DataFrame | None = None,
     *,
     as_of: date,
     threshold: int = 5,
     epsilon: float | None = None,
     max_records_per_person: int = 60,
     seed: int | None = None,
+    per_person: pd.DataFrame | None = None,
 ) -> StatisticsTier:
     """The statistics tables from the full-detail person table (``person_key``,
     ``birth_date`` year, ``branch_id``, ``college``, ``status``, ``joined_year``) and the
-    attendance facts (``person_key``, ``attendance``)."""
+    attendance facts (``person_key``, ``attendance``) — or, instead of the facts,
+    ``per_person``: their counts per person (index ``person_key``; ``records`` present
+    or absent, ``present``), as :func:`attendance_counts` makes them."""
     people = persons.assign(
         age_band=_age_band(persons["birth_date"], as_of),
         joined_band=_joined_band(persons.get("joined_year", pd.Series(dtype="string")), as_of)
@@ -98,15 +108,9 @@ def statistics_tier(
     cube = _grid(members, ["branch_id", "age_band", "status"], [branches, ages, list(_LADDER)])
     joined = members[members["joined_band"].notna()]
     jgrid = _grid(joined, ["branch_id", "joined_band"], [branches, list(JOINED_BANDS)])
-    att = attendance[attendance["attendance"].isin(["present", "absent"])]
-    present = (att["attendance"] == "present").to_numpy(dtype=bool)
-    per_person = (
-        att[["person_key"]]
-        .assign(present=present.astype(np.int64))
-        .groupby("person_key")["present"]
-        .agg(records="size", present="sum")
-        .clip(upper=max_records_per_person)
-    )
+    if per_person is None:
+        per_person = attendance_counts(attendance)
+    per_person = per_person[["records", "present"]].clip(upper=max_records_per_person)
     attending = people.merge(per_person, left_on="person_key", right_index=True, how="inner")
     attending = attending[attending["college"].notna()]
     colleges = sorted(attending["college"].astype(str).unique())
@@ -135,6 +139,19 @@ def statistics_tier(
             "max_records_per_person": max_records_per_person,
         }
     return StatisticsTier(tables=tables, protection=protection)
+
+
+def attendance_counts(attendance: pd.DataFrame) -> pd.DataFrame:
+    """Per person (index ``person_key``): attendance ``records`` marked present or
+    absent, and how many of them ``present``."""
+    att = attendance[attendance["attendance"].isin(["present", "absent"])]
+    present = (att["attendance"] == "present").to_numpy(dtype=bool)
+    return (
+        att[["person_key"]]
+        .assign(present=present.astype(np.int64))
+        .groupby("person_key")["present"]
+        .agg(records="size", present="sum")
+    )
 
 
 def _long(values: dict[tuple, int | None], keys: list[str], flags: dict[tuple, str], name: str):

@@ -13,13 +13,14 @@ only then advances the watermarks of the sources extracted in this run.
 from __future__ import annotations
 
 import logging
+import shutil
 from importlib.metadata import version as package_version
 from pathlib import Path
 
 import pyarrow.parquet as pq
 
 from islandbridge.errors import PublishRefused
-from islandbridge.io import parquet_columns, read_parquet
+from islandbridge.io import read_parquet
 from islandbridge.run_layout import (
     ExtractResult,
     LinkResult,
@@ -58,12 +59,16 @@ def _file_counts(
     )
 
 
-def _linked_rows(layout: RunLayout, spec):
-    """A source's linked rows, only the columns assembly reads (no tokens, no encodings)."""
-    from integrate.assembly import source_columns
+def _linked_source(layout: RunLayout, spec):
+    """A source's linked rows for assembly: a roster's read (it makes the persons), a
+    fact source's file (streamed by assembly, only the columns it reads)."""
+    from domain import EntityRole, entity
+    from integrate.assembly import LinkedSource
 
     path = layout.linked(spec.name)
-    return read_parquet(path, source_columns(spec.entity, parquet_columns(path)))
+    if entity(spec.entity).role == EntityRole.ROSTER:
+        return LinkedSource(spec.entity, spec.department, frame=read_parquet(path))
+    return LinkedSource(spec.entity, spec.department, path=path)
 
 
 def _rejects(extracted: ExtractResult, validated: ValidateResult, linked: dict) -> dict[str, int]:
@@ -85,39 +90,50 @@ def _refuse(layout: RunLayout, message: str, **facts: object) -> None:
 
 
 def publish(run: dict) -> dict:
-    """Build, check and publish the run's dataset; the publication's outcome."""
+    """Build, check and publish the run's dataset; the publication's outcome. The fact
+    tables are written into the run's ``work/publishing`` folder, removed afterwards."""
+    plan, ctx = run_context(run)
+    linked = read_result(LinkResult, ctx.layout.result("link"))
+    present = [s for s in plan.sources if s in linked.sources]
+    missing = [s for s in plan.sources if s not in present]
+    workdir = ctx.layout.zone("work") / "publishing"
+    shutil.rmtree(workdir, ignore_errors=True)
+    try:
+        return _publish(plan, ctx, linked, present, missing, workdir)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _publish(plan, ctx, linked, present, missing, workdir: Path) -> dict:
     from connectors import commit_watermarks
     from integrate.accounting import published_rows, row_accounting
-    from integrate.assembly import LinkedSource, assemble_dataset
+    from integrate.assembly import assemble_dataset
+    from integrate.fact_files import PublishedFile
     from integrate.manifest import publication_facts
     from integrate.postgres_target import publish_to_postgres
     from integrate.publish import prepare_tables, publish_dataset, read_current_manifest
     from integrate.shrink_guard import shrinkage
     from islandbridge.anchors import publication_anchor
+    from islandbridge.io import BATCH_ROWS
     from islandbridge.secrets import load_signing_key
     from islandbridge.settings import privacy_policy, quality_config
 
-    plan, ctx = run_context(run)
     layout, config = ctx.layout, ctx.config
-    linked = read_result(LinkResult, layout.result("link"))
-    present = [s for s in plan.sources if s in linked.sources]
-    missing = [s for s in plan.sources if s not in present]
     extracted = {s: read_result(ExtractResult, layout.result("extract", s)) for s in present}
     validated = {s: read_result(ValidateResult, layout.result("validate", s)) for s in present}
     specs = {s: config.source(s) for s in present}
     policy = privacy_policy(ctx)
     member_gate = policy.gate("member")
     assembled = assemble_dataset(
-        {
-            s: LinkedSource(specs[s].entity, specs[s].department, _linked_rows(layout, specs[s]))
-            for s in present
-        },
+        {s: _linked_source(layout, specs[s]) for s in present},
         gate=member_gate.kwargs(),
         source_priority=quality_config(ctx).source_priority,
         as_of=ctx.as_of,
         attack=member_gate.attack,
         statistics=policy.statistics,
         inactive_months=ctx.config.report.inactive_months,
+        workdir=workdir,
+        batch_rows=min(BATCH_ROWS, 100_000),
     )
     prepared = prepare_tables(assembled.tables)
     accounting = row_accounting(
@@ -184,7 +200,10 @@ def publish(run: dict) -> dict:
     target = config.publish.postgres
     if target is not None:
         publish_to_postgres(
-            assembled.tables,
+            {
+                n: t.frame() if isinstance(t, PublishedFile) else t
+                for n, t in assembled.tables.items()
+            },
             _target_url(target.url_env),
             schema=target.schema_name,
             analyst_role=target.analyst_role,

@@ -33,19 +33,22 @@ def _current(data: Path) -> str:
 
 
 def test_a_row_dropped_between_link_and_publish_refuses_the_publication(installation, monkeypatch):
+    import pyarrow.parquet as pq
+
     import integrate.assembly
     from integrate import PublishError
     from islandbridge import stages
 
     run = _until_link({**installation["params"], "sources": ["branch_signins"]}, "dropped")
-    real = integrate.assembly.build_unified_dataset
+    real = integrate.assembly.write_fact_table
 
-    def losing_a_row(frames, **kwargs):
-        frames = dict(frames)
-        frames["fact_attendance"] = frames["fact_attendance"].iloc[1:]
-        return real(frames, **kwargs)
+    def losing_a_row(con, table, parts, path, **kwargs):  # the fact table streamed to a file
+        rows = real(con, table, parts, path, **kwargs)
+        if table == "fact_attendance":
+            pq.write_table(pq.read_table(path).slice(1), path)
+        return rows
 
-    monkeypatch.setattr(integrate.assembly, "build_unified_dataset", losing_a_row)
+    monkeypatch.setattr(integrate.assembly, "write_fact_table", losing_a_row)
     before = _current(installation["data"])
     with pytest.raises(PublishError, match=r"branch_signins\]: accepted \d+ != suppressed"):
         stages.publish(run)
