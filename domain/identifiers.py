@@ -312,26 +312,33 @@ def cn_mobile_allocated(mobiles: pd.Series) -> pd.Series:
     return pd.Series(out, index=mobiles.index)
 
 
-def mobile_shaped(mobiles: pd.Series) -> np.ndarray:
-    """Where a value matches :data:`MOBILE_PATTERN` (11 ASCII digits starting ``1[3-9]``),
-    read from its UTF-8 bytes (any other character makes it longer or not a digit)."""
+def fixed_width_bytes(text: pd.Series, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """The values of ``text`` that are ``width`` bytes long in UTF-8: their positions (an
+    integer array into ``text``) and their bytes as an ``(n, width)`` uint8 array. Nulls
+    and values of any other length are left out."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    text = mobiles.astype("string")
     array = getattr(text.array, "_pa_array", None)
     if array is None:  # a string column not stored in Arrow
-        array = pa.array(text.to_numpy(dtype=object, na_value=None), pa.string())
+        array = pa.array(text.astype("string").to_numpy(dtype=object, na_value=None), pa.string())
     if isinstance(array, pa.ChunkedArray):
         array = array.combine_chunks()
-    sized = pc.fill_null(pc.equal(pc.binary_length(array), 11), False)
-    fixed = pc.cast(array.filter(sized), pa.binary(11))
+    sized = pc.fill_null(pc.equal(pc.binary_length(array), width), False)
+    fixed = pc.cast(array.filter(sized), pa.binary(width))
     raw = np.frombuffer(fixed.buffers()[1], dtype=np.uint8) if len(fixed) else np.zeros(0, np.uint8)
-    raw = raw[fixed.offset * 11 : (fixed.offset + len(fixed)) * 11].reshape(-1, 11)
+    raw = raw[fixed.offset * width : (fixed.offset + len(fixed)) * width].reshape(-1, width)
+    return np.flatnonzero(sized.to_numpy(zero_copy_only=False)), raw
+
+
+def mobile_shaped(mobiles: pd.Series) -> np.ndarray:
+    """Where a value matches :data:`MOBILE_PATTERN` (11 ASCII digits starting ``1[3-9]``),
+    read from its UTF-8 bytes (any other character makes it longer or not a digit)."""
+    where, raw = fixed_width_bytes(mobiles.astype("string"), 11)
     ok = ((raw >= ord("0")) & (raw <= ord("9"))).all(axis=1)
     ok &= (raw[:, 0] == ord("1")) & (raw[:, 1] >= ord("3"))
-    out = np.zeros(len(array), dtype=bool)
-    out[np.flatnonzero(sized.to_numpy(zero_copy_only=False))[ok]] = True
+    out = np.zeros(len(mobiles), dtype=bool)
+    out[where[ok]] = True
     return out
 
 

@@ -28,6 +28,7 @@ from domain.dates import period_end
 from domain.identifiers import (
     check_digits_ok_digits,
     cn_mobile_allocated,
+    fixed_width_bytes,
     mobile_shaped,
     region_codes_ok_digits,
 )
@@ -51,7 +52,6 @@ __all__ = [
 ]
 
 RESIDENT_ID_CHECKS: tuple[str, ...] = ("format", "region", "birth_date", "check_digit")
-_NO_BYTES = np.zeros(0, dtype=np.uint8)
 
 
 def _bool(values: pd.Series) -> pd.Series:
@@ -112,22 +112,14 @@ def _shape(text: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     bytes, 17 ASCII digits then a digit, ``X`` or ``x``), and those numbers as an
     ``(n, 18)`` array of ASCII bytes with ``x`` upper-cased. Read from the UTF-8 bytes:
     any other character (a full-width digit) makes the value longer or not a digit."""
-    array = getattr(text.array, "_pa_array", None)
-    if array is None:  # a string column not stored in Arrow
-        array = pa.array(text.to_numpy(dtype=object, na_value=None), pa.string())
-    if isinstance(array, pa.ChunkedArray):
-        array = array.combine_chunks()
-    sized = pc.fill_null(pc.equal(pc.binary_length(array), 18), False)
-    fixed = pc.cast(array.filter(sized), pa.binary(18))
-    raw = np.frombuffer(fixed.buffers()[1], dtype=np.uint8) if len(fixed) else _NO_BYTES
-    raw = raw[fixed.offset * 18 : (fixed.offset + len(fixed)) * 18].reshape(-1, 18)
+    where, raw = fixed_width_bytes(text, 18)
     first = raw[:, :17]
     last = raw[:, 17]
     digit_last = (last >= ord("0")) & (last <= ord("9"))
     ok = ((first >= ord("0")) & (first <= ord("9"))).all(axis=1)
     ok &= digit_last | (last == ord("X")) | (last == ord("x"))
-    shape_ok = np.zeros(len(array), dtype=bool)
-    shape_ok[np.flatnonzero(sized.to_numpy(zero_copy_only=False))[ok]] = True
+    shape_ok = np.zeros(len(text), dtype=bool)
+    shape_ok[where[ok]] = True
     digits = raw[ok].copy()
     digits[digits[:, 17] == ord("x"), 17] = ord("X")
     return shape_ok, digits
