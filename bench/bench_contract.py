@@ -18,11 +18,12 @@ import sys
 import time
 from pathlib import Path
 
+from bench.checkouts import ROOT, code_at
+
 __all__ = ["BASELINE", "bench_contract"]
 
 #: the last commit before the run contract (issue 10)
 BASELINE = "7cbc445"
-ROOT = Path(__file__).resolve().parents[1]
 
 #: run in a child with PYTHONPATH=<code root>: every stage once, in DAG order
 _RUNNER = r"""
@@ -51,17 +52,6 @@ with serve_volunteer_api(data / "university/sources/volunteer_records.json", tok
     timed("report", stages.report, run)
 print(json.dumps({"stages": seconds, "tables": published["tables"]}))
 """
-
-
-def _baseline_code(workdir: Path) -> Path:
-    code = workdir / "baseline-code"
-    if not code.exists():
-        subprocess.run(
-            ["git", "-C", str(ROOT), "worktree", "add", "--detach", str(code), BASELINE],
-            check=True,
-            capture_output=True,
-        )
-    return code
 
 
 def _one(code: Path, template: Path, target: Path) -> dict:
@@ -101,18 +91,12 @@ def bench_contract(size: int, workdir: Path, repeats: int = 2) -> dict[str, obje
     template = workdir / "template"
     ensure_university(template, members=size, seed=1)
     ensure_demo_secrets(template)
-    codes = {"before": _baseline_code(workdir), "after": ROOT}
     runs: dict[str, list[dict]] = {"before": [], "after": []}
-    try:
+    with code_at({"before": BASELINE}, workdir) as checkouts:
+        codes = {"before": checkouts["before"], "after": ROOT}
         for rep in range(repeats):
             for name, code in codes.items():
                 runs[name].append(_one(code, template, workdir / f"{name}-{rep}"))
-    finally:
-        subprocess.run(
-            ["git", "-C", str(ROOT), "worktree", "remove", "--force", str(codes["before"])],
-            check=False,
-            capture_output=True,
-        )
     med = {
         name: {k: statistics.median(r[k] for r in rs) for k in ("wall", "cpu", "rss_mib")}
         for name, rs in runs.items()

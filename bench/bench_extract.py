@@ -22,8 +22,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from bench.bench_scale import ROOT
-from bench.bench_stages import _checkout
+from bench.checkouts import code_at, installation_copy
 
 __all__ = ["BEFORE", "bench_extract", "extract_outputs_equal"]
 
@@ -65,13 +64,7 @@ _VOLATILE = {"extracted_at", "accepted_at", "run_at", "started_at"}
 
 
 def _extract_once(code: Path, template: Path, target: Path) -> dict:
-    from islandbridge.demo import ensure_demo_trust_store
-
-    shutil.rmtree(target, ignore_errors=True)
-    target.mkdir(parents=True)
-    for part in ("university", "secrets"):
-        shutil.copytree(template / part, target / part, symlinks=True)
-    ensure_demo_trust_store(target)
+    installation_copy(template, target)
     env = {**os.environ, "PYTHONPATH": str(code), "GX_ANALYTICS_ENABLED": "False"}
     proc = subprocess.run(
         [sys.executable, "-c", _RUNNER, str(target)],
@@ -132,19 +125,13 @@ def bench_extract(size: int, workdir: Path) -> dict[str, object]:
     template = workdir / "template"
     ensure_university(template, members=size, seed=1)
     ensure_demo_secrets(template)
-    codes: dict[str, Path] = {}
     try:
-        for label, commit in (("old", BEFORE), ("new", "HEAD")):
-            codes[label] = _checkout(commit, workdir / f"{label}-code")
-        runs = {label: _extract_once(codes[label], template, workdir / label) for label in codes}
-        compared = extract_outputs_equal(workdir / "old", workdir / "new")
+        with code_at({"old": BEFORE, "new": "HEAD"}, workdir) as codes:
+            runs = {
+                label: _extract_once(codes[label], template, workdir / label) for label in codes
+            }
+            compared = extract_outputs_equal(workdir / "old", workdir / "new")
     finally:
-        for code in codes.values():
-            subprocess.run(
-                ["git", "-C", str(ROOT), "worktree", "remove", "--force", str(code)],
-                check=False,
-                capture_output=True,
-            )
         for label in ("old", "new"):
             shutil.rmtree(workdir / label, ignore_errors=True)
     old, new = runs["old"], runs["new"]

@@ -20,7 +20,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bench.bench_scale import ROOT
+from bench.checkouts import ROOT, code_at
 
 __all__ = ["BEFORE", "bench_gx_one_pass"]
 
@@ -89,20 +89,8 @@ def bench_gx_one_pass(size: int, workdir: Path) -> dict[str, object]:
     """Member suite on 3 × size rows, CPU-s (least of 3): built-in expectations only and
     the full suite, with main's code (972a509) and with the one-pass design (this tree)."""
     rows = size * 3
-    before_code = workdir / "before-code"
-    subprocess.run(
-        ["git", "-C", str(ROOT), "worktree", "add", "--detach", str(before_code), BEFORE],
-        check=True,
-        capture_output=True,
-    )
-    try:
-        before = _child(before_code, rows, per_expectation=False)
-    finally:
-        subprocess.run(
-            ["git", "-C", str(ROOT), "worktree", "remove", "--force", str(before_code)],
-            check=False,
-            capture_output=True,
-        )
+    with code_at({"before": BEFORE}, workdir) as codes:
+        before = _child(codes["before"], rows, per_expectation=False)
     after = _child(ROOT, rows, per_expectation=True)
     if before["verdict"] != after["verdict"]:
         raise AssertionError("the verdicts differ between main's code and the one pass")

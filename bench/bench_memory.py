@@ -31,12 +31,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from bench.checkouts import ROOT, code_at
+
 __all__ = ["BASELINE", "SOURCE", "bench_memory", "bench_memory_rows", "signin_landing"]
 
 #: main before the batched stages
 BASELINE = "21fd49d"
 SOURCE = "branch_signins"
-ROOT = Path(__file__).resolve().parents[1]
 
 #: argv: plan JSON path, source; prints the stages' own CPU seconds
 _CHILD = r"""
@@ -127,18 +128,6 @@ def _prepare(workdir: Path, size: int) -> Path:
     return DataLayout(workdir).run("memory").plan
 
 
-def _checkout(commit: str, folder: Path) -> Path:
-    subprocess.run(
-        ["git", "-C", str(ROOT), "worktree", "add", "--detach", str(folder), commit],
-        check=True,
-        capture_output=True,
-    )
-    assets = folder / "node_modules"  # Data Docs' offline assets, installed beside the code
-    if not assets.exists():
-        assets.symlink_to((ROOT / "node_modules").resolve())
-    return folder
-
-
 def bench_memory(size: int, workdir: Path) -> dict[str, object]:
     """Validate + pseudonymise of the largest source (sign-ins): 21fd49d (whole source) vs
     HEAD (record batches), each in its own process, on the same landed file."""
@@ -146,23 +135,15 @@ def bench_memory(size: int, workdir: Path) -> dict[str, object]:
 
     plan = _prepare(workdir, size)
     layout = DataLayout(workdir).run("memory")
-    codes = {"old": workdir / "old-code", "new": workdir / "new-code"}
-    try:
-        old = _child(_checkout(BASELINE, codes["old"]), plan, SOURCE)
+    with code_at({"old": BASELINE, "new": "HEAD"}, workdir) as codes:
+        old = _child(codes["old"], plan, SOURCE)
         kept = workdir / "old-outputs"
         kept.mkdir()
         old_files = {}
         for name, path in _outputs(layout, SOURCE).items():
             old_files[name] = kept / path.name
             shutil.move(path, old_files[name])
-        new = _child(_checkout("HEAD", codes["new"]), plan, SOURCE)
-    finally:
-        for code in codes.values():
-            subprocess.run(
-                ["git", "-C", str(ROOT), "worktree", "remove", "--force", str(code)],
-                check=False,
-                capture_output=True,
-            )
+        new = _child(codes["new"], plan, SOURCE)
     _same(old_files, _outputs(layout, SOURCE))
     rows = json.loads(layout.result("validate", SOURCE).read_text(encoding="utf-8"))["rows_in"]
     return {

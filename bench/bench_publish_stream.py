@@ -16,7 +16,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bench.bench_scale import ROOT
+from bench.checkouts import ROOT, code_at
 
 __all__ = ["BEFORE", "bench_publish_stream"]
 
@@ -96,28 +96,14 @@ def _differing(a: Path, b: Path) -> list[str]:
 def bench_publish_stream(size: int, workdir: Path) -> dict[str, object]:
     """The publish stage alone: old (in memory, 972a509) vs new (streamed), same linked
     run; CPU s, peak RSS MiB, published files compared byte for byte."""
-    old_code = workdir / "old-code"
-    subprocess.run(
-        ["git", "-C", str(ROOT), "worktree", "add", "--detach", str(old_code), BEFORE],
-        check=True,
-        capture_output=True,
-    )
-    modules = ROOT / "node_modules"
-    if modules.exists():  # the Data Docs' web assets, as installed here
-        (old_code / "node_modules").symlink_to(modules.resolve())
-    try:
+    with code_at({"old": BEFORE}, workdir) as codes:
+        old_code = codes["old"]
         base = workdir / "linked"
         _child(old_code, _PREPARE, str(base), str(size))
         runs = {}
         for label, code in (("old", old_code), ("new", ROOT)):
             _copy(base, workdir / label)
             runs[label] = _child(code, _PUBLISH, str(workdir / label))
-    finally:
-        subprocess.run(
-            ["git", "-C", str(ROOT), "worktree", "remove", "--force", str(old_code)],
-            check=False,
-            capture_output=True,
-        )
     old, new = runs["old"], runs["new"]
     differing = _differing(
         workdir / "old" / "published" / "current", workdir / "new" / "published" / "current"

@@ -23,6 +23,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from bench.checkouts import ROOT, code_at, installation_copy
+
 __all__ = [
     "BASELINE",
     "STAGES_BASELINE",
@@ -37,7 +39,6 @@ __all__ = [
 BASELINE = "1c7795e"
 #: main before the second round on the source stages (standardise, the GX suite, Data Docs)
 STAGES_BASELINE = "21fd49d"
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def baseline_module(path: str, commit: str = BASELINE) -> types.ModuleType:
@@ -405,13 +406,7 @@ def pipeline_once(code: Path, template: Path, target: Path, runner: str = _RUNNE
     import os
     import shutil
 
-    from islandbridge.demo import ensure_demo_trust_store
-
-    shutil.rmtree(target, ignore_errors=True)
-    target.mkdir(parents=True)
-    for part in ("university", "secrets"):
-        shutil.copytree(template / part, target / part, symlinks=True)
-    ensure_demo_trust_store(target)
+    installation_copy(template, target)
     env = {**os.environ, "PYTHONPATH": str(code), "GX_ANALYTICS_ENABLED": "False"}
     started = time.perf_counter()
     proc = subprocess.Popen(
@@ -449,24 +444,9 @@ def bench_scale_pipeline(size: int, workdir: Path) -> dict[str, object]:
     template = workdir / "template"
     ensure_university(template, members=size, seed=1)
     ensure_demo_secrets(template)
-    # both as clean checkouts: the old commit and HEAD (what is committed, not the work tree)
-    codes = {"old": workdir / "old-code", "new": workdir / "new-code"}
-    for label, commit in (("old", BASELINE), ("new", "HEAD")):
-        subprocess.run(
-            ["git", "-C", str(ROOT), "worktree", "add", "--detach", str(codes[label]), commit],
-            check=True,
-            capture_output=True,
-        )
-    try:
+    with code_at({"old": BASELINE, "new": "HEAD"}, workdir) as codes:
         old = pipeline_once(codes["old"], template, workdir / "old")
         new = pipeline_once(codes["new"], template, workdir / "new")
-    finally:
-        for code in codes.values():
-            subprocess.run(
-                ["git", "-C", str(ROOT), "worktree", "remove", "--force", str(code)],
-                check=False,
-                capture_output=True,
-            )
     if old["rows"] != new["rows"]:
         raise AssertionError(f"published rows differ: old {old['rows']}, new {new['rows']}")
     out: dict[str, object] = {
@@ -494,24 +474,9 @@ def bench_scale_stages(size: int, workdir: Path) -> dict[str, object]:
     template = workdir / "template"
     ensure_university(template, members=size, seed=1)
     ensure_demo_secrets(template)
-    codes = {"old": workdir / "old-code", "new": workdir / "new-code"}
-    for label, commit in (("old", STAGES_BASELINE), ("new", "HEAD")):
-        subprocess.run(
-            ["git", "-C", str(ROOT), "worktree", "add", "--detach", str(codes[label]), commit],
-            check=True,
-            capture_output=True,
-        )
-        (codes[label] / "node_modules").symlink_to(ROOT / "node_modules")  # Data Docs assets
-    try:
+    with code_at({"old": STAGES_BASELINE, "new": "HEAD"}, workdir) as codes:
         old = pipeline_once(codes["old"], template, workdir / "old", _STAGES_RUNNER)
         new = pipeline_once(codes["new"], template, workdir / "new", _STAGES_RUNNER)
-    finally:
-        for code in codes.values():
-            subprocess.run(
-                ["git", "-C", str(ROOT), "worktree", "remove", "--force", str(code)],
-                check=False,
-                capture_output=True,
-            )
     if old["results"] != new["results"]:
         differ = sorted(k for k in old["results"] if old["results"][k] != new["results"].get(k))
         raise AssertionError(f"stage results differ between old and new: {differ}")

@@ -15,10 +15,10 @@ the same generated university first, and the published rows must be equal.
 from __future__ import annotations
 
 import os
-import subprocess
 from pathlib import Path
 
-from bench.bench_scale import ROOT, pipeline_once
+from bench.bench_scale import pipeline_once
+from bench.checkouts import code_at
 
 __all__ = ["BEFORE", "STAGES", "bench_stages"]
 
@@ -27,18 +27,6 @@ BEFORE = "21fd49d"
 STAGES = ("plan", "extract", "validate", "pseudonymise", "link", "publish", "report")
 #: the size at which the code before is run too
 COMPARED_AT = int(os.environ.get("BENCH_STAGES_COMPARE_AT", "100000"))
-
-
-def _checkout(commit: str, folder: Path) -> Path:
-    subprocess.run(
-        ["git", "-C", str(ROOT), "worktree", "add", "--detach", str(folder), commit],
-        check=True,
-        capture_output=True,
-    )
-    modules = ROOT / "node_modules"
-    if modules.exists():  # the report's chart script, as installed here
-        (folder / "node_modules").symlink_to(modules.resolve())
-    return folder
 
 
 def _cells(run: dict, label: str) -> dict[str, object]:
@@ -64,21 +52,11 @@ def bench_stages(size: int, workdir: Path) -> dict[str, object]:
     ensure_university(template, members=size, seed=1)
     ensure_demo_secrets(template)
     commits = {"new": "HEAD", **({"old": BEFORE} if size == COMPARED_AT else {})}
-    codes: dict[str, Path] = {}
-    try:
-        for label, commit in commits.items():
-            codes[label] = _checkout(commit, workdir / f"{label}-code")
+    with code_at(commits, workdir) as codes:
         runs = {
             label: pipeline_once(codes[label], template, workdir / label)
             for label in sorted(codes, reverse=True)  # "old" first, as in scale_pipeline
         }
-    finally:
-        for code in codes.values():
-            subprocess.run(
-                ["git", "-C", str(ROOT), "worktree", "remove", "--force", str(code)],
-                check=False,
-                capture_output=True,
-            )
     new = runs["new"]
     out: dict[str, object] = {"rows": new["rows"], **_cells(new, "new")}
     old = runs.get("old")
