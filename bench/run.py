@@ -214,7 +214,8 @@ def main(argv: list[str] | None = None) -> None:
             row = _run_one(name, size)
             print(f"  {row['seconds']:.1f}s, peak RSS {row['peak_rss_mib']:,.0f} MiB", flush=True)
             rows.append(row)
-        _write_results(name, rows, command.strip())
+            # after every size: a larger size that fails or is stopped keeps the smaller ones
+            _write_results(name, rows, command.strip())
 
 
 if __name__ == "__main__":
