@@ -30,6 +30,7 @@ import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, milp
 from scipy.sparse import coo_matrix
 
+from anonymize.cover_dp import cover_groups
 from anonymize.errors import PolicyError
 from anonymize.hierarchy import INTERVAL_LEVEL, QiHierarchy
 
@@ -80,13 +81,19 @@ def cover_classes(
     *,
     k: int,
     also: int | None = None,
+    solver: str = "dp",
 ) -> Cover | None:
     """The classes of the nested × interval targets (``pair``, from :func:`cover_pair`)
     that keep the most rows' interval within the nested target's room (module docstring);
-    None when no class is possible."""
-    qn, qi = pair
-    hn = hierarchies[qn]
-    branch = hn.codes.astype(np.int64)
+    None when no class is possible. ``solver``: ``"dp"`` (:mod:`anonymize.cover_dp`, fast,
+    exact per step; ``also`` unused) or ``"milp"`` (the joint programme, slow)."""
+    hn = hierarchies[pair[0]]
+    if solver == "dp":
+        found = cover_groups(hierarchies, targets, pair, k=k)
+        return None if found is None else _assemble(hierarchies, pair, found, k, False)
+    if solver != "milp":
+        raise PolicyError(f"privacy gate: unknown cover solver {solver!r}")
+    qn = pair[0]
     has_branch = hn.known()
     parent = hn.maps[1][hn.codes].astype(np.int64)
     room = int(has_branch.sum()) - int(np.ceil(targets[qn][1] * has_branch.sum() - 1e-9))
@@ -109,6 +116,22 @@ def cover_classes(
             again += part[0]
             optimal = optimal and part[2]
         groups = again
+    return _assemble(hierarchies, pair, groups, k, optimal)
+
+
+def _assemble(
+    hierarchies: Sequence[QiHierarchy],
+    pair: tuple[int, int],
+    groups: list[tuple[np.ndarray, bool]],
+    k: int,
+    optimal: bool,
+) -> Cover | None:
+    """Mondrian's start partitions from the chosen classes, plus each branch's other rows
+    (when at least k) as one partition at the branch."""
+    qn, qi = pair
+    hn = hierarchies[qn]
+    branch = hn.codes.astype(np.int64)
+    has_branch = hn.known()
     tops = np.array([h.top for h in hierarchies], dtype=np.int64)
     out = []
     kept = parent_kept = 0
