@@ -86,10 +86,10 @@ def cover_classes(
     """The classes of the nested × interval targets (``pair``, from :func:`cover_pair`)
     that keep the most rows' interval within the nested target's room (module docstring);
     None when no class is possible. ``solver``: ``"dp"`` (:mod:`anonymize.cover_dp`, fast,
-    exact per step; ``also`` unused) or ``"milp"`` (the joint programme, slow)."""
+    exact per step) or ``"milp"`` (the joint programme, slow)."""
     hn = hierarchies[pair[0]]
     if solver == "dp":
-        found = cover_groups(hierarchies, targets, pair, k=k)
+        found = _cover_dp(hierarchies, targets, pair, k=k, also=also)
         return None if found is None else _assemble(hierarchies, pair, found, k, False)
     if solver != "milp":
         raise PolicyError(f"privacy gate: unknown cover solver {solver!r}")
@@ -117,6 +117,34 @@ def cover_classes(
             optimal = optimal and part[2]
         groups = again
     return _assemble(hierarchies, pair, groups, k, optimal)
+
+
+#: the worth of a joiner kept against a birth kept, tried from the least
+DP_WEIGHTS = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32)
+
+
+def _cover_dp(
+    hierarchies: Sequence[QiHierarchy],
+    targets: Mapping[int, tuple[int, float]],
+    pair: tuple[int, int],
+    *,
+    k: int,
+    also: int | None,
+) -> list[tuple[np.ndarray, bool]] | None:
+    """The DP's classes (:mod:`anonymize.cover_dp`): with ``also``, at the least weight of a
+    joiner against a birth that still keeps the interval target's share of joiners; if
+    none does, the most joiners (births second)."""
+    qn, qi = pair
+    if also is None:
+        return cover_groups(hierarchies, targets, pair, k=k)
+    hy = hierarchies[qi]
+    joiners = int((hierarchies[qn].known() & ~np.isnan(hy.numeric[hy.codes])).sum())  # type: ignore[index]
+    need = int(np.ceil(targets[qi][1] * joiners - 1e-9))
+    for w in DP_WEIGHTS:
+        found = cover_groups(hierarchies, targets, pair, k=k, also=also, weight=w)
+        if found is not None and sum(len(g) for g, _ in found) >= need:
+            return found
+    return cover_groups(hierarchies, targets, pair, k=k, also=also)
 
 
 def _assemble(

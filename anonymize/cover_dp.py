@@ -31,13 +31,50 @@ from anonymize.hierarchy import QiHierarchy
 
 __all__ = ["best_runs", "college_profile", "cover_groups", "knapsack"]
 
-_NONE = -(10**9)
+_NONE = -(2**62)
 
 
-def best_runs(years: np.ndarray, k: int, width: int) -> list[tuple[int, int]]:
+def _coherent(births: np.ndarray | None, bwidth: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """Lower and upper bounds per row of the second interval QI (unknown: unbounded)."""
+    if births is None:
+        return None
+    return np.where(np.isnan(births), np.inf, births), np.where(np.isnan(births), -np.inf, births)
+
+
+def _run_values(
+    s_min: int, e: int, k: int, weight: int, bounds: tuple[np.ndarray, np.ndarray] | None, bw: int
+) -> list[tuple[int, int]]:
+    """(start, value) of every run ending at ``e``: its rows × ``weight``, plus its rows
+    where their second QI (the birth year) fits one window of ``bw``, less them where not
+    (without ``bounds``: rows × ``weight``)."""
+    out = []
+    lo = np.inf
+    hi = -np.inf
+    for s in range(e - 1, s_min - 1, -1):
+        if bounds is not None:
+            lo, hi = min(lo, bounds[0][s]), max(hi, bounds[1][s])
+        if e - s >= k:
+            coherent = bounds is not None and hi - lo + 1 <= bw
+            bonus = 0 if bounds is None else (e - s) if coherent else -(e - s)
+            out.append((s, (e - s) * weight + bonus))
+    return out
+
+
+def best_runs(
+    years: np.ndarray,
+    k: int,
+    width: int,
+    births: np.ndarray | None = None,
+    bwidth: int = 10,
+    weight: int | None = None,
+) -> list[tuple[int, int]]:
     """Runs ``[s, e)`` of the sorted ``years`` covering the most rows, each run of at least
-    ``k`` rows spanning at most ``width`` years (ties: the fewest rows' runs end earliest)."""
+    ``k`` rows spanning at most ``width`` years; with ``births``, among those the most rows
+    in runs whose births fit ``bwidth`` years (ties: runs end earliest). A ``weight``
+    (>= 1) below the rows' count trades rows kept for births kept (:func:`_run_values`)."""
     n = len(years)
+    weight = (n + 1 if weight is None else weight) if births is not None else 1
+    bounds = _coherent(births, bwidth)
     best = np.zeros(n + 1, dtype=np.int64)
     start = -np.ones(n + 1, dtype=np.int64)
     s_min = 0
@@ -45,8 +82,8 @@ def best_runs(years: np.ndarray, k: int, width: int) -> list[tuple[int, int]]:
         best[e], start[e] = best[e - 1], -1
         while years[e - 1] - years[s_min] + 1 > width:
             s_min += 1
-        for s in range(s_min, e - k + 1):
-            v = best[s] + e - s
+        for s, val in reversed(_run_values(s_min, e, k, weight, bounds, bwidth)):
+            v = best[s] + val
             if v > best[e]:
                 best[e], start[e] = v, s
     runs = []
@@ -61,12 +98,22 @@ def best_runs(years: np.ndarray, k: int, width: int) -> list[tuple[int, int]]:
 
 
 def college_profile(
-    years: np.ndarray, cost: np.ndarray, k: int, width: int
+    years: np.ndarray,
+    cost: np.ndarray,
+    k: int,
+    width: int,
+    births: np.ndarray | None = None,
+    bwidth: int = 10,
+    weight: int = 1,
 ) -> tuple[np.ndarray, list[np.ndarray]]:
     """For rows sorted by (year, cost) with cost 0 or 1: ``kept[c]`` the most rows in runs
     of at least ``k`` rows spanning at most ``width`` years at a cost of exactly ``c``
-    (``-10**9`` where none), and the choice table to rebuild them (:func:`profile_runs`)."""
+    (negative where none), and the choice table to rebuild them (:func:`profile_runs`).
+    With ``births``: each run's rows count ``weight`` each, plus one each where their
+    births fit ``bwidth`` years (``weight`` above the rows of all profiles combined
+    makes the rows first, the births second)."""
     n = len(years)
+    bounds = _coherent(births, bwidth)
     cap = int(cost.sum())
     pre = np.r_[0, np.cumsum(cost)].astype(np.int64)
     dp = np.full((n + 1, cap + 1), _NONE, dtype=np.int64)
@@ -78,10 +125,10 @@ def college_profile(
         pick = np.full(cap + 1, -1, dtype=np.int64)
         while years[e - 1] - years[s_min] + 1 > width:
             s_min += 1
-        for s in range(s_min, e - k + 1):
+        for s, val in reversed(_run_values(s_min, e, k, weight, bounds, bwidth)):
             c = int(pre[e] - pre[s])
             cand = np.full(cap + 1, _NONE, dtype=np.int64)
-            cand[c:] = dp[s, : cap + 1 - c] + (e - s)
+            cand[c:] = dp[s, : cap + 1 - c] + val
             cand[cand < 0] = _NONE
             better = cand > row
             row[better] = cand[better]
@@ -142,9 +189,14 @@ def cover_groups(
     pair: tuple[int, int],
     *,
     k: int,
+    also: int | None = None,
+    weight: int | None = None,
 ) -> list[tuple[np.ndarray, bool]] | None:
     """The classes (row positions, at the college level?) of the three steps (module
-    docstring); None when none is possible or the unavoidable losses exceed the room."""
+    docstring); None when none is possible or the unavoidable losses exceed the room.
+    With ``also`` (the birth year), a row kept is worth ``weight`` (default: more than all
+    births), a row in a class whose births fit one window 1 more, in one whose do not 1
+    less."""
     qn, qi = pair
     hn, hy = hierarchies[qn], hierarchies[qi]
     assert hy.numeric is not None and hy.max_width is not None
@@ -157,8 +209,17 @@ def cover_groups(
     joiner = has_branch & ~np.isnan(year)
     members = np.bincount(branch[has_branch], minlength=len(hn.labels[0]))
     rows = np.flatnonzero(joiner)
-    # joiners by branch, then year, then table order
-    rows = rows[np.lexsort((rows, year[rows], branch[rows]))]
+    # ``also`` (the birth year, an interval QI): kept where a class's births fit its width
+    births = None
+    bwidth = 10
+    if also is not None and hierarchies[also].numeric is not None:
+        births = hierarchies[also].numeric[hierarchies[also].codes]  # type: ignore[index]
+        bwidth = int(hierarchies[also].max_width or 10)
+    birth_key = births if births is not None else np.zeros(len(year))
+    if births is None or weight is None:
+        weight = len(rows) + 1 if births is not None else 1
+    # joiners by branch, then year, then birth, then table order
+    rows = rows[np.lexsort((rows, birth_key[rows], year[rows], branch[rows]))]
     groups: list[tuple[np.ndarray, bool]] = []
     orphan_rows: list[np.ndarray] = []
     orphan_cost: list[np.ndarray] = []
@@ -167,7 +228,8 @@ def cover_groups(
     for part in np.split(rows, cuts) if len(rows) else []:
         ys = year[part].astype(np.int64)
         kept = np.zeros(len(part), dtype=bool)
-        for s, e in best_runs(ys, k, width):
+        bs = None if births is None else births[part]
+        for s, e in best_runs(ys, k, width, bs, bwidth, weight):
             groups.append((np.sort(part[s:e]), False))
             kept[s:e] = True
         left = int(members[branch[part[0]]]) - int(kept.sum())
@@ -186,11 +248,22 @@ def cover_groups(
         o_rows = np.concatenate(orphan_rows)
         o_cost = np.concatenate(orphan_cost)
         colleges = parent[o_rows]
-        order = np.lexsort((o_rows, o_cost, year[o_rows], colleges))
+        order = np.lexsort((o_rows, birth_key[o_rows], o_cost, year[o_rows], colleges))
         o_rows, o_cost = o_rows[order], o_cost[order]
         ccuts = np.flatnonzero(np.diff(parent[o_rows])) + 1
         parts = list(zip(np.split(o_rows, ccuts), np.split(o_cost, ccuts), strict=True))
-        profiles = [college_profile(year[r].astype(np.int64), c, k, width) for r, c in parts]
+        profiles = [
+            college_profile(
+                year[r].astype(np.int64),
+                c,
+                k,
+                width,
+                None if births is None else births[r],
+                bwidth,
+                weight,
+            )
+            for r, c in parts
+        ]
         spend = knapsack([p[0] for p in profiles], room - sunk)
         for (r, c), (_, choice), cc in zip(parts, profiles, spend, strict=True):
             for s, e in profile_runs(choice, c, cc):
