@@ -30,7 +30,7 @@ import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, milp
 from scipy.sparse import coo_matrix
 
-from anonymize.cover_dp import cover_groups
+from anonymize.cover_dp import cover_groups, split_rest
 from anonymize.errors import PolicyError
 from anonymize.hierarchy import INTERVAL_LEVEL, QiHierarchy
 
@@ -90,7 +90,7 @@ def cover_classes(
     hn = hierarchies[pair[0]]
     if solver == "dp":
         found = _cover_dp(hierarchies, targets, pair, k=k, also=also)
-        return None if found is None else _assemble(hierarchies, pair, found, k, False)
+        return None if found is None else _assemble(hierarchies, pair, found, k, False, also)
     if solver != "milp":
         raise PolicyError(f"privacy gate: unknown cover solver {solver!r}")
     qn = pair[0]
@@ -153,9 +153,11 @@ def _assemble(
     groups: list[tuple[np.ndarray, bool]],
     k: int,
     optimal: bool,
+    also: int | None = None,
 ) -> Cover | None:
     """Mondrian's start partitions from the chosen classes, plus each branch's other rows
-    (when at least k) as one partition at the branch."""
+    (when at least k) at the branch: one partition, or with ``also`` (the birth year) cut
+    by :func:`anonymize.cover_dp.split_rest`."""
     qn, qi = pair
     hn = hierarchies[qn]
     branch = hn.codes.astype(np.int64)
@@ -181,11 +183,18 @@ def _assemble(
     rest_b = branch[rest]
     order = np.argsort(rest_b, kind="stable")
     cuts = np.flatnonzero(np.diff(rest_b[order])) + 1
+    births = None if also is None else hierarchies[also]
     for part in np.split(rest[order], cuts):
         if len(part) >= k:
             lv = tops.copy()
             lv[qn] = 0
-            out.append((np.sort(part), lv))
+            if births is None or births.numeric is None:
+                out.append((np.sort(part), lv))
+                continue
+            # cut by birth where it keeps parts of k whose births fit one window
+            b = births.numeric[births.codes[part]]
+            for piece in split_rest(part, b, k, int(births.max_width or 10)):
+                out.append((np.sort(piece), lv.copy()))
     return Cover(out, kept, parent_kept, optimal)
 
 

@@ -29,7 +29,7 @@ import numpy as np
 
 from anonymize.hierarchy import QiHierarchy
 
-__all__ = ["best_runs", "college_profile", "cover_groups", "knapsack"]
+__all__ = ["best_runs", "college_profile", "cover_groups", "knapsack", "split_rest"]
 
 _NONE = -(2**62)
 
@@ -269,3 +269,32 @@ def cover_groups(
             for s, e in profile_runs(choice, c, cc):
                 groups.append((np.sort(r[s:e]), True))
     return groups or None
+
+
+def split_rest(part: np.ndarray, births: np.ndarray, k: int, bwidth: int) -> list[np.ndarray]:
+    """``part`` (a branch's rows outside the interval classes, ``births`` theirs) cut into
+    parts of at least ``k`` rows: the most rows in parts whose births fit ``bwidth`` years
+    (:func:`best_runs` over the sorted known births); the other rows (unknown births, and
+    births no such part takes) a part of their own when k or more, else added to the
+    largest part. A joiner kept at no interval then finds peers of its age at its branch
+    (Mondrian refines each part further)."""
+    if len(part) < 2 * k:
+        return [part]
+    known = ~np.isnan(births)
+    rows, b = part[known], births[known]
+    order = np.argsort(b, kind="stable")
+    rows, b = rows[order], b[order]
+    runs = best_runs(b, k, bwidth)
+    if not runs:
+        return [part]
+    pieces = [rows[s:e] for s, e in runs]
+    used = np.zeros(len(rows), dtype=bool)
+    for s, e in runs:
+        used[s:e] = True
+    left = np.r_[part[~known], rows[~used]]
+    if len(left) >= k:
+        return [*pieces, left]
+    if len(left):
+        big = max(range(len(pieces)), key=lambda i: len(pieces[i]))
+        pieces[big] = np.r_[pieces[big], left]
+    return pieces

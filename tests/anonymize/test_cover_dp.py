@@ -8,7 +8,7 @@ import itertools
 import numpy as np
 import pytest
 
-from anonymize.cover_dp import best_runs, college_profile, knapsack, profile_runs
+from anonymize.cover_dp import best_runs, college_profile, knapsack, profile_runs, split_rest
 
 
 def _partitions(items: list[int]):
@@ -101,3 +101,25 @@ def test_knapsack_is_the_brute_force_optimum():
         )
         assert sum(spend) <= budget and all(p[c] >= 0 for p, c in zip(profiles, spend, strict=True))
         assert got == best
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_split_rest_parts_have_k_rows_and_cover_the_part(seed):
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(5, 40))
+    part = np.arange(100, 100 + n)
+    births = rng.integers(1950, 2005, size=n).astype(float)
+    births[rng.random(n) < 0.15] = np.nan
+    pieces = split_rest(part, births, 5, 10)
+    assert all(len(p) >= 5 for p in pieces)  # a class below k is never produced
+    assert sorted(np.concatenate(pieces).tolist()) == part.tolist()
+
+
+def test_split_rest_keeps_ages_together():
+    # 6 born 1950-1953 and 6 born 1990-1993: two parts of one decade each
+    births = np.array([1950, 1990, 1951, 1991, 1952, 1992, 1953, 1993, 1950, 1990, 1951, 1991.0])
+    pieces = split_rest(np.arange(12), births, 5, 10)
+    assert sorted(sorted(births[p].tolist()) for p in pieces) == [
+        [1950, 1950, 1951, 1951, 1952, 1953],
+        [1990, 1990, 1991, 1991, 1992, 1993],
+    ]
