@@ -121,6 +121,10 @@ def cover_classes(
 
 #: the worth of a joiner kept against a birth kept, tried from the least
 DP_WEIGHTS = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32)
+#: the weight when none keeps the join target's share (the target is out of reach): the
+#: joiners kept still count most, but not at any cost in births (chosen on two generated
+#: universities whose join bound is below 80 %: birth stays above its target there)
+DP_FALLBACK_WEIGHT = 4
 
 
 def _cover_dp(
@@ -133,7 +137,7 @@ def _cover_dp(
 ) -> list[tuple[np.ndarray, bool]] | None:
     """The DP's classes (:mod:`anonymize.cover_dp`): with ``also``, at the least weight of a
     joiner against a birth that still keeps the interval target's share of joiners; if
-    none does, the most joiners (births second)."""
+    none does, at :data:`DP_FALLBACK_WEIGHT`."""
     qn, qi = pair
     if also is None:
         return cover_groups(hierarchies, targets, pair, k=k)
@@ -144,7 +148,7 @@ def _cover_dp(
         found = cover_groups(hierarchies, targets, pair, k=k, also=also, weight=w)
         if found is not None and sum(len(g) for g, _ in found) >= need:
             return found
-    return cover_groups(hierarchies, targets, pair, k=k, also=also)
+    return cover_groups(hierarchies, targets, pair, k=k, also=also, weight=DP_FALLBACK_WEIGHT)
 
 
 def _assemble(
