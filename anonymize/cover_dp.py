@@ -29,7 +29,7 @@ import numpy as np
 
 from anonymize.hierarchy import QiHierarchy
 
-__all__ = ["best_runs", "college_profile", "cover_groups", "knapsack", "split_rest"]
+__all__ = ["best_runs", "college_profile", "cover_groups", "knapsack", "merge_runs", "split_rest"]
 
 _NONE = -(2**62)
 
@@ -50,13 +50,43 @@ def _run_values(
     out = []
     lo = np.inf
     hi = -np.inf
-    for s in range(e - 1, s_min - 1, -1):
+    # a run of 2k rows or more is worth no more than its halves (same rows and cost, a
+    # span no wider): runs of k to 2k - 1 rows suffice
+    for s in range(e - 1, max(s_min, e - 2 * k + 1) - 1, -1):
         if bounds is not None:
             lo, hi = min(lo, bounds[0][s]), max(hi, bounds[1][s])
         if e - s >= k:
             coherent = bounds is not None and hi - lo + 1 <= bw
             bonus = 0 if bounds is None else (e - s) if coherent else -(e - s)
             out.append((s, (e - s) * weight + bonus))
+    return out
+
+
+def merge_runs(
+    runs: list[tuple[int, int]],
+    years: np.ndarray,
+    width: int,
+    births: np.ndarray | None = None,
+    bwidth: int = 10,
+) -> list[tuple[int, int]]:
+    """``runs`` with each pair of touching runs joined where the joined one still spans at
+    most ``width`` years and its births fit ``bwidth`` years unless neither's did (the DP
+    works on runs of k to 2k - 1 rows; larger classes leave Mondrian more to refine)."""
+
+    def fits(s: int, e: int) -> bool:
+        if births is None:
+            return True
+        b = births[s:e]
+        return not np.isnan(b).any() and b.max() - b.min() + 1 <= bwidth
+
+    out: list[tuple[int, int]] = []
+    for s, e in runs:
+        if out and out[-1][1] == s and years[e - 1] - years[out[-1][0]] + 1 <= width:
+            ps = out[-1][0]
+            if fits(ps, e) or not (fits(ps, s) or fits(s, e)):
+                out[-1] = (ps, e)
+                continue
+        out.append((s, e))
     return out
 
 
@@ -94,7 +124,7 @@ def best_runs(
             continue
         runs.append((int(start[e]), e))
         e = int(start[e])
-    return runs[::-1]
+    return merge_runs(runs[::-1], years, width, births, bwidth)
 
 
 def college_profile(
@@ -139,7 +169,7 @@ def college_profile(
 
 
 def profile_runs(choice: list[np.ndarray], cost: np.ndarray, c: int) -> list[tuple[int, int]]:
-    """The runs behind ``kept[c]`` of :func:`college_profile`."""
+    """The runs behind ``kept[c]`` of :func:`college_profile` (of k to 2k - 1 rows)."""
     pre = np.r_[0, np.cumsum(cost)].astype(np.int64)
     runs = []
     e = len(choice) - 1
@@ -266,7 +296,9 @@ def cover_groups(
         ]
         spend = knapsack([p[0] for p in profiles], room - sunk)
         for (r, c), (_, choice), cc in zip(parts, profiles, spend, strict=True):
-            for s, e in profile_runs(choice, c, cc):
+            ys = year[r].astype(np.int64)
+            bs = None if births is None else births[r]
+            for s, e in merge_runs(profile_runs(choice, c, cc), ys, width, bs, bwidth):
                 groups.append((np.sort(r[s:e]), True))
     return groups or None
 

@@ -123,3 +123,14 @@ def test_split_rest_keeps_ages_together():
         [1950, 1950, 1951, 1951, 1952, 1953],
         [1990, 1990, 1991, 1991, 1992, 1993],
     ]
+
+
+def test_touching_runs_are_joined_where_the_width_allows():
+    # the DP works on runs of k to 2k - 1 rows; 12 rows of 2000-2003 come back as one class
+    years = np.array([2000] * 3 + [2001] * 3 + [2002] * 3 + [2003] * 3)
+    assert best_runs(years, 5, 5) == [(0, 12)]
+    # and not where it does not: 2000-2009, every row kept, no class wider than 5 years
+    years = np.repeat(np.arange(2000, 2010), 2)
+    runs = best_runs(years, 5, 5)
+    assert sum(e - s for s, e in runs) == 20 and len(runs) >= 2
+    assert all(e - s >= 5 and years[e - 1] - years[s] + 1 <= 5 for s, e in runs)
