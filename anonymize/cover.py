@@ -9,7 +9,10 @@ only the branch target's room may be lost. Mondrian's greedy splits (and the
 regrouping after them) find such classes one partition at a time, and on a table with
 few peers per branch miss some that exist.
 
-:func:`cover_classes` chooses them all at once: for every branch and every college, the
+:func:`cover_classes` chooses them all at once — by default with the DP of
+:mod:`anonymize.cover_dp` (per branch, per college, knapsack over the room; the birth year
+second), or with ``solver="milp"`` by the joint programme described here (exact, but
+minutes at 10k persons): for every branch and every college, the
 candidate classes are the windows ``[y, y + max_width - 1]`` of the years present; an
 integer programme (scipy's HiGHS) assigns the rows of each (branch, year) cell to at
 most one candidate so that every candidate used has at least k rows, the rows at

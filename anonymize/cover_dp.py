@@ -15,10 +15,13 @@ persons). Here the same classes are chosen in three exact steps, each over its o
    losses of step 1: the profiles are combined to keep the most joiners, then spend
    the least room.
 
-No solver, no time limit: deterministic, O(rows × window) per branch and O(orphans ×
-window × room) per college. The two-step model is exact per step, not jointly: a branch
-keeps its own best cover even where releasing a row to a college class would keep more
-in all (tested against brute force per step; the whole against the programme's bound).
+No solver, no time limit: deterministic; runs of k to 2k − 1 rows suffice (a longer run
+is worth no more than its halves; touching runs are joined back afterwards), so O(rows ×
+k) per branch and O(orphans × k × room) per college. The model is exact per step, not
+jointly: a branch keeps its own best cover even where releasing a row to a college class
+would keep more in all, and the college runs are exact only where every orphan costs
+room (free ones are taken in (year, cost) order); each step is tested against brute
+force, and on the demo run the whole reaches the programme's bound.
 """
 
 from __future__ import annotations
