@@ -9,7 +9,10 @@ only the branch target's room may be lost. Mondrian's greedy splits (and the
 regrouping after them) find such classes one partition at a time, and on a table with
 few peers per branch miss some that exist.
 
-:func:`cover_classes` chooses them all at once: for every branch and every college, the
+:func:`cover_classes` chooses them all at once — by default with the DP of
+:mod:`anonymize.cover_dp` (per branch, per college, knapsack over the room; the birth year
+second), or with ``solver="milp"`` by the joint programme described here (exact, but
+minutes at 10k persons): for every branch and every college, the
 candidate classes are the windows ``[y, y + max_width - 1]`` of the years present; an
 integer programme (scipy's HiGHS) assigns the rows of each (branch, year) cell to at
 most one candidate so that every candidate used has at least k rows, the rows at
@@ -30,6 +33,7 @@ import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, milp
 from scipy.sparse import coo_matrix
 
+from anonymize.cover_dp import cover_groups, split_rest
 from anonymize.errors import PolicyError
 from anonymize.hierarchy import INTERVAL_LEVEL, QiHierarchy
 
@@ -80,13 +84,19 @@ def cover_classes(
     *,
     k: int,
     also: int | None = None,
+    solver: str = "dp",
 ) -> Cover | None:
     """The classes of the nested × interval targets (``pair``, from :func:`cover_pair`)
     that keep the most rows' interval within the nested target's room (module docstring);
-    None when no class is possible."""
-    qn, qi = pair
-    hn = hierarchies[qn]
-    branch = hn.codes.astype(np.int64)
+    None when no class is possible. ``solver``: ``"dp"`` (:mod:`anonymize.cover_dp`, fast,
+    exact per step) or ``"milp"`` (the joint programme, slow)."""
+    hn = hierarchies[pair[0]]
+    if solver == "dp":
+        found = _cover_dp(hierarchies, targets, pair, k=k, also=also)
+        return None if found is None else _assemble(hierarchies, pair, found, k, False, also)
+    if solver != "milp":
+        raise PolicyError(f"privacy gate: unknown cover solver {solver!r}")
+    qn = pair[0]
     has_branch = hn.known()
     parent = hn.maps[1][hn.codes].astype(np.int64)
     room = int(has_branch.sum()) - int(np.ceil(targets[qn][1] * has_branch.sum() - 1e-9))
@@ -109,6 +119,56 @@ def cover_classes(
             again += part[0]
             optimal = optimal and part[2]
         groups = again
+    return _assemble(hierarchies, pair, groups, k, optimal)
+
+
+#: the worth of a joiner kept against a birth kept, tried from the least
+DP_WEIGHTS = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32)
+#: the weight when none keeps the join target's share (the target is out of reach): the
+#: joiners kept still count most, but not at any cost in births (chosen on two generated
+#: universities whose join bound is below 80 %: birth stays above its target there)
+DP_FALLBACK_WEIGHT = 4
+
+
+def _cover_dp(
+    hierarchies: Sequence[QiHierarchy],
+    targets: Mapping[int, tuple[int, float]],
+    pair: tuple[int, int],
+    *,
+    k: int,
+    also: int | None,
+) -> list[tuple[np.ndarray, bool]] | None:
+    """The DP's classes (:mod:`anonymize.cover_dp`): with ``also``, at the least weight of a
+    joiner against a birth that still keeps the interval target's share of joiners; if
+    none does, at :data:`DP_FALLBACK_WEIGHT`."""
+    qn, qi = pair
+    if also is None:
+        return cover_groups(hierarchies, targets, pair, k=k)
+    hy = hierarchies[qi]
+    joiners = int((hierarchies[qn].known() & ~np.isnan(hy.numeric[hy.codes])).sum())  # type: ignore[index]
+    need = int(np.ceil(targets[qi][1] * joiners - 1e-9))
+    for w in DP_WEIGHTS:
+        found = cover_groups(hierarchies, targets, pair, k=k, also=also, weight=w)
+        if found is not None and sum(len(g) for g, _ in found) >= need:
+            return found
+    return cover_groups(hierarchies, targets, pair, k=k, also=also, weight=DP_FALLBACK_WEIGHT)
+
+
+def _assemble(
+    hierarchies: Sequence[QiHierarchy],
+    pair: tuple[int, int],
+    groups: list[tuple[np.ndarray, bool]],
+    k: int,
+    optimal: bool,
+    also: int | None = None,
+) -> Cover | None:
+    """Mondrian's start partitions from the chosen classes, plus each branch's other rows
+    (when at least k) at the branch: one partition, or with ``also`` (the birth year) cut
+    by :func:`anonymize.cover_dp.split_rest`."""
+    qn, qi = pair
+    hn = hierarchies[qn]
+    branch = hn.codes.astype(np.int64)
+    has_branch = hn.known()
     tops = np.array([h.top for h in hierarchies], dtype=np.int64)
     out = []
     kept = parent_kept = 0
@@ -130,11 +190,18 @@ def cover_classes(
     rest_b = branch[rest]
     order = np.argsort(rest_b, kind="stable")
     cuts = np.flatnonzero(np.diff(rest_b[order])) + 1
+    births = None if also is None else hierarchies[also]
     for part in np.split(rest[order], cuts):
         if len(part) >= k:
             lv = tops.copy()
             lv[qn] = 0
-            out.append((np.sort(part), lv))
+            if births is None or births.numeric is None:
+                out.append((np.sort(part), lv))
+                continue
+            # cut by birth where it keeps parts of k whose births fit one window
+            b = births.numeric[births.codes[part]]
+            for piece in split_rest(part, b, k, int(births.max_width or 10)):
+                out.append((np.sort(piece), lv.copy()))
     return Cover(out, kept, parent_kept, optimal)
 
 

@@ -56,28 +56,32 @@ def _peer_bound(table: pd.DataFrame, k: int = 5, width: int = 5) -> int:
     return total
 
 
-def _cover(table: pd.DataFrame, branch_share: float):
+def _cover(table: pd.DataFrame, branch_share: float, solver: str = "milp"):
     hs = build_hierarchies(table, QIS, LADDERS, {"branch_id": "college"})
     targets = {
         "branch_id": {"level": "value", "share": branch_share},
         "joined_year": {"level": "band 10", "share": 0.8},
     }
     wanted = _targets(hs, targets)
-    return hs, cover_classes(hs, wanted, cover_pair(hs, wanted, "joined_year", "branch_id"), k=5)
+    return hs, cover_classes(
+        hs, wanted, cover_pair(hs, wanted, "joined_year", "branch_id"), k=5, solver=solver
+    )
 
 
-def test_with_no_room_the_cover_is_the_exact_branch_peer_optimum():
+@pytest.mark.parametrize("solver", ["milp", "dp"])
+def test_with_no_room_the_cover_is_the_exact_branch_peer_optimum(solver):
     table = _members()
-    _, cover = _cover(table, branch_share=1.0)
-    assert cover is not None and cover.optimal
+    _, cover = _cover(table, branch_share=1.0, solver=solver)
+    assert cover is not None and (cover.optimal or solver == "dp")
     assert cover.rows_at_parent == 0
     assert cover.rows_kept == _peer_bound(table)
 
 
-def test_the_room_buys_college_classes_and_every_class_is_valid():
+@pytest.mark.parametrize("solver", ["milp", "dp"])
+def test_the_room_buys_college_classes_and_every_class_is_valid(solver):
     table = _members()
     members = int(table["branch_id"].notna().sum())
-    _, cover = _cover(table, branch_share=0.9)
+    _, cover = _cover(table, branch_share=0.9, solver=solver)
     room = members - int(np.ceil(0.9 * members))
     assert 0 < cover.rows_at_parent <= room
     assert cover.rows_kept > _peer_bound(table)
