@@ -33,7 +33,7 @@ import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, milp
 from scipy.sparse import coo_matrix
 
-from anonymize.cover_dp import cover_groups, split_rest
+from anonymize.cover_dp import cover_groups, joiner_arrays, split_rest
 from anonymize.errors import PolicyError
 from anonymize.hierarchy import INTERVAL_LEVEL, QiHierarchy
 
@@ -217,16 +217,10 @@ def _solve(
     """The programme over the joiners (of the college ``only``, or all): the classes (rows,
     at the parent level?), the room used per college, and whether it was solved to
     optimality."""
-    qn, qi = pair
-    hn, hi_ = hierarchies[qn], hierarchies[qi]
-    assert hi_.numeric is not None and hi_.max_width is not None
-    width = int(hi_.max_width)
-    branch = hn.codes.astype(np.int64)
-    has_branch = hn.known()
-    parent = hn.maps[1][hn.codes].astype(np.int64)
+    hn = hierarchies[pair[0]]
+    width, branch, has_branch, parent, year = joiner_arrays(hierarchies, pair)
     if only is not None:
         has_branch = has_branch & (parent == only)
-    year = hi_.numeric[hi_.codes]
     joiner = has_branch & ~np.isnan(year)
     members = np.bincount(branch[has_branch], minlength=len(hn.labels[0]))
     rows = np.flatnonzero(joiner)

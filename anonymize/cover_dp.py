@@ -32,7 +32,15 @@ import numpy as np
 
 from anonymize.hierarchy import QiHierarchy
 
-__all__ = ["best_runs", "college_profile", "cover_groups", "knapsack", "merge_runs", "split_rest"]
+__all__ = [
+    "best_runs",
+    "college_profile",
+    "cover_groups",
+    "joiner_arrays",
+    "knapsack",
+    "merge_runs",
+    "split_rest",
+]
 
 _NONE = -(2**62)
 
@@ -216,6 +224,20 @@ def knapsack(profiles: Sequence[np.ndarray], budget: int) -> list[int]:
     return out[::-1]
 
 
+def joiner_arrays(
+    hierarchies: Mapping[str, QiHierarchy], pair: tuple[str, str]
+) -> tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """For ``pair`` = (branch QI, join-year QI): the join interval's widest width, each
+    row's branch code, whether its branch is known, its college code, and its join year
+    (NaN where unknown)."""
+    qn, qi = pair
+    hn, hy = hierarchies[qn], hierarchies[qi]
+    assert hy.numeric is not None and hy.max_width is not None
+    branch = hn.codes.astype(np.int64)
+    parent = hn.maps[1][hn.codes].astype(np.int64)
+    return int(hy.max_width), branch, hn.known(), parent, hy.numeric[hy.codes]
+
+
 def cover_groups(
     hierarchies: Sequence[QiHierarchy],
     targets: Mapping[int, tuple[int, float]],
@@ -230,15 +252,10 @@ def cover_groups(
     With ``also`` (the birth year), a row kept is worth ``weight`` (default: more than all
     births), a row in a class whose births fit one window 1 more, in one whose do not 1
     less."""
-    qn, qi = pair
-    hn, hy = hierarchies[qn], hierarchies[qi]
-    assert hy.numeric is not None and hy.max_width is not None
-    width = int(hy.max_width)
-    branch = hn.codes.astype(np.int64)
-    has_branch = hn.known()
-    parent = hn.maps[1][hn.codes].astype(np.int64)
+    qn = pair[0]
+    hn = hierarchies[qn]
+    width, branch, has_branch, parent, year = joiner_arrays(hierarchies, pair)
     room = int(has_branch.sum()) - int(np.ceil(targets[qn][1] * has_branch.sum() - 1e-9))
-    year = hy.numeric[hy.codes]
     joiner = has_branch & ~np.isnan(year)
     members = np.bincount(branch[has_branch], minlength=len(hn.labels[0]))
     rows = np.flatnonzero(joiner)

@@ -11,6 +11,7 @@ from anonymize import PolicyError, recode_locally
 from anonymize.cover import cover_classes, cover_pair
 from anonymize.hierarchy import build_hierarchies
 from anonymize.local_gate import _targets
+from tests.anonymize.join_bounds import branch_peers_bound
 
 INTERVAL5 = {"operator": "generalise", "params": {"to": "interval", "max_width": 5}}
 LADDERS = {
@@ -38,24 +39,6 @@ def _members(seed: int = 5, branches: int = 12, per_branch: int = 30) -> pd.Data
     return pd.DataFrame(rows).astype("string")
 
 
-def _peer_bound(table: pd.DataFrame, k: int = 5, width: int = 5) -> int:
-    """Most joiners in classes of >= k joiners of one branch spanning <= width years (the
-    exact 1-D cover per branch)."""
-    total = 0
-    joined = table[table["joined_year"].notna()]
-    for _, years in joined.groupby("branch_id")["joined_year"]:
-        ys = np.sort(years.astype(int).to_numpy())
-        best = [0] * (len(ys) + 1)
-        for i in range(1, len(ys) + 1):
-            best[i] = best[i - 1]
-            for s in range(i - k, -1, -1):
-                if ys[i - 1] - ys[s] + 1 > width:
-                    break
-                best[i] = max(best[i], best[s] + i - s)
-        total += best[-1]
-    return total
-
-
 def _cover(table: pd.DataFrame, branch_share: float, solver: str = "milp"):
     hs = build_hierarchies(table, QIS, LADDERS, {"branch_id": "college"})
     targets = {
@@ -74,7 +57,7 @@ def test_with_no_room_the_cover_is_the_exact_branch_peer_optimum(solver):
     _, cover = _cover(table, branch_share=1.0, solver=solver)
     assert cover is not None and (cover.optimal or solver == "dp")
     assert cover.rows_at_parent == 0
-    assert cover.rows_kept == _peer_bound(table)
+    assert cover.rows_kept == branch_peers_bound(table)
 
 
 @pytest.mark.parametrize("solver", ["milp", "dp"])
@@ -84,7 +67,7 @@ def test_the_room_buys_college_classes_and_every_class_is_valid(solver):
     _, cover = _cover(table, branch_share=0.9, solver=solver)
     room = members - int(np.ceil(0.9 * members))
     assert 0 < cover.rows_at_parent <= room
-    assert cover.rows_kept > _peer_bound(table)
+    assert cover.rows_kept > branch_peers_bound(table)
     years = table["joined_year"].astype("Int64")
     for rows, lv in cover.groups:
         part = table.iloc[rows]

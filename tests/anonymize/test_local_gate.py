@@ -15,6 +15,7 @@ import pytest
 from pycanon import anonymity
 
 from anonymize import PolicyError, PrivacyThresholdError, load_policy, recode_locally
+from tests.anonymize.join_bounds import branch_peers_bound
 
 DEMO_MEMBERS, DEMO_SEED = 5000, 20260630
 
@@ -108,26 +109,6 @@ def test_demo_university_coverage_is_measured_honestly(demo_gate):
     assert targets["joined_year"]["achieved"] == pytest.approx(join5)
 
 
-def _branch_peers_bound(persons: pd.DataFrame, width: int = 5, k: int = 5) -> int:
-    """Most joiners that can share a class of >= k joiners of their own branch whose join
-    years span <= ``width`` (any interval, not only aligned bands; the rows of one year
-    may fall in different classes): per branch, the best cover of the sorted join years
-    by disjoint runs of >= k rows spanning <= width."""
-    joined = persons[persons["joined_year"].notna()]
-    total = 0
-    for _, years in joined.groupby("branch_id")["joined_year"]:
-        ys = np.sort(years.astype(int).to_numpy())
-        best = [0] * (len(ys) + 1)
-        for i in range(1, len(ys) + 1):
-            best[i] = best[i - 1]
-            for s in range(i - k, -1, -1):
-                if ys[i - 1] - ys[s] + 1 > width:
-                    break
-                best[i] = max(best[i], best[s] + i - s)
-        total += best[-1]
-    return total
-
-
 def test_join_band_is_bounded_by_branch_peers_and_budget(demo_gate):
     """A joiner published with both branch and a <= 5-year join interval is in a class of
     >= 5 joiners of the same branch within 5 years, so at most the branch-peer bound of
@@ -136,7 +117,7 @@ def test_join_band_is_bounded_by_branch_peers_and_budget(demo_gate):
     target out; the aligned bands' bound (< 68 %) did."""
     persons, gated, report = demo_gate
     joined = persons["joined_year"].notna()
-    peers = _branch_peers_bound(persons)
+    peers = branch_peers_bound(persons)
     with_branch = (
         gated["branch_id"].notna()
         & (gated["branch_id"] != "*")
