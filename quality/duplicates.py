@@ -24,6 +24,7 @@ __all__ = [
     "collapse_duplicates",
     "content_columns",
     "duplicate_targets",
+    "near_keys",
     "normalised_key",
 ]
 
@@ -107,7 +108,9 @@ def collapse_duplicates(
     work = frame.reset_index(drop=True)
     n = len(work)
     exact_groups = work.groupby(content, dropna=False, sort=False).ngroup().to_numpy()
-    dropped, target, exact = duplicate_targets(exact_groups, work[keys], keys)
+    normalised, has_person = near_keys(work[keys], keys)
+    near_groups = normalised.groupby(keys, dropna=False, sort=False).ngroup().to_numpy()
+    dropped, target, exact = duplicate_targets(exact_groups, near_groups, has_person)
     kept = frame.iloc[np.flatnonzero(~dropped)].copy()
     merged = frame.iloc[np.flatnonzero(dropped)].copy()
     record_keys = work["record_key"].to_numpy(dtype=object)
@@ -131,20 +134,25 @@ def content_columns(entity: str, columns: Sequence[str]) -> list[str]:
     return [c for c in columns if c in fields]
 
 
-def duplicate_targets(
-    exact_groups: np.ndarray, key_values: pd.DataFrame, keys: Sequence[str]
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(dropped, target, exact)`` over rows in input order: ``exact_groups`` labels
-    rows equal in every content column, ``key_values`` the rows' ``keys`` (for near
-    duplicates). ``target``: the position of the row a dropped row is merged into."""
+def near_keys(key_values: pd.DataFrame, keys: Sequence[str]) -> tuple[pd.DataFrame, np.ndarray]:
+    """The rows' ``keys`` normalised for near duplicates, and whether a row has a person
+    key (a row without one is never a near duplicate)."""
     keys = list(keys)
+    normalised = pd.DataFrame({k: normalised_key(key_values[k]) for k in keys})
+    person = [k for k in keys if k in PERSON_KEYS] or keys
+    return normalised, normalised[person].notna().any(axis=1).to_numpy()
+
+
+def duplicate_targets(
+    exact_groups: np.ndarray, near_groups: np.ndarray, has_person: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(dropped, target, exact)`` over rows in input order: ``exact_groups`` labels rows
+    equal in every content column, ``near_groups`` rows equal in their normalised keys
+    (:func:`near_keys`). ``target``: the position of the row a dropped row is merged into."""
     n = len(exact_groups)
     exact_first = _first_of_group(exact_groups, np.ones(n, dtype=bool))
     exact = exact_first != np.arange(n)
-    normalised = pd.DataFrame({k: normalised_key(key_values[k]) for k in keys})
-    person = [k for k in keys if k in PERSON_KEYS] or keys
-    eligible = ~exact & normalised[person].notna().any(axis=1).to_numpy()
-    near_groups = normalised.groupby(keys, dropna=False, sort=False).ngroup().to_numpy()
+    eligible = ~exact & has_person
     near_first = _first_of_group(near_groups, eligible)
     near = eligible & (near_first != np.arange(n))
     target = np.arange(n)

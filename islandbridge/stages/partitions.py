@@ -17,12 +17,14 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from connectors import SourcePart
@@ -286,49 +288,52 @@ def _collapse_whole(rejected: list, accepted: list, entity: str):
         dropped=dropped,
         duplicate_of=merged["duplicate_of"].array,
         reasons=merged["reasons"].array,
-        kept_keys=kept["record_key"].tolist(),
+        kept_keys=kept["record_key"].reset_index(drop=True),
     )
 
 
-def _stream_rows(paths: list, keep: np.ndarray, target: Path, drop: Sequence[str] = ()) -> int:
-    """The rows of ``paths`` (in order) that ``keep`` marks, written batch by batch."""
-    start = 0
+def _split_accepted(paths: list, collapse, target: Path) -> tuple[int, pd.DataFrame]:
+    """The accepted rows kept, written batch by batch (without the verdict's columns),
+    and those merged as duplicates, with ``duplicate_of`` and ``reasons``."""
+    pieces, start = [], 0
     with ParquetSink(target, pq.read_schema(paths[0])) as sink:
         for path in paths:
             for batch in iter_parquet(path):
-                chosen = batch[keep[start : start + len(batch)]]
-                sink.write(chosen.drop(columns=list(drop), errors="ignore"))
+                dropped = collapse.dropped[start : start + len(batch)]
+                sink.write(batch[~dropped].drop(columns=_VERDICT_COLUMNS, errors="ignore"))
+                pieces.append(batch[dropped])
                 start += len(batch)
-    return sink.rows
-
-
-def _merged_rows(paths: list, dropped: np.ndarray, collapse) -> pd.DataFrame:
-    """The accepted rows merged as duplicates, with ``duplicate_of`` and ``reasons``."""
-    pieces, start = [], 0
-    for path in paths:
-        for batch in iter_parquet(path):
-            pieces.append(batch[dropped[start : start + len(batch)]])
-            start += len(batch)
     merged = pd.concat(pieces, ignore_index=True)
     merged["duplicate_of"] = collapse.duplicate_of
     merged["reasons"] = collapse.reasons
-    return merged
+    return sink.rows, merged
 
 
-def _combine_tokens(source: str, paths: list, kept_keys: list, target: Path, vaulted: set) -> dict:
+def _combine_tokens(
+    source: str, paths: list, kept_keys: pd.Series, target: Path, vaulted: set
+) -> dict:
     """The tokens of the kept rows, batch by batch; the distinct tokens of ``vaulted``."""
-    wanted = set(kept_keys)
-    seen: list = []
     distinct: dict[str, set] = {c: set() for c in sorted(vaulted)}
+    wanted = pa.array(kept_keys)  # one hash table for every batch (not pandas' isin)
+    done = 0
     with ParquetSink(target, pq.read_schema(paths[0])) as sink:
         for path in paths:
             for batch in iter_parquet(path):
-                batch = batch[batch["record_key"].isin(wanted)]
-                seen.extend(batch["record_key"].tolist())
+                keep = pc.is_in(pa.array(batch["record_key"]), value_set=wanted)
+                batch = batch[keep.to_numpy(zero_copy_only=False)]
+                expected = kept_keys.iloc[done : done + len(batch)].to_numpy()
+                if (
+                    len(expected) != len(batch)
+                    or (batch["record_key"].to_numpy() != expected).any()
+                ):
+                    raise StageRefused(
+                        f"source {source}: its partitions' tokens do not match their rows"
+                    )
+                done += len(batch)
                 for column, values in distinct.items():
                     values.update(batch[column].dropna().unique().tolist())
                 sink.write(batch)
-    if seen != kept_keys:
+    if done != len(kept_keys):
         raise StageRefused(f"source {source}: its partitions' tokens do not match their rows")
     return {c: len(v) for c, v in distinct.items()}
 
@@ -354,8 +359,7 @@ def combine(run: dict, source: str) -> dict:
     extract = _combine_landing(plan, parts, extracted)
     accepted = [f.accepted for f in files]
     collapse = _collapse(files, spec.entity)
-    kept = _stream_rows(accepted, ~collapse.dropped, layout.accepted(source), _VERDICT_COLUMNS)
-    merged = _merged_rows(accepted, collapse.dropped, collapse)
+    kept, merged = _split_accepted(accepted, collapse, layout.accepted(source))
     rejected = _concat([f.quality_quarantine for f in files])
     quarantined = pd.concat([rejected, merged], ignore_index=True)
     vaulted = {c for t in tokenised for c in t.vaulted}

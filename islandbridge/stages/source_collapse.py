@@ -4,14 +4,14 @@ partitions' rejected rows then accepted rows (in partition order), without holdi
 source's rows.
 
 Exact duplicates agree in every content column: each row's content is hashed batch by
-batch; only the rows whose hash is shared are read whole and grouped on their values
-(so a hash collision never merges two different rows). Near duplicates need the key
-columns only, which are read for the whole source.
+batch; only the rows whose hash is shared are read again and grouped on their values
+(so a hash collision never merges two different rows). Near duplicates likewise, on the
+hashes of the normalised key columns.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,8 +19,8 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
-from islandbridge.io import empty_frame, iter_parquet, read_parquet
-from quality.duplicates import content_columns, default_keys, duplicate_targets
+from islandbridge.io import empty_frame, iter_parquet
+from quality.duplicates import content_columns, default_keys, duplicate_targets, near_keys
 
 __all__ = ["SourceCollapse", "collapse_source", "uniform_types"]
 
@@ -34,7 +34,7 @@ class SourceCollapse:
     dropped: np.ndarray
     duplicate_of: pd.arrays.StringArray
     reasons: pd.arrays.StringArray
-    kept_keys: list
+    kept_keys: pd.Series
 
 
 def _rows(path: Path) -> int:
@@ -61,27 +61,61 @@ def _batches(paths: Sequence[Path], columns: list[str]) -> Iterator[pd.DataFrame
             yield batch.reindex(columns=columns)
 
 
-def _exact_groups(paths: Sequence[Path], columns: list[str], n: int) -> np.ndarray:
-    """A group label per row of ``paths`` (in order): equal labels iff equal in ``columns``
-    (missing values equal), as ``groupby(columns, dropna=False)`` gives."""
-    hashes = np.empty(n, dtype=np.uint64)
-    start = 0
-    for batch in _batches(paths, columns):
-        values = pd.util.hash_pandas_object(batch, index=False).to_numpy()
-        hashes[start : start + len(batch)] = values
-        start += len(batch)
+def _groups(hashes: np.ndarray, candidates: Callable[[np.ndarray], pd.DataFrame]) -> np.ndarray:
+    """A group label per row: equal labels iff equal values (missing values equal), as
+    ``groupby(dropna=False)`` gives. Rows of a hash no other row has are alone; the rows
+    ``candidates`` gives for a shared hash are grouped on their values."""
+    n = len(hashes)
     shared = pd.Series(hashes).duplicated(keep=False).to_numpy()
     groups = np.arange(n)
-    if not shared.any():
-        return groups
-    pieces, start = [], 0
-    for batch in _batches(paths, columns):  # the rows that may be equal, read whole
-        pieces.append(batch[shared[start : start + len(batch)]])
-        start += len(batch)
-    candidates = pd.concat(pieces, ignore_index=True)
-    labels = candidates.groupby(columns, dropna=False, sort=False).ngroup().to_numpy()
-    groups[shared] = n + labels
+    if shared.any():
+        rows = candidates(shared)
+        labels = rows.groupby(list(rows.columns), dropna=False, sort=False).ngroup()
+        groups[shared] = n + labels.to_numpy()
     return groups
+
+
+@dataclass
+class _Pass:
+    """What one pass over the source's files gathers, row by row."""
+
+    content: np.ndarray
+    near: np.ndarray
+    has_person: np.ndarray
+    record_keys: pd.Series
+
+
+def _first_pass(paths: Sequence[Path], content: list[str], keys: list[str], n: int) -> _Pass:
+    wanted = list(dict.fromkeys([*content, *keys, "record_key"]))
+    content_hash = np.empty(n, dtype=np.uint64)
+    near_hash = np.empty(n, dtype=np.uint64)
+    has_person = np.empty(n, dtype=bool)
+    record_keys, start = [], 0
+    for batch in _batches(paths, wanted):
+        end = start + len(batch)
+        content_hash[start:end] = pd.util.hash_pandas_object(batch[content], index=False)
+        normalised, person = near_keys(batch[keys], keys)
+        near_hash[start:end] = pd.util.hash_pandas_object(normalised, index=False)
+        has_person[start:end] = person
+        record_keys.append(batch["record_key"])
+        start = end
+    keys_of = pd.concat(record_keys, ignore_index=True)
+    return _Pass(content_hash, near_hash, has_person, keys_of)
+
+
+def _rows_of(paths: Sequence[Path], columns: list[str], keys: list[str] | None = None):
+    """``chosen`` rows of the files' ``columns`` (their normalised ``keys`` instead
+    when given), in order."""
+
+    def take(chosen: np.ndarray) -> pd.DataFrame:
+        pieces, start = [], 0
+        for batch in _batches(paths, columns):
+            part = batch[chosen[start : start + len(batch)]]
+            pieces.append(part if keys is None else near_keys(part, keys)[0])
+            start += len(batch)
+        return pd.concat(pieces, ignore_index=True)
+
+    return take
 
 
 def collapse_source(
@@ -100,19 +134,21 @@ def collapse_source(
     stacked = [*rejected, *accepted] if n_rejected and n_accepted else list(accepted)
     n_ref = n_rejected if len(stacked) > len(accepted) else 0
     n = n_ref + n_accepted
-    wanted = list(dict.fromkeys([*keys, "record_key"]))
-    frames = [read_parquet(p, [c for c in wanted if c in pq.read_schema(p).names]) for p in stacked]
-    key_values = pd.concat(frames, ignore_index=True).reindex(columns=wanted)
-    groups = _exact_groups(stacked, content, n)
-    dropped, target, exact = duplicate_targets(groups, key_values[keys], keys)
-    record_keys = key_values["record_key"].to_numpy(dtype=object)
+    seen = _first_pass(stacked, content, keys, n)
+    exact_groups = _groups(seen.content, _rows_of(stacked, content))
+    near_groups = _groups(seen.near, _rows_of(stacked, keys, keys))
+    dropped, target, exact = duplicate_targets(exact_groups, near_groups, seen.has_person)
     rows = dropped[n_ref:]
-    positions = np.flatnonzero(dropped)[np.flatnonzero(dropped) >= n_ref]
+    positions = np.flatnonzero(dropped)
+    positions = positions[positions >= n_ref]
+    record_keys = seen.record_keys
     return SourceCollapse(
         dropped=rows,
-        duplicate_of=pd.array(record_keys[target[positions]], dtype="string"),
+        duplicate_of=pd.array(
+            record_keys.to_numpy(dtype=object)[target[positions]], dtype="string"
+        ),
         reasons=pd.array(
             np.where(exact[positions], "exact_duplicate", "near_duplicate"), dtype="string"
         ),
-        kept_keys=record_keys[n_ref:][~rows].tolist(),
+        kept_keys=record_keys.iloc[n_ref:][~rows].reset_index(drop=True),
     )

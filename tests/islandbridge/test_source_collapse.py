@@ -56,7 +56,7 @@ def _check(tmp_path, accepted, rejected) -> None:
     assert np.flatnonzero(got.dropped).tolist() == merged.index.tolist()
     assert got.duplicate_of.tolist() == merged["duplicate_of"].tolist()
     assert got.reasons.tolist() == merged["reasons"].tolist()
-    assert got.kept_keys == kept["record_key"].tolist()
+    assert got.kept_keys.tolist() == kept["record_key"].tolist()
     assert set(merged["reasons"]) == {"exact_duplicate", "near_duplicate"}
     assert set(merged["duplicate_of"]) & set(rejected["record_key"])  # a copy of a rejected row
     assert merged.loc[34, "reasons"] == "exact_duplicate"
@@ -84,7 +84,7 @@ def test_without_rejected_rows(tmp_path):
     got = collapse_source(paths["r"], paths["a"], "volunteer")
     assert np.flatnonzero(got.dropped).tolist() == merged.index.tolist()
     assert got.duplicate_of.tolist() == merged["duplicate_of"].tolist()
-    assert got.kept_keys == kept["record_key"].tolist()
+    assert got.kept_keys.tolist() == kept["record_key"].tolist()
 
 
 def test_files_of_other_column_types_are_not_hashed_together(tmp_path):
@@ -103,3 +103,36 @@ def test_no_content_columns_is_an_error(tmp_path):
     path = write_parquet(frame, tmp_path / "a.parquet")
     with pytest.raises(ValueError, match="no canonical volunteer columns"):
         collapse_source([], [path], "volunteer")
+
+
+def test_the_whole_frame_path_gives_the_same_verdict(tmp_path):
+    from islandbridge.stages.partitions import _collapse_whole
+
+    accepted, rejected = _source()
+    paths = _files(tmp_path, accepted, rejected)
+    whole = _collapse_whole(paths["r"], paths["a"], "volunteer")
+    got = collapse_source(paths["r"], paths["a"], "volunteer")
+    assert whole.dropped.tolist() == got.dropped.tolist() and whole.dropped.any()
+    assert whole.duplicate_of.tolist() == got.duplicate_of.tolist()
+    assert whole.reasons.tolist() == got.reasons.tolist()
+    assert whole.kept_keys.tolist() == got.kept_keys.tolist()
+
+
+def test_tokens_that_do_not_match_the_kept_rows_are_refused(tmp_path):
+    from islandbridge.errors import StageRefused
+    from islandbridge.stages.partitions import _combine_tokens
+
+    tokens = pd.DataFrame(
+        {
+            "record_key": pd.array(["r1", "r2", "r3"], dtype="str"),
+            "id_number": pd.array(["t1", "t1", None], dtype="str"),
+        }
+    )
+    path = write_parquet(tokens, tmp_path / "tokens.parquet")
+    kept = pd.Series(["r1", "r3"], dtype="str")
+    out = tmp_path / "out.parquet"
+    assert _combine_tokens("s", [path], kept, out, {"id_number"}) == {"id_number": 1}
+    assert pd.read_parquet(out)["record_key"].tolist() == ["r1", "r3"]
+    for wrong in (["r3", "r1"], ["r1", "r3", "r9"]):
+        with pytest.raises(StageRefused, match="tokens do not match their rows"):
+            _combine_tokens("s", [path], pd.Series(wrong, dtype="str"), out, set())
