@@ -96,6 +96,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     "extract": __import__("bench.bench_extract", fromlist=["x"]).bench_extract,
     "gx_one_pass": __import__("bench.bench_gx_one_pass", fromlist=["x"]).bench_gx_one_pass,
     "publish_stream": __import__("bench.bench_publish_stream", fromlist=["x"]).bench_publish_stream,
+    "combine": __import__("bench.bench_combine", fromlist=["x"]).bench_combine,
 }
 
 

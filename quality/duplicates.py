@@ -18,7 +18,15 @@ import pandas as pd
 from domain.canonical import entity as canonical_entity
 from domain.text import WHITESPACE_RUN, nfkc
 
-__all__ = ["DUPLICATE_KEYS", "PERSON_KEYS", "collapse_duplicates", "normalised_key"]
+__all__ = [
+    "DUPLICATE_KEYS",
+    "PERSON_KEYS",
+    "collapse_duplicates",
+    "content_columns",
+    "duplicate_targets",
+    "near_keys",
+    "normalised_key",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -90,8 +98,7 @@ def collapse_duplicates(
     """
     if rejected is not None and len(rejected) and len(frame):
         return _collapse_with_rejected(frame, entity, keys, rejected)
-    fields = set(canonical_entity(entity).field_names)
-    content = [c for c in frame.columns if c in fields]
+    content = content_columns(entity, list(frame.columns))
     if not content:
         raise ValueError(f"no canonical {entity} columns to compare")
     keys = list(keys) if keys else (default_keys(entity, list(frame.columns)) or content)
@@ -100,22 +107,10 @@ def collapse_duplicates(
         raise KeyError(f"duplicate keys not in the frame: {absent}")
     work = frame.reset_index(drop=True)
     n = len(work)
-    everything = np.ones(n, dtype=bool)
     exact_groups = work.groupby(content, dropna=False, sort=False).ngroup().to_numpy()
-    exact_first = _first_of_group(exact_groups, everything)
-    exact = exact_first != np.arange(n)
-
-    normalised = pd.DataFrame({k: normalised_key(work[k]) for k in keys})
-    person = [k for k in keys if k in PERSON_KEYS] or keys
-    eligible = ~exact & normalised[person].notna().any(axis=1).to_numpy()
+    normalised, has_person = near_keys(work[keys], keys)
     near_groups = normalised.groupby(keys, dropna=False, sort=False).ngroup().to_numpy()
-    near_first = _first_of_group(near_groups, eligible)
-    near = eligible & (near_first != np.arange(n))
-
-    target = np.arange(n)
-    target[near] = near_first[near]
-    target[exact] = target[exact_first[exact]]  # an exact copy of a near duplicate follows it
-    dropped = exact | near
+    dropped, target, exact = duplicate_targets(exact_groups, near_groups, has_person)
     kept = frame.iloc[np.flatnonzero(~dropped)].copy()
     merged = frame.iloc[np.flatnonzero(dropped)].copy()
     record_keys = work["record_key"].to_numpy(dtype=object)
@@ -128,9 +123,42 @@ def collapse_duplicates(
         entity,
         n,
         int(exact.sum()),
-        int(near.sum()),
+        int((dropped & ~exact).sum()),
     )
     return kept, merged
+
+
+def content_columns(entity: str, columns: Sequence[str]) -> list[str]:
+    """The columns (of ``columns``, in their order) that exact duplicates agree on."""
+    fields = set(canonical_entity(entity).field_names)
+    return [c for c in columns if c in fields]
+
+
+def near_keys(key_values: pd.DataFrame, keys: Sequence[str]) -> tuple[pd.DataFrame, np.ndarray]:
+    """The rows' ``keys`` normalised for near duplicates, and whether a row has a person
+    key (a row without one is never a near duplicate)."""
+    keys = list(keys)
+    normalised = pd.DataFrame({k: normalised_key(key_values[k]) for k in keys})
+    person = [k for k in keys if k in PERSON_KEYS] or keys
+    return normalised, normalised[person].notna().any(axis=1).to_numpy()
+
+
+def duplicate_targets(
+    exact_groups: np.ndarray, near_groups: np.ndarray, has_person: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(dropped, target, exact)`` over rows in input order: ``exact_groups`` labels rows
+    equal in every content column, ``near_groups`` rows equal in their normalised keys
+    (:func:`near_keys`). ``target``: the position of the row a dropped row is merged into."""
+    n = len(exact_groups)
+    exact_first = _first_of_group(exact_groups, np.ones(n, dtype=bool))
+    exact = exact_first != np.arange(n)
+    eligible = ~exact & has_person
+    near_first = _first_of_group(near_groups, eligible)
+    near = eligible & (near_first != np.arange(n))
+    target = np.arange(n)
+    target[near] = near_first[near]
+    target[exact] = target[exact_first[exact]]  # an exact copy of a near duplicate follows it
+    return exact | near, target, exact
 
 
 def _collapse_with_rejected(

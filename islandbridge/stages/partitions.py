@@ -18,13 +18,26 @@ import hashlib
 import json
 import logging
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from connectors import SourcePart
 from islandbridge.errors import StageRefused
-from islandbridge.io import read_parquet, write_json, write_parquet
+from islandbridge.io import (
+    BATCH_ROWS,
+    ParquetSink,
+    iter_parquet,
+    parquet_columns,
+    read_parquet,
+    write_json,
+    write_parquet,
+)
 from islandbridge.run_layout import (
     ExtractResult,
     PartLayout,
@@ -220,8 +233,6 @@ def _merged_inputs(results: list[ExtractResult]) -> list[dict]:
 
 def _combine_landing(plan: RunPlan, parts: list[SourcePart], results: list[ExtractResult]):
     """The source's landing, provenance and refused rows from its partitions'."""
-    import pyarrow.parquet as pq
-
     from islandbridge.stages.sources import _origin
 
     _, ctx = run_context(plan)
@@ -231,7 +242,9 @@ def _combine_landing(plan: RunPlan, parts: list[SourcePart], results: list[Extra
     tmp = target.with_name(target.name + ".tmp")
     with pq.ParquetWriter(tmp, pq.read_schema(files[0].landing), compression="zstd") as writer:
         for f in files:
-            writer.write_table(pq.read_table(f.landing))
+            with pq.ParquetFile(f.landing) as landing:
+                for batch in landing.iter_batches(batch_size=BATCH_ROWS):
+                    writer.write_batch(batch)
     tmp.chmod(0o600)
     tmp.replace(target)
     write_parquet(_concat([f.refused_quarantine for f in files]), layout.refused_quarantine(source))
@@ -249,11 +262,88 @@ def _combine_landing(plan: RunPlan, parts: list[SourcePart], results: list[Extra
     )
 
 
+def _collapse(files: list[PartLayout], entity: str):
+    """The source's duplicates from its partitions' key columns (the whole frames only
+    when their files' column types differ, which the validate stage never writes)."""
+    from islandbridge.stages.source_collapse import collapse_source, uniform_types
+    from quality.duplicates import content_columns
+
+    rejected = [f.quality_quarantine for f in files]
+    accepted = [f.accepted for f in files]
+    content = content_columns(entity, parquet_columns(accepted[0]))
+    if content and uniform_types(rejected, accepted, content):
+        return collapse_source(rejected, accepted, entity)
+    return _collapse_whole(rejected, accepted, entity)
+
+
+def _collapse_whole(rejected: list, accepted: list, entity: str):
+    from islandbridge.stages.source_collapse import SourceCollapse
+    from quality import collapse_duplicates
+
+    frame = _concat(accepted)
+    kept, merged = collapse_duplicates(frame, entity=entity, rejected=_concat(rejected))
+    dropped = np.zeros(len(frame), dtype=bool)
+    dropped[merged.index.to_numpy()] = True
+    return SourceCollapse(
+        dropped=dropped,
+        duplicate_of=merged["duplicate_of"].array,
+        reasons=merged["reasons"].array,
+        kept_keys=kept["record_key"].reset_index(drop=True),
+    )
+
+
+def _split_accepted(paths: list, collapse, target: Path) -> tuple[int, pd.DataFrame]:
+    """The accepted rows kept, written batch by batch (without the verdict's columns),
+    and those merged as duplicates, with ``duplicate_of`` and ``reasons``."""
+    pieces, start = [], 0
+    with ParquetSink(target, pq.read_schema(paths[0])) as sink:
+        for path in paths:
+            for batch in iter_parquet(path):
+                dropped = collapse.dropped[start : start + len(batch)]
+                sink.write(batch[~dropped].drop(columns=_VERDICT_COLUMNS, errors="ignore"))
+                pieces.append(batch[dropped])
+                start += len(batch)
+    merged = pd.concat(pieces, ignore_index=True)
+    merged["duplicate_of"] = collapse.duplicate_of
+    merged["reasons"] = collapse.reasons
+    return sink.rows, merged
+
+
+def _combine_tokens(
+    source: str, paths: list, kept_keys: pd.Series, target: Path, vaulted: set
+) -> dict:
+    """The tokens of the kept rows, batch by batch; the distinct tokens of ``vaulted``."""
+    distinct: dict[str, set] = {c: set() for c in sorted(vaulted)}
+    wanted = pa.array(kept_keys)  # one hash table for every batch (not pandas' isin)
+    done = 0
+    with ParquetSink(target, pq.read_schema(paths[0])) as sink:
+        for path in paths:
+            for batch in iter_parquet(path):
+                keep = pc.is_in(pa.array(batch["record_key"]), value_set=wanted)
+                batch = batch[keep.to_numpy(zero_copy_only=False)]
+                expected = kept_keys.iloc[done : done + len(batch)].to_numpy()
+                if (
+                    len(expected) != len(batch)
+                    or (batch["record_key"].to_numpy() != expected).any()
+                ):
+                    raise StageRefused(
+                        f"source {source}: its partitions' tokens do not match their rows"
+                    )
+                done += len(batch)
+                for column, values in distinct.items():
+                    values.update(batch[column].dropna().unique().tolist())
+                sink.write(batch)
+    if done != len(kept_keys):
+        raise StageRefused(f"source {source}: its partitions' tokens do not match their rows")
+    return {c: len(v) for c, v in distinct.items()}
+
+
 def combine(run: dict, source: str) -> dict:
-    """The source's files and results from its partitions' (see the module's text)."""
+    """The source's files and results from its partitions' (see the module's text): the
+    duplicates are found on key columns and content hashes, the rows copied batch by
+    batch, so no whole source is held."""
     from islandbridge.secrets import load_run_keyring
     from islandbridge.stages.sources import _rejected_keys
-    from quality import collapse_duplicates
 
     plan, ctx = run_context(run)
     parts = plan.parts(source)
@@ -267,41 +357,38 @@ def combine(run: dict, source: str) -> dict:
     layout, spec = ctx.layout, ctx.config.source(source)
     files = [layout.part(source, p.index) for p in parts]
     extract = _combine_landing(plan, parts, extracted)
-    accepted = _concat([f.accepted for f in files])
+    accepted = [f.accepted for f in files]
+    collapse = _collapse(files, spec.entity)
+    kept, merged = _split_accepted(accepted, collapse, layout.accepted(source))
     rejected = _concat([f.quality_quarantine for f in files])
-    kept, merged = collapse_duplicates(accepted, entity=spec.entity, rejected=rejected)
-    kept = kept.drop(columns=_VERDICT_COLUMNS, errors="ignore")
     quarantined = pd.concat([rejected, merged], ignore_index=True)
-    tokens = _concat([f.tokens for f in files])
-    tokens = tokens[tokens["record_key"].isin(set(kept["record_key"]))].reset_index(drop=True)
-    if tokens["record_key"].tolist() != kept["record_key"].tolist():
-        raise StageRefused(f"source {source}: its partitions' tokens do not match their rows")
-    write_parquet(kept, layout.accepted(source))
+    vaulted = {c for t in tokenised for c in t.vaulted}
+    distinct = _combine_tokens(
+        source, [f.tokens for f in files], collapse.kept_keys, layout.tokens(source), vaulted
+    )
     write_parquet(quarantined, layout.quality_quarantine(source))
-    write_parquet(tokens, layout.tokens(source))
     keyring = load_run_keyring(ctx)
     write_parquet(_rejected_keys(ctx, source, keyring), layout.rejected_keys(source))
     write_result(extract, layout.result("extract", source))
     validated = ValidateResult(
         source=source,
         rows_in=sum(ValidateResult.model_validate(r).rows_in for r in found["validate"]),
-        accepted=len(kept),
+        accepted=kept,
         quarantined=len(quarantined),
         reasons=_reasons(quarantined),
         data_docs=ValidateResult.model_validate(found["validate"][0]).data_docs,
     )
     write_result(validated, layout.result("validate", source))
-    vaulted = {c for t in tokenised for c in t.vaulted}
     result = PseudonymiseResult(
         source=source,
-        rows=len(tokens),
+        rows=len(collapse.kept_keys),
         key_id=plan.key_id,
         operators=tokenised[0].operators,
         unpoliced=sorted({c for t in tokenised for c in t.unpoliced}),
-        vaulted={c: int(tokens[c].dropna().nunique()) for c in sorted(vaulted)},
+        vaulted=distinct,
     )
     write_result(result, layout.result("pseudonymise", source))  # last: the source is done
-    log.info("source %s: %d partitions combined, %d rows kept", source, len(parts), len(kept))
+    log.info("source %s: %d partitions combined, %d rows kept", source, len(parts), kept)
     return extract.to_json()
 
 

@@ -52,6 +52,41 @@ def _quarantine(run, source: str) -> pd.DataFrame:
     return out.astype("string").sort_values(cols).reset_index(drop=True)
 
 
+def _combined_as_before(plan: dict, source: str) -> int:
+    """The combined files hold what the combine step made from whole frames (before it
+    read key columns and copied rows batch by batch)."""
+    from islandbridge.run_layout import RunPlan
+    from islandbridge.stages.plan import run_context
+    from quality import collapse_duplicates
+
+    _, ctx = run_context(plan)
+    run = ctx.layout
+    files = [run.part(source, p.index) for p in RunPlan.model_validate(plan).parts(source)]
+
+    def concat(paths):
+        return pd.concat([pd.read_parquet(p) for p in paths], ignore_index=True)
+
+    accepted = concat([f.accepted for f in files])
+    rejected = concat([f.quality_quarantine for f in files])
+    entity = ctx.config.source(source).entity
+    kept, merged = collapse_duplicates(accepted, entity=entity, rejected=rejected)
+    kept = kept.drop(columns=["parse_errors", "flags"], errors="ignore")
+    quarantined = pd.concat([rejected, merged], ignore_index=True)
+    tokens = concat([f.tokens for f in files])
+    tokens = tokens[tokens["record_key"].isin(set(kept["record_key"]))]
+    expected = {
+        run.accepted(source): kept,
+        run.quality_quarantine(source): quarantined,
+        run.tokens(source): tokens,
+        run.landing(source): concat([f.landing for f in files]),
+    }
+    for path, frame in expected.items():
+        pd.testing.assert_frame_equal(
+            pd.read_parquet(path), frame.reset_index(drop=True), check_exact=True, obj=path.name
+        )
+    return len(merged)
+
+
 def test_a_split_run_publishes_what_the_whole_run_published(installation, tmp_path):
     from islandbridge import stages
 
@@ -64,6 +99,7 @@ def test_a_split_run_publishes_what_the_whole_run_published(installation, tmp_pa
     assert kinds["branch_signins"] == {"files"} and kinds["student_roster"] == {"keys"}
     assert all(len(parts) == 3 for parts in plan["partitions"].values())
     split = stages.run_planned(plan)
+    assert sum(_combined_as_before(plan, source) for source in SPLIT_SOURCES) > 0
 
     assert split["balanced"] and whole["balanced"]
     data = DataLayout(installation["data"])
