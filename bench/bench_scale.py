@@ -409,19 +409,22 @@ def pipeline_once(code: Path, template: Path, target: Path, runner: str = _RUNNE
     installation_copy(template, target)
     env = {**os.environ, "PYTHONPATH": str(code), "GX_ANALYTICS_ENABLED": "False"}
     started = time.perf_counter()
-    proc = subprocess.Popen(
-        [sys.executable, "-c", runner, str(target)],
-        cwd=code,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    out = proc.stdout.read() if proc.stdout else ""
-    _, status, usage = os.wait4(proc.pid, 0)
+    errors = target.with_name(f"{target.name}-stderr.txt")
+    with errors.open("w") as err:
+        proc = subprocess.Popen(
+            [sys.executable, "-c", runner, str(target)],
+            cwd=code,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=err,
+            text=True,
+        )
+        out = proc.stdout.read() if proc.stdout else ""
+        _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - started
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise RuntimeError(f"pipeline run with {code} failed")
+    if (code_ := os.waitstatus_to_exitcode(status)) != 0:
+        tail = "".join(errors.read_text(errors="replace").splitlines(keepends=True)[-40:])
+        raise RuntimeError(f"pipeline run with {code} failed (exit {code_}):\n{tail}")
     result = json.loads(out.strip().splitlines()[-1])
     shutil.rmtree(target, ignore_errors=True)
     return {
