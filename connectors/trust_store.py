@@ -56,7 +56,10 @@ __all__ = [
 
 TRUST_STORE_FORMAT = "islandbridge-trust-store/1"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")
-_MAX_BYTES = 8 << 20
+#: a store larger than this is refused before it is read (a crafted file must not fill the
+#: memory): ~400 bytes a key, so room for ~160,000 keys; a 1M-member university's
+#: one key per branch (~33,000) is ~13 MB, which the 8 MiB cap of before refused
+_MAX_BYTES = 64 << 20
 
 
 class TrustStoreError(RuntimeError):

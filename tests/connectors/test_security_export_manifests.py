@@ -325,6 +325,20 @@ def test_the_trust_store_file_is_created_owner_only_and_loads(tmp_path, signer):
     assert key.department == "finance" and key.branch is None
 
 
+def test_a_trust_store_above_the_size_cap_is_refused_before_it_is_read(
+    tmp_path, signer, monkeypatch
+):
+    import connectors.trust_store as module
+
+    path = _store(tmp_path, signer.key)
+    monkeypatch.setattr(module, "_MAX_BYTES", path.stat().st_size)
+    assert FileTrustStore(path).keys_for("s")  # at the cap: read
+    monkeypatch.setattr(module, "_MAX_BYTES", path.stat().st_size - 1)
+    monkeypatch.setattr(module, "_read_document", lambda _: pytest.fail("read past the cap"))
+    with pytest.raises(TrustStoreError, match="larger than"):
+        FileTrustStore(path)
+
+
 @pytest.mark.parametrize("loosen", ["file_0644", "folder_0755", "file_symlink", "other_owner"])
 def test_a_loosely_protected_trust_store_is_refused(tmp_path, signer, loosen):
     path = _store(tmp_path, signer.key)
