@@ -313,9 +313,16 @@ def test_campus_integration_runs_on_celery_workers(
         r"Executing workload.*?task_id='one_source\.extract'.*?map_index=(\d+)", worker_logs
     )
     assert {int(i) for i in ran} == set(range(7 + PARTS))
-    # the split source's partitions were shared by both workers, then combined once
+    # the split source's partitions ran on the Celery workers, then were combined once
+    # Celery hands a ready task to whichever worker has a free slot: on a loaded machine one
+    # worker (2 slots) may take both partitions, so the partitions are checked to run on the
+    # workers and the run to use both of them, not each partition to go to another worker
     hosts = {t[6] for t in instances if t[5] in parts}
-    assert hosts == {"ib-worker-1", "ib-worker-2"}, hosts
+    assert hosts and hosts <= {"ib-worker-1", "ib-worker-2"}, hosts
+    assert {t[6] for t in instances if t[0] == "one_source.extract"} == {
+        "ib-worker-1",
+        "ib-worker-2",
+    }
     assert [t[5] for t in instances if t[0] == "combine"] == [SPLIT]
     assert analyst == "success"  # scheduled on the published dataset's Asset
     # one landing event per extracted source (through the alias), one for the publication
